@@ -1,0 +1,163 @@
+/**
+ * The one readiness loop behind every socket's async `receive()` and
+ * `send()`.
+ *
+ * Design: a socket first tries its operation on the main thread with
+ * `ZMQ_DONTWAIT`; only when libzmq says EAGAIN does it register here. The
+ * loop then makes ONE `nonblocking` FFI call to the OS `poll()` on a pool
+ * thread, over the `ZMQ_FD` of every socket that has a waiter plus the read
+ * end of a wake-up pipe. `poll()` only watches file descriptors; it never
+ * touches a ZeroMQ socket, so no socket is used by two threads at once and
+ * the main thread never blocks inside libzmq. When `poll()` returns, the main
+ * thread asks each socket to service itself: it reads `ZMQ_EVENTS` (which
+ * also re-arms the edge-triggered `ZMQ_FD`) and drains with `ZMQ_DONTWAIT`
+ * until EAGAIN. A burst of messages thus costs one thread hop, not one per
+ * message. The loop stops when no socket waits, so an idle process exits and
+ * `deno test`'s op sanitizer sees no pending call.
+ *
+ * @module
+ */
+
+import { type LibcLib, libcLib } from "./lib.ts";
+
+/** A socket as the poller sees it. */
+export interface Waitable {
+  /** The socket's `ZMQ_FD`. */
+  readonly fd: number;
+  /** True while a receive or send waits on this socket. */
+  waiting(): boolean;
+  /** Reads `ZMQ_EVENTS` and serves what can be served. */
+  service(): void;
+  /** Reads `ZMQ_EVENTS`: true if a waiter of this socket can be served now. */
+  ready(): boolean;
+}
+
+/**
+ * How long (ms) the loop checks the watched sockets on the main thread before
+ * it parks in `poll()`. A reply that comes within this window is taken
+ * without a thread hop; this is what brings round trips near C's.
+ */
+export const SPIN_MS = 0.3;
+
+const POLLIN = 0x1;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = Deno.build.os === "darwin" ? 0x4 : 0x800;
+
+class Poller {
+  #libc: LibcLib;
+  #wakeRead: number;
+  #wakeWrite: number;
+  #members = new Set<Waitable>();
+  #running = false;
+  /** The sockets in the poll() that is in flight, or null when none is. */
+  #inFlight: Set<Waitable> | null = null;
+  #woken = false;
+  #pollfds = new Int32Array(2 * 16);
+  #byte = new Uint8Array(64);
+
+  constructor() {
+    this.#libc = libcLib();
+    const fds = new Int32Array(2);
+    if (this.#libc.pipe(fds) !== 0) {
+      throw new Error("Cannot create the poller's wake-up pipe");
+    }
+    this.#wakeRead = fds[0]!;
+    this.#wakeWrite = fds[1]!;
+    for (const fd of [this.#wakeRead, this.#wakeWrite]) {
+      const flags = this.#libc.fcntl(fd, F_GETFL, 0);
+      this.#libc.fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    }
+  }
+
+  /** Makes sure `socket` is watched; call after it got a waiter. */
+  watch(socket: Waitable): void {
+    this.#members.add(socket);
+    if (!this.#running) {
+      this.#running = true;
+      void this.#run();
+    } else if (this.#inFlight !== null && !this.#inFlight.has(socket)) {
+      this.#wake();
+    }
+  }
+
+  /** Stops watching `socket` (it closed); ends the loop if nothing waits. */
+  forget(socket: Waitable): void {
+    this.#members.delete(socket);
+    if (this.#inFlight?.has(socket)) this.#wake();
+  }
+
+  #wake(): void {
+    if (this.#woken) return;
+    this.#woken = true;
+    this.#libc.write(this.#wakeWrite, this.#byte, 1n);
+  }
+
+  /** Spins for up to SPIN_MS; true if a socket became ready (and was served). */
+  #spin(watched: Waitable[]): boolean {
+    const deadline = performance.now() + SPIN_MS;
+    do {
+      for (const socket of watched) {
+        if (socket.ready()) {
+          for (const each of watched) each.service();
+          return true;
+        }
+      }
+      // Give the CPU to libzmq's I/O threads: on 2 cores they are who we wait for.
+      this.#libc.sched_yield();
+    } while (performance.now() < deadline);
+    return false;
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (true) {
+        // Let continuations of just-served waiters register first, so that
+        // a busy socket stays in one poll() instead of waking it.
+        for (let i = 0; i < 4; i++) await undefined;
+        const watched: Waitable[] = [];
+        for (const socket of this.#members) {
+          if (socket.waiting()) watched.push(socket);
+          else this.#members.delete(socket);
+        }
+        if (watched.length === 0) return;
+        if (this.#spin(watched)) continue;
+        const count = watched.length + 1;
+        if (this.#pollfds.length < count * 2) {
+          this.#pollfds = new Int32Array(count * 4);
+        }
+        const pollfds = this.#pollfds;
+        // struct pollfd { int fd; short events; short revents; }
+        pollfds[0] = this.#wakeRead;
+        pollfds[1] = POLLIN;
+        for (let i = 0; i < watched.length; i++) {
+          pollfds[2 * i + 2] = watched[i]!.fd;
+          pollfds[2 * i + 3] = POLLIN;
+        }
+        this.#inFlight = new Set(watched);
+        await this.#libc.poll(pollfds, BigInt(count), -1);
+        this.#inFlight = null;
+        if (this.#woken) {
+          while (
+            this.#libc.read(this.#wakeRead, this.#byte, 64n) > 0
+          ) { /* drain */ }
+          this.#woken = false;
+        }
+        for (const socket of watched) {
+          if (this.#members.has(socket)) socket.service();
+        }
+      }
+    } finally {
+      this.#running = false;
+      this.#inFlight = null;
+    }
+  }
+}
+
+let poller: Poller | undefined;
+
+/** The process-wide poller, created on first use. */
+export function thePoller(): Poller {
+  poller ??= new Poller();
+  return poller;
+}

@@ -1,0 +1,637 @@
+/**
+ * `Socket`: one ZeroMQ socket, with synchronous setup calls (bind, connect,
+ * options) and asynchronous `receive()` and `send()`.
+ *
+ * `receive()` and `send()` first try libzmq with `ZMQ_DONTWAIT` on the main
+ * thread; only on EAGAIN do they queue and wait for readiness through the
+ * shared poller (see `_poller.ts`). Waiters of one socket are served in call
+ * order, so several pending receives or sends never fail with EBUSY, and a
+ * send resolves only once libzmq took the message: nothing is queued past the
+ * high-water mark behind the caller's back.
+ *
+ * @module
+ */
+
+import { cstr, decodeUntilNul, toBytes } from "./_util.ts";
+import {
+  DEFAULT_LINGER_MS,
+  DONTWAIT,
+  MSG_T_SIZE,
+  type OptionReadValue,
+  type OptionValue,
+  POLLIN,
+  POLLOUT,
+  type ReadableOption,
+  SNDMORE,
+  type SocketOption,
+  SocketOptions,
+  type SocketType,
+  SocketTypes,
+  type WritableOption,
+} from "./constants.ts";
+import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
+import { type ZmqLib, zmqLib } from "./lib.ts";
+import { thePoller } from "./_poller.ts";
+
+/** A message frame as given to `send()`. */
+export type Frame = string | Uint8Array;
+
+/** What `send()` takes: one frame, or the frames of a multipart message. */
+export type Message = Frame | readonly Frame[];
+
+interface ReceiveWaiter {
+  resolve(frames: Uint8Array[]): void;
+  reject(error: Error): void;
+}
+
+interface SendWaiter {
+  frames: Uint8Array[];
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** Hooks the owning context gives a socket. */
+export interface SocketOwner {
+  /** The native context pointer. */
+  readonly pointer: Deno.PointerObject;
+  /** Called once when the socket closes. */
+  release(socket: Socket): void;
+}
+
+const typeNames = Object.fromEntries(
+  Object.entries(SocketTypes).map(([name, id]) => [id, name]),
+) as Record<number, SocketType>;
+
+/**
+ * A ZeroMQ socket. Create one with `Context.socket(type)`.
+ *
+ * @example
+ * ```ts ignore
+ * using ctx = new Context();
+ * using pull = ctx.socket("PULL");
+ * pull.bind("tcp://127.0.0.1:5555");
+ * const [frame] = await pull.receive();
+ * ```
+ */
+export class Socket implements AsyncIterable<Uint8Array[]> {
+  #lib: ZmqLib;
+  #handle: Deno.PointerObject | null;
+  #owner: SocketOwner;
+  #type: SocketType;
+  #fd: number;
+  #msg = new Uint8Array(new ArrayBuffer(MSG_T_SIZE));
+  #intValue = new Int32Array(new ArrayBuffer(8));
+  #intLength = new BigUint64Array(1);
+  #receivers: ReceiveWaiter[] = [];
+  #receiverHead = 0;
+  #senders: SendWaiter[] = [];
+  #senderHead = 0;
+  #servicing = false;
+
+  /**
+   * Use `Context.socket(type)` instead.
+   *
+   * @param owner The context that owns the socket.
+   * @param type The socket type.
+   */
+  constructor(owner: SocketOwner, type: SocketType) {
+    const id = SocketTypes[type];
+    if (id === undefined) {
+      throw new TypeError(
+        `Unknown socket type "${type}": expected one of ${
+          Object.keys(SocketTypes).join(", ")
+        }`,
+      );
+    }
+    this.#lib = zmqLib();
+    this.#owner = owner;
+    this.#type = type;
+    const handle = this.#lib.zmq_socket(owner.pointer, id);
+    if (handle === null) throw lastError(`Cannot create a ${type} socket`);
+    this.#handle = handle;
+    check(this.#lib.zmq_msg_init(this.#msg), "zmq_msg_init");
+    this.setOption("LINGER", DEFAULT_LINGER_MS);
+    this.#fd = this.#getInt(SocketOptions.FD.id, "FD");
+  }
+
+  /** The socket type, e.g. `"PUB"`. */
+  get type(): SocketType {
+    return this.#type;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** The socket's `ZMQ_FD`, for the poller. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  #live(what: string): Deno.PointerObject {
+    if (this.#handle === null) throw closedError(what);
+    return this.#handle;
+  }
+
+  /**
+   * Binds to an endpoint such as `"tcp://127.0.0.1:5555"`, `"ipc:///tmp/x"`
+   * or `"inproc://name"`; port 0 or `*` picks a free port (see
+   * `getOption("LAST_ENDPOINT")`).
+   *
+   * @param endpoint The endpoint to bind.
+   * @throws {ZmqError} e.g. with code `"EADDRINUSE"`.
+   */
+  bind(endpoint: string): void {
+    const what = `Cannot bind "${endpoint}"`;
+    check(this.#lib.zmq_bind(this.#live(what), cstr(endpoint)), what);
+  }
+
+  /**
+   * Connects to an endpoint; the connection is made in the background.
+   *
+   * @param endpoint The endpoint to connect to.
+   * @throws {ZmqError} for a malformed endpoint or unknown transport.
+   */
+  connect(endpoint: string): void {
+    const what = `Cannot connect to "${endpoint}"`;
+    check(this.#lib.zmq_connect(this.#live(what), cstr(endpoint)), what);
+  }
+
+  /**
+   * Stops listening on an endpoint bound earlier.
+   *
+   * @param endpoint The endpoint as bound, or as `LAST_ENDPOINT` reported it.
+   */
+  unbind(endpoint: string): void {
+    const what = `Cannot unbind "${endpoint}"`;
+    check(this.#lib.zmq_unbind(this.#live(what), cstr(endpoint)), what);
+  }
+
+  /**
+   * Disconnects from an endpoint connected earlier.
+   *
+   * @param endpoint The endpoint as given to `connect()`.
+   */
+  disconnect(endpoint: string): void {
+    const what = `Cannot disconnect from "${endpoint}"`;
+    check(this.#lib.zmq_disconnect(this.#live(what), cstr(endpoint)), what);
+  }
+
+  /**
+   * Sets a socket option; the value's type follows from the option.
+   *
+   * @param name The option, e.g. `"SNDHWM"`.
+   * @param value A number, boolean, string or bytes, as the option takes.
+   * @throws {ZmqError} (code `"EINVAL"`) for an unknown option, a read-only
+   * option or a value of the wrong type.
+   *
+   * @example
+   * ```ts ignore
+   * sock.setOption("SNDHWM", 10_000);
+   * sock.setOption("SUBSCRIBE", "");
+   * ```
+   */
+  setOption<K extends WritableOption>(name: K, value: OptionValue<K>): void {
+    const spec = SocketOptions[name as SocketOption];
+    const what = `Cannot set option ${String(name)}`;
+    if (spec === undefined) {
+      throw new ZmqError(`${what}: unknown option`, ERRNO.EINVAL);
+    }
+    if (spec.access === "r") {
+      throw new ZmqError(`${what}: the option is read-only`, ERRNO.EINVAL);
+    }
+    const handle = this.#live(what);
+    let bytes: Uint8Array;
+    switch (spec.kind) {
+      case "int":
+      case "bool": {
+        const number = spec.kind === "bool"
+          ? (typeof value === "boolean" ? Number(value) : NaN)
+          : (typeof value === "number" && Number.isInteger(value)
+            ? value
+            : NaN);
+        if (Number.isNaN(number)) {
+          throw new ZmqError(
+            `${what}: expected ${
+              spec.kind === "bool" ? "a boolean" : "an integer"
+            }, got ${describe(value)}`,
+            ERRNO.EINVAL,
+          );
+        }
+        bytes = new Uint8Array(new Int32Array([number]).buffer);
+        break;
+      }
+      case "int64": {
+        if (typeof value !== "number" || !Number.isInteger(value)) {
+          throw new ZmqError(
+            `${what}: expected an integer, got ${describe(value)}`,
+            ERRNO.EINVAL,
+          );
+        }
+        bytes = new Uint8Array(new BigInt64Array([BigInt(value)]).buffer);
+        break;
+      }
+      case "bytes":
+      case "string": {
+        if (typeof value !== "string" && !(value instanceof Uint8Array)) {
+          throw new ZmqError(
+            `${what}: expected a string${
+              spec.kind === "bytes" ? " or Uint8Array" : ""
+            }, got ${describe(value)}`,
+            ERRNO.EINVAL,
+          );
+        }
+        bytes = toBytes(value);
+        break;
+      }
+    }
+    check(
+      this.#lib.zmq_setsockopt(
+        handle,
+        spec.id,
+        bytes,
+        BigInt(bytes.byteLength),
+      ),
+      what,
+    );
+  }
+
+  /**
+   * Reads a socket option; the result's type follows from the option.
+   *
+   * @param name The option, e.g. `"LAST_ENDPOINT"`.
+   * @returns A number, boolean, string or bytes, as the option holds.
+   * @throws {ZmqError} (code `"EINVAL"`) for an unknown or write-only option.
+   */
+  getOption<K extends ReadableOption>(name: K): OptionReadValue<K> {
+    const spec = SocketOptions[name as SocketOption];
+    const what = `Cannot get option ${String(name)}`;
+    if (spec === undefined) {
+      throw new ZmqError(`${what}: unknown option`, ERRNO.EINVAL);
+    }
+    if (spec.access === "w") {
+      throw new ZmqError(`${what}: the option is write-only`, ERRNO.EINVAL);
+    }
+    const handle = this.#live(what);
+    const buffer = new Uint8Array(256);
+    const length = new BigUint64Array([BigInt(buffer.byteLength)]);
+    check(this.#lib.zmq_getsockopt(handle, spec.id, buffer, length), what);
+    const view = new DataView(buffer.buffer);
+    let result: number | boolean | string | Uint8Array;
+    switch (spec.kind) {
+      case "int":
+        result = view.getInt32(0, true);
+        break;
+      case "bool":
+        result = view.getInt32(0, true) !== 0;
+        break;
+      case "int64":
+        result = Number(view.getBigInt64(0, true));
+        break;
+      case "string":
+        result = decodeUntilNul(buffer.subarray(0, Number(length[0])));
+        break;
+      case "bytes":
+        result = buffer.slice(0, Number(length[0]));
+        break;
+    }
+    return result as OptionReadValue<K>;
+  }
+
+  #getInt(id: number, name: string): number {
+    this.#intLength[0] = 4n;
+    check(
+      this.#lib.zmq_getsockopt(
+        this.#handle,
+        id,
+        this.#intValue,
+        this.#intLength,
+      ),
+      `Cannot get option ${name}`,
+    );
+    return this.#intValue[0]!;
+  }
+
+  /** `ZMQ_EVENTS`; 0 once closed. */
+  #events(): number {
+    if (this.#handle === null) return 0;
+    return this.#getInt(SocketOptions.EVENTS.id, "EVENTS");
+  }
+
+  /**
+   * Receives one message, waiting for it if none is ready. Calls made while
+   * others wait are served in call order.
+   *
+   * @returns The message's frames.
+   * @throws {ZmqError} with code `"ECLOSED"` if the socket closes first.
+   */
+  receive(): Promise<Uint8Array[]> {
+    if (this.#handle === null) {
+      return Promise.reject(closedError("Cannot receive"));
+    }
+    if (this.#receiverHead === this.#receivers.length) {
+      const message = this.#tryReceive();
+      if (message !== null) {
+        this.#afterOperation();
+        return Promise.resolve(message);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.#receivers.push({ resolve, reject });
+      this.#park();
+    });
+  }
+
+  /**
+   * Receives one message if one is ready now, without waiting.
+   *
+   * @returns The frames, or `null` when nothing is ready (or others wait).
+   */
+  tryReceive(): Uint8Array[] | null {
+    if (this.#handle === null) throw closedError("Cannot receive");
+    if (this.#receiverHead !== this.#receivers.length) return null;
+    const message = this.#tryReceive();
+    if (message !== null) this.#afterOperation();
+    return message;
+  }
+
+  /**
+   * Sends a message of one or more frames, waiting while the high-water
+   * mark is reached. Resolves once libzmq has taken the whole message.
+   *
+   * @param message A frame (string or bytes) or an array of frames.
+   * @throws {ZmqError} e.g. `"EHOSTUNREACH"` from a ROUTER with
+   * ROUTER_MANDATORY, or `"ECLOSED"` if the socket closes first.
+   */
+  send(message: Message): Promise<void> {
+    if (this.#handle === null) {
+      return Promise.reject(closedError("Cannot send"));
+    }
+    let frames: Uint8Array[];
+    try {
+      frames = toFrames(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#senderHead === this.#senders.length) {
+      try {
+        if (this.#trySend(frames)) {
+          this.#afterOperation();
+          return Promise.resolve();
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.#senders.push({ frames, resolve, reject });
+      this.#park();
+    });
+  }
+
+  /**
+   * Sends a message now if libzmq can take it without waiting.
+   *
+   * @param message A frame or an array of frames.
+   * @returns True if sent; false at the high-water mark (or while others wait).
+   */
+  trySend(message: Message): boolean {
+    if (this.#handle === null) throw closedError("Cannot send");
+    if (this.#senderHead !== this.#senders.length) return false;
+    const sent = this.#trySend(toFrames(message));
+    if (sent) this.#afterOperation();
+    return sent;
+  }
+
+  /** Receives a whole multipart message with DONTWAIT, or returns null on EAGAIN. */
+  #tryReceive(): Uint8Array[] | null {
+    const lib = this.#lib;
+    const handle = this.#handle;
+    const msg = this.#msg;
+    let size = lib.zmq_msg_recv(msg, handle, DONTWAIT);
+    if (size === -1) {
+      if (lib.zmq_errno() === ERRNO.EAGAIN) return null;
+      throw lastError("Cannot receive");
+    }
+    const frames: Uint8Array[] = [];
+    while (true) {
+      const frame = new Uint8Array(size);
+      if (size > 0) {
+        Deno.UnsafePointerView.copyInto(lib.zmq_msg_data(msg)!, frame);
+      }
+      frames.push(frame);
+      if (lib.zmq_msg_more(msg) === 0) return frames;
+      // The rest of a multipart message is already here (atomic delivery).
+      size = lib.zmq_msg_recv(msg, handle, DONTWAIT);
+      if (size === -1) throw lastError("Cannot receive the next frame");
+    }
+  }
+
+  /** Sends all frames with DONTWAIT; false if the first frame got EAGAIN. */
+  #trySend(frames: Uint8Array[]): boolean {
+    const lib = this.#lib;
+    const handle = this.#handle;
+    const last = frames.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const frame = frames[i]!;
+      const flags = i === last ? DONTWAIT : DONTWAIT | SNDMORE;
+      if (lib.zmq_send(handle, frame, BigInt(frame.byteLength), flags) === -1) {
+        const errno = lib.zmq_errno();
+        if (i === 0 && errno === ERRNO.EAGAIN) return false;
+        throw lastError(
+          i === 0
+            ? "Cannot send"
+            : `Cannot send frame ${i + 1} of ${frames.length}`,
+        );
+      }
+    }
+    return true;
+  }
+
+  /** True if a waiting receive or send can be served now (for the poller). */
+  ready(): boolean {
+    const events = this.#events();
+    return ((events & POLLIN) !== 0 &&
+      this.#receiverHead < this.#receivers.length) ||
+      ((events & POLLOUT) !== 0 && this.#senderHead < this.#senders.length);
+  }
+
+  /** True while a receive or send waits (for the poller). */
+  waiting(): boolean {
+    return this.#receiverHead < this.#receivers.length ||
+      this.#senderHead < this.#senders.length;
+  }
+
+  /**
+   * A send or receive may have consumed the edge of `ZMQ_FD` that another
+   * waiter of this socket needed: serve waiters from `ZMQ_EVENTS` again.
+   */
+  #afterOperation(): void {
+    if (this.waiting()) queueMicrotask(() => this.service());
+  }
+
+  /** Serves what is ready now, then hands the socket to the poller if it still waits. */
+  #park(): void {
+    this.service();
+    if (this.waiting()) thePoller().watch(this);
+  }
+
+  /** Reads `ZMQ_EVENTS` and serves receivers and senders, in call order, until neither can go on. */
+  service(): void {
+    if (this.#servicing || this.#handle === null) return;
+    this.#servicing = true;
+    try {
+      let progress = true;
+      while (progress && this.waiting()) {
+        progress = false;
+        const events = this.#events();
+        if (events & POLLIN) {
+          while (this.#receiverHead < this.#receivers.length) {
+            let message: Uint8Array[] | null;
+            try {
+              message = this.#tryReceive();
+            } catch (error) {
+              this.#takeReceiver().reject(error as Error);
+              progress = true;
+              continue;
+            }
+            if (message === null) break;
+            this.#takeReceiver().resolve(message);
+            progress = true;
+          }
+        }
+        if (events & POLLOUT) {
+          while (this.#senderHead < this.#senders.length) {
+            const waiter = this.#senders[this.#senderHead]!;
+            let sent: boolean;
+            try {
+              sent = this.#trySend(waiter.frames);
+            } catch (error) {
+              this.#takeSender().reject(error as Error);
+              progress = true;
+              continue;
+            }
+            if (!sent) break;
+            this.#takeSender().resolve();
+            progress = true;
+          }
+        }
+      }
+    } finally {
+      this.#servicing = false;
+    }
+  }
+
+  #takeReceiver(): ReceiveWaiter {
+    const waiter = this.#receivers[this.#receiverHead]!;
+    this.#receivers[this.#receiverHead++] =
+      undefined as unknown as ReceiveWaiter;
+    if (this.#receiverHead === this.#receivers.length) {
+      this.#receivers.length = 0;
+      this.#receiverHead = 0;
+    }
+    return waiter;
+  }
+
+  #takeSender(): SendWaiter {
+    const waiter = this.#senders[this.#senderHead]!;
+    this.#senders[this.#senderHead++] = undefined as unknown as SendWaiter;
+    if (this.#senderHead === this.#senders.length) {
+      this.#senders.length = 0;
+      this.#senderHead = 0;
+    }
+    return waiter;
+  }
+
+  /**
+   * Iterates over received messages. Leaving the loop keeps the socket open;
+   * the loop ends without error when the socket closes.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array[]> {
+    while (this.#handle !== null) {
+      try {
+        yield await this.receive();
+      } catch (error) {
+        if (error instanceof ZmqError && error.code === "ECLOSED") return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Closes the socket: pending receives and sends reject with a `ZmqError`
+   * of code `"ECLOSED"`; unsent messages linger for at most LINGER ms
+   * (default {@link DEFAULT_LINGER_MS}). Calling it again does nothing.
+   */
+  close(): void {
+    const handle = this.#handle;
+    if (handle === null) return;
+    this.#handle = null;
+    const error = closedError(`The ${this.#type} socket closed`);
+    while (this.#receiverHead < this.#receivers.length) {
+      this.#takeReceiver().reject(error);
+    }
+    while (this.#senderHead < this.#senders.length) {
+      this.#takeSender().reject(error);
+    }
+    thePoller().forget(this);
+    this.#lib.zmq_msg_close(this.#msg);
+    this.#lib.zmq_close(handle);
+    this.#owner.release(this);
+  }
+
+  /** Closes the socket (for `using`). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** The native socket pointer; for `ffi/` modules only. */
+  get _pointer(): Deno.PointerObject {
+    return this.#live("Cannot use the socket");
+  }
+
+  /** The context this socket belongs to; for `ffi/` modules only. */
+  get _owner(): SocketOwner {
+    return this.#owner;
+  }
+}
+
+function toFrames(message: Message): Uint8Array[] {
+  if (typeof message === "string" || message instanceof Uint8Array) {
+    return [toBytes(message)];
+  }
+  if (!Array.isArray(message) || message.length === 0) {
+    throw new TypeError(
+      "Cannot send: expected a string, a Uint8Array or a non-empty array of them",
+    );
+  }
+  return message.map((frame, i) => {
+    if (typeof frame !== "string" && !(frame instanceof Uint8Array)) {
+      throw new TypeError(
+        `Cannot send: frame ${i + 1} is ${
+          describe(frame)
+        }, expected a string or Uint8Array`,
+      );
+    }
+    return toBytes(frame);
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value instanceof Uint8Array) return "a Uint8Array";
+  if (Array.isArray(value)) return "an array";
+  return `${typeof value === "object" ? "an object" : typeof value} ${
+    typeof value === "string"
+      ? JSON.stringify(value)
+      : typeof value === "object"
+      ? ""
+      : String(value)
+  }`.trim();
+}
+
+/** The socket type name for a libzmq type number. */
+export function socketTypeName(id: number): SocketType | undefined {
+  return typeNames[id];
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs what this project needs on a fresh Debian machine that has only
+# Node.js/npm: Deno 2 from the npm registry (into node_modules/) and libzmq5
+# from Debian. With the argument "test" it also installs the test peers
+# (python3-zmq for interop tests, iproute2 for the multi-host test).
+# Safe to run again: it installs only what is missing.
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ ! -x node_modules/.bin/deno ]; then
+  echo "setup: installing Deno from the npm registry" >&2
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=""
+ldconfig -p 2>/dev/null | grep -q 'libzmq\.so\.5' || missing="$missing libzmq5"
+if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
+  /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing="$missing python3-zmq"
+  command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+fi
+if [ "${1:-}" = "bench" ]; then
+  [ -f /usr/include/zmq.h ] || missing="$missing libzmq3-dev"
+  command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+fi
+if [ -n "$missing" ]; then
+  echo "setup: installing from Debian:$missing" >&2
+  as_root apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq $missing >/dev/null
+fi
