@@ -274,8 +274,14 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       throw new ZmqError(`${what}: the option is write-only`, ERRNO.EINVAL);
     }
     const handle = this.#live(what);
-    const buffer = new Uint8Array(256);
-    const length = new BigUint64Array([BigInt(buffer.byteLength)]);
+    // libzmq wants the exact size for numbers, and room for text.
+    const size = spec.kind === "int" || spec.kind === "bool"
+      ? 4
+      : spec.kind === "int64"
+      ? 8
+      : 256;
+    const buffer = new Uint8Array(size);
+    const length = new BigUint64Array([BigInt(size)]);
     check(this.#lib.zmq_getsockopt(handle, spec.id, buffer, length), what);
     const view = new DataView(buffer.buffer);
     let result: number | boolean | string | Uint8Array;

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 import zmq
 
@@ -34,6 +35,15 @@ def forwarder_tom(frontend, backend, syncservice, expected):
             syncservice.send(b"")  # send synchronization reply
             subscribers += 1
             log("+1 subscriber (%i/%i)" % (subscribers, expected))
+        # Not in the seed: libzmq attaches a new connection to a socket only when the owning
+        # thread calls into that socket, so the frontend SUB, untouched during the barrier,
+        # would send its subscription to the clients' PUBs only once zmq.proxy starts, and
+        # the PUBs would drop whatever they multicast right after "start". The seed escaped
+        # this by its slow, manual start. Let the frontend attach its connections (EVENTS
+        # processes pending commands) and give the subscriptions a moment to arrive first.
+        frontend.getsockopt(zmq.EVENTS)
+        time.sleep(0.05)
+        frontend.getsockopt(zmq.EVENTS)
         backend.send(b"start")
         zmq.proxy(frontend, backend)
     except zmq.ContextTerminated:

@@ -1,0 +1,65 @@
+/**
+ * Small helpers shared by the tests: endpoints per transport, text
+ * decoding, and a timeout that names what was awaited.
+ *
+ * @module
+ */
+
+import type { Socket } from "../mod.ts";
+
+/** The transports a pattern is tested over. */
+export const TRANSPORTS = ["tcp", "ipc", "inproc"] as const;
+
+/** One of {@link TRANSPORTS}. */
+export type Transport = typeof TRANSPORTS[number];
+
+let counter = 0;
+
+/**
+ * Binds `socket` to a fresh endpoint of the transport.
+ *
+ * @returns The endpoint to connect to.
+ */
+export function bindAny(socket: Socket, transport: Transport): string {
+  const unique = `${Deno.pid}-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
+  const endpoint = transport === "tcp"
+    ? "tcp://127.0.0.1:0"
+    : transport === "ipc"
+    ? `ipc:///tmp/zmq-test-${unique}`
+    : `inproc://test-${unique}`;
+  socket.bind(endpoint);
+  return socket.getOption("LAST_ENDPOINT");
+}
+
+const decoder = new TextDecoder();
+
+/** Decodes every frame as UTF-8. */
+export function texts(frames: Uint8Array[]): string[] {
+  return frames.map((frame) => decoder.decode(frame));
+}
+
+/**
+ * Resolves as `promise` does, or rejects after `ms` with a message naming
+ * `what`, so that no test can hang.
+ */
+export async function within<T>(
+  ms: number,
+  what: string,
+  promise: Promise<T>,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The path of the Deno executable running the tests. */
+export const DENO = Deno.execPath();
