@@ -41,3 +41,11 @@ export {
   type WritableOption,
 } from "./ffi/constants.ts";
 export { ZmqError } from "./ffi/error.ts";
+export { type Proxy, proxy, type ProxyStats } from "./ffi/proxy.ts";
+export {
+  Monitor,
+  type MonitorEvent,
+  MonitorEvents,
+  type MonitorEventType,
+} from "./ffi/monitor.ts";
+export { type CurveKeyPair, curveKeyPair } from "./ffi/curve.ts";

@@ -37,6 +37,7 @@ export class Context {
       release(socket: Socket) {
         sockets.delete(socket);
       },
+      socket: (type: SocketType) => this.socket(type),
     };
   }
 

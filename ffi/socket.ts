@@ -56,6 +56,8 @@ export interface SocketOwner {
   readonly pointer: Deno.PointerObject;
   /** Called once when the socket closes. */
   release(socket: Socket): void;
+  /** Creates another socket in the same context. */
+  socket(type: SocketType): Socket;
 }
 
 const typeNames = Object.fromEntries(

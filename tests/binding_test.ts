@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { Context, Socket, ZmqError } from "../mod.ts";
+import {
+  Context,
+  curveKeyPair,
+  Monitor,
+  proxy,
+  type Socket,
+  ZmqError,
+} from "../mod.ts";
 import { bindAny, DENO, texts, TRANSPORTS, within } from "./_helpers.ts";
 
 const T = 10_000;
@@ -460,4 +467,86 @@ Deno.test("Socket type names are checked", () => {
     const sock: Socket = ctx.socket(type);
     assert.equal(sock.type, type);
   }
+});
+
+Deno.test("proxy() forwards between XSUB and XPUB, subscriptions included, until closed", async () => {
+  using ctx = new Context();
+  const xsub = ctx.socket("XSUB");
+  const xpub = ctx.socket("XPUB");
+  xpub.setOption("XPUB_VERBOSE", true);
+  const front = bindAny(xsub, "tcp");
+  const back = bindAny(xpub, "tcp");
+  const capture = ctx.socket("PAIR");
+  const tap = ctx.socket("PAIR");
+  tap.connect(bindAny(capture, "inproc"));
+  const running = proxy(xsub, xpub, capture);
+  const sub = ctx.socket("SUB");
+  sub.setOption("SUBSCRIBE", "");
+  sub.connect(back);
+  // The subscription passes through the proxy to the publisher side.
+  const [subscription] = await within(
+    T,
+    "the captured subscription",
+    tap.receive(),
+  );
+  assert.equal(subscription![0], 1);
+  const pub = ctx.socket("XPUB");
+  pub.connect(front);
+  const [forwarded] = await within(
+    T,
+    "the subscription at the publisher",
+    pub.receive(),
+  );
+  assert.equal(forwarded![0], 1);
+  await pub.send(["topic", "payload"]);
+  assert.deepEqual(
+    texts(await within(T, "the proxied message", sub.receive())),
+    ["topic", "payload"],
+  );
+  assert.equal(running.stats.forward, 1);
+  xsub.close();
+  xpub.close();
+  await within(T, "the proxy to end", running.done);
+});
+
+Deno.test("Monitor reports a peer connecting and disconnecting", async () => {
+  using ctx = new Context();
+  const router = ctx.socket("ROUTER");
+  const endpoint = bindAny(router, "tcp");
+  using monitor = new Monitor(router);
+  const dealer = ctx.socket("DEALER");
+  dealer.connect(endpoint);
+  const seen: string[] = [];
+  while (!seen.includes("accepted")) {
+    const event = await within(T, "an accepted event", monitor.next());
+    assert.ok(event);
+    seen.push(event.type);
+  }
+  dealer.close();
+  while (!seen.includes("disconnected")) {
+    const event = await within(T, "a disconnected event", monitor.next());
+    assert.ok(event);
+    seen.push(event.type);
+  }
+});
+
+Deno.test("curveKeyPair() makes Z85 keys that secure a connection", async () => {
+  const server = curveKeyPair();
+  const client = curveKeyPair();
+  assert.equal(server.publicKey.length, 40);
+  assert.notEqual(server.secretKey, client.secretKey);
+  using ctx = new Context();
+  const rep = ctx.socket("REP");
+  rep.setOption("CURVE_SERVER", true);
+  rep.setOption("CURVE_SECRETKEY", server.secretKey);
+  const req = ctx.socket("REQ");
+  req.setOption("CURVE_SERVERKEY", server.publicKey);
+  req.setOption("CURVE_PUBLICKEY", client.publicKey);
+  req.setOption("CURVE_SECRETKEY", client.secretKey);
+  req.connect(bindAny(rep, "tcp"));
+  await req.send("secret");
+  assert.deepEqual(
+    texts(await within(T, "an encrypted request", rep.receive())),
+    ["secret"],
+  );
 });

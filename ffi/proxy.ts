@@ -1,0 +1,94 @@
+/**
+ * `proxy()`: forwards messages between two sockets, like `zmq_proxy`, but
+ * on the event loop, so that the process goes on with other work.
+ *
+ * @module
+ */
+
+import type { SocketType } from "./constants.ts";
+import { ZmqError } from "./error.ts";
+import type { Socket } from "./socket.ts";
+
+const CANNOT_RECEIVE: ReadonlySet<SocketType> = new Set(["PUB", "PUSH"]);
+const CANNOT_SEND: ReadonlySet<SocketType> = new Set(["SUB", "PULL"]);
+
+/** Counts of what a running proxy forwarded. */
+export interface ProxyStats {
+  /** Messages forwarded from the frontend to the backend. */
+  forward: number;
+  /** Messages forwarded from the backend to the frontend. */
+  backward: number;
+}
+
+/** A running proxy. */
+export interface Proxy {
+  /** Settles when a socket of the proxy closes (or fails, with the error). */
+  readonly done: Promise<void>;
+  /** What was forwarded so far. */
+  readonly stats: Readonly<ProxyStats>;
+}
+
+/**
+ * Forwards every message from `frontend` to `backend` and back (where the
+ * socket types allow), sending a copy of each to `capture` if given. Each
+ * wake-up drains every message that is ready, and a send at the high-water
+ * mark waits: nothing is dropped by the proxy itself.
+ *
+ * @param frontend E.g. the XSUB or ROUTER that peers send to.
+ * @param backend E.g. the XPUB or DEALER that peers receive from.
+ * @param capture Optional socket (PUB, PUSH, PAIR...) that gets a copy of
+ * every forwarded message.
+ * @returns A handle whose `done` settles when a socket closes.
+ *
+ * @example
+ * ```ts ignore
+ * const xsub = ctx.socket("XSUB"); xsub.bind("tcp://*:5559");
+ * const xpub = ctx.socket("XPUB"); xpub.bind("tcp://*:5560");
+ * const running = proxy(xsub, xpub);
+ * // ... later: xsub.close(); xpub.close(); await running.done;
+ * ```
+ */
+export function proxy(
+  frontend: Socket,
+  backend: Socket,
+  capture?: Socket,
+): Proxy {
+  const stats: ProxyStats = { forward: 0, backward: 0 };
+  const pumps: Promise<void>[] = [];
+  if (!CANNOT_RECEIVE.has(frontend.type) && !CANNOT_SEND.has(backend.type)) {
+    pumps.push(pump(frontend, backend, capture, () => stats.forward++));
+  }
+  if (!CANNOT_RECEIVE.has(backend.type) && !CANNOT_SEND.has(frontend.type)) {
+    pumps.push(pump(backend, frontend, capture, () => stats.backward++));
+  }
+  if (pumps.length === 0) {
+    throw new TypeError(
+      `Cannot proxy between ${frontend.type} and ${backend.type}: no direction can forward`,
+    );
+  }
+  return { done: Promise.all(pumps).then(() => {}), stats };
+}
+
+async function pump(
+  from: Socket,
+  to: Socket,
+  capture: Socket | undefined,
+  count: () => void,
+): Promise<void> {
+  try {
+    while (true) {
+      let message: Uint8Array[] | null = await from.receive();
+      do {
+        if (capture !== undefined && !capture.trySend(message)) {
+          await capture.send(message);
+        }
+        if (!to.trySend(message)) await to.send(message);
+        count();
+        message = from.tryReceive();
+      } while (message !== null);
+    }
+  } catch (error) {
+    if (error instanceof ZmqError && error.code === "ECLOSED") return;
+    throw error;
+  }
+}
