@@ -41,7 +41,12 @@ export {
   type WritableOption,
 } from "./ffi/constants.ts";
 export { ZmqError } from "./ffi/error.ts";
-export { type Proxy, proxy, type ProxyStats } from "./ffi/proxy.ts";
+export {
+  type Proxy,
+  proxy,
+  type ProxyHooks,
+  type ProxyStats,
+} from "./ffi/proxy.ts";
 export {
   Monitor,
   type MonitorEvent,

@@ -20,6 +20,14 @@ export interface ProxyStats {
   backward: number;
 }
 
+/** Callbacks that see each message as it is forwarded. */
+export interface ProxyHooks {
+  /** Called with each message from the frontend, before it goes to the backend. */
+  forward?: (message: Uint8Array[]) => void;
+  /** Called with each message from the backend (e.g. an XPUB's subscriptions). */
+  backward?: (message: Uint8Array[]) => void;
+}
+
 /** A running proxy. */
 export interface Proxy {
   /** Settles when a socket of the proxy closes (or fails, with the error). */
@@ -38,6 +46,7 @@ export interface Proxy {
  * @param backend E.g. the XPUB or DEALER that peers receive from.
  * @param capture Optional socket (PUB, PUSH, PAIR...) that gets a copy of
  * every forwarded message.
+ * @param hooks Optional callbacks that see each message, by direction.
  * @returns A handle whose `done` settles when a socket closes.
  *
  * @example
@@ -52,14 +61,21 @@ export function proxy(
   frontend: Socket,
   backend: Socket,
   capture?: Socket,
+  hooks: ProxyHooks = {},
 ): Proxy {
   const stats: ProxyStats = { forward: 0, backward: 0 };
   const pumps: Promise<void>[] = [];
   if (!CANNOT_RECEIVE.has(frontend.type) && !CANNOT_SEND.has(backend.type)) {
-    pumps.push(pump(frontend, backend, capture, () => stats.forward++));
+    pumps.push(pump(frontend, backend, capture, (message) => {
+      stats.forward++;
+      hooks.forward?.(message);
+    }));
   }
   if (!CANNOT_RECEIVE.has(backend.type) && !CANNOT_SEND.has(frontend.type)) {
-    pumps.push(pump(backend, frontend, capture, () => stats.backward++));
+    pumps.push(pump(backend, frontend, capture, (message) => {
+      stats.backward++;
+      hooks.backward?.(message);
+    }));
   }
   if (pumps.length === 0) {
     throw new TypeError(
@@ -73,17 +89,17 @@ async function pump(
   from: Socket,
   to: Socket,
   capture: Socket | undefined,
-  count: () => void,
+  seen: (message: Uint8Array[]) => void,
 ): Promise<void> {
   try {
     while (true) {
       let message: Uint8Array[] | null = await from.receive();
       do {
+        seen(message);
         if (capture !== undefined && !capture.trySend(message)) {
           await capture.send(message);
         }
         if (!to.trySend(message)) await to.send(message);
-        count();
         message = from.tryReceive();
       } while (message !== null);
     }

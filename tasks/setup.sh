@@ -1,15 +1,20 @@
 #!/bin/sh
 # Installs what this project needs on a fresh Debian machine that has only
-# Node.js/npm: Deno 2 from the npm registry (into node_modules/) and libzmq5
+# Node.js/npm: Deno 2 from the npm registry (into .deno/) and libzmq5
 # from Debian. With the argument "test" it also installs the test peers
 # (python3-zmq for interop tests, iproute2 for the multi-host test).
 # Safe to run again: it installs only what is missing.
 set -eu
 cd "$(dirname "$0")/.."
 
-if [ ! -x node_modules/.bin/deno ]; then
-  echo "setup: installing Deno from the npm registry" >&2
-  npm install --no-audit --no-fund --loglevel=error
+# Deno lives in .deno/, apart from any package.json, so that `deno task`
+# never mistakes the npm package's launcher for the runtime.
+DENO_VERSION=2.9.6
+if [ ! -x .deno/node_modules/.bin/deno ]; then
+  echo "setup: installing Deno $DENO_VERSION from the npm registry into .deno/" >&2
+  mkdir -p .deno
+  [ -f .deno/package.json ] || echo '{"private":true}' > .deno/package.json
+  npm install --prefix .deno --no-audit --no-fund --loglevel=error "deno@$DENO_VERSION"
 fi
 
 as_root() {

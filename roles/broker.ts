@@ -1,0 +1,240 @@
+/**
+ * `Broker`: the multicast forwarder (XSUB -> XPUB), the start barrier (REP)
+ * and the ROUTER for direct messages, in one process.
+ *
+ * @module
+ */
+
+import { Context, type Proxy, proxy, type Socket, ZmqError } from "../mod.ts";
+import {
+  BROKER_ID,
+  bytes,
+  DEFAULT_BASE_PORT,
+  endpoints,
+  START,
+  text,
+} from "./protocol.ts";
+
+/** Options of {@link Broker}. */
+export interface BrokerOptions {
+  /** How many participants (clients plus the sequencer) the barrier waits for. */
+  expect: number;
+  /** The interface to bind. Default 127.0.0.1. */
+  host?: string;
+  /** The first of the four ports. Default 5559. */
+  basePort?: number;
+  /** How long a direct message waits for an unknown recipient to connect, ms. Default 1,000. */
+  unknownRecipientGraceMs?: number;
+  /** Called with a line for the log. */
+  log?: (line: string) => void;
+}
+
+/** What the broker counts. */
+export interface BrokerCounters {
+  /** Participants that passed the barrier. */
+  synced: number;
+  /** Subscriptions seen on the bus. */
+  subscriptions: number;
+  /** Bus messages forwarded. */
+  forwarded: number;
+  /** Direct messages forwarded. */
+  directForwarded: number;
+  /** Direct messages to unknown recipients (sender told). */
+  unknownRecipients: number;
+  /** Malformed direct messages dropped. */
+  badInput: number;
+}
+
+/**
+ * The group's broker.
+ *
+ * @example
+ * ```ts ignore
+ * const broker = new Broker({ expect: 5 });
+ * await broker.started;   // every participant is in and subscribed
+ * // ... on shutdown:
+ * await broker.close();
+ * ```
+ */
+export class Broker {
+  /** What the broker counted. */
+  readonly counters: BrokerCounters = {
+    synced: 0,
+    subscriptions: 0,
+    forwarded: 0,
+    directForwarded: 0,
+    unknownRecipients: 0,
+    badInput: 0,
+  };
+  /** Resolves once `start` was published. */
+  readonly started: Promise<void>;
+  #ctx = new Context();
+  #xsub: Socket;
+  #xpub: Socket;
+  #rep: Socket;
+  #router: Socket;
+  #expect: number;
+  #grace: number;
+  #log: (line: string) => void;
+  #tasks: Promise<void>[] = [];
+  #proxy: Proxy | undefined;
+  #markStarted!: () => void;
+
+  /**
+   * Binds the four ports and starts serving.
+   *
+   * @param options Expected participants, host and base port.
+   * @throws {ZmqError} naming the endpoint, e.g. when a port is in use.
+   */
+  constructor(options: BrokerOptions) {
+    if (!Number.isInteger(options.expect) || options.expect < 1) {
+      throw new RangeError(
+        `Invalid expect ${options.expect}: expected a whole number of participants >= 1`,
+      );
+    }
+    this.#expect = options.expect;
+    this.#grace = options.unknownRecipientGraceMs ?? 1000;
+    this.#log = options.log ?? (() => {});
+    this.started = new Promise((resolve) => this.#markStarted = resolve);
+    const at = endpoints(
+      options.host ?? "127.0.0.1",
+      options.basePort ?? DEFAULT_BASE_PORT,
+    );
+    try {
+      this.#xsub = this.#ctx.socket("XSUB");
+      this.#xsub.setOption("RCVHWM", 100_000);
+      this.#xsub.bind(at.multicastIn);
+      this.#xpub = this.#ctx.socket("XPUB");
+      this.#xpub.setOption("XPUB_VERBOSE", true);
+      this.#xpub.setOption("XPUB_NODROP", true);
+      this.#xpub.setOption("SNDHWM", 100_000);
+      this.#xpub.bind(at.multicastOut);
+      this.#rep = this.#ctx.socket("REP");
+      this.#rep.bind(at.barrier);
+      this.#router = this.#ctx.socket("ROUTER");
+      this.#router.setOption("ROUTER_MANDATORY", true);
+      this.#router.setOption("ROUTER_HANDOVER", true);
+      this.#router.bind(at.direct);
+    } catch (error) {
+      this.#ctx.close();
+      throw error;
+    }
+    this.#tasks.push(this.#barrier(), this.#directs());
+  }
+
+  /**
+   * The barrier: replies to each sync at once (as the seed does), and
+   * publishes `start` only once `expect` participants synced AND as many
+   * subscriptions reached the XPUB, so that everyone really receives it.
+   * The forwarder runs from the first moment: it is what attaches new
+   * connections to the XSUB and passes its subscription upstream.
+   */
+  async #barrier(): Promise<void> {
+    let subscriptionSeen: () => void = () => {};
+    this.#proxy = proxy(this.#xsub, this.#xpub, undefined, {
+      backward: (message) => {
+        if (message[0]?.[0] === 1) {
+          this.counters.subscriptions++;
+          subscriptionSeen();
+        }
+      },
+    });
+    this.#tasks.push(this.#proxy.done);
+    // Subscribe upstream to everything.
+    await this.#xsub.send(new Uint8Array([1]));
+    try {
+      while (this.counters.synced < this.#expect) {
+        await this.#rep.receive();
+        await this.#rep.send("");
+        this.counters.synced++;
+        this.#log(`+1 subscriber (${this.counters.synced}/${this.#expect})`);
+      }
+    } catch (error) {
+      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      throw error;
+    }
+    while (this.counters.subscriptions < this.#expect) {
+      await new Promise<void>((resolve) => subscriptionSeen = resolve);
+    }
+    await this.#xpub.send(START);
+    this.#log(`all ${this.#expect} participants are in: start`);
+    this.#markStarted();
+  }
+
+  async #directs(): Promise<void> {
+    try {
+      for await (const frames of this.#router) {
+        if (frames.length !== 4 || frames[1]!.byteLength !== 0) {
+          this.counters.badInput++;
+          this.#log(
+            `Dropped a direct message of ${frames.length} frames: expected [sender, "", receiver, payload]`,
+          );
+          continue;
+        }
+        const [from, , to, payload] = frames as [
+          Uint8Array,
+          Uint8Array,
+          Uint8Array,
+          Uint8Array,
+        ];
+        this.#log(
+          `Received ${text(payload)} from ${text(from)} ! Forwarding to ${
+            text(to)
+          }`,
+        );
+        await this.#forwardDirect(from, to, payload);
+      }
+    } catch (error) {
+      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      throw error;
+    }
+  }
+
+  async #forwardDirect(
+    from: Uint8Array,
+    to: Uint8Array,
+    payload: Uint8Array,
+  ): Promise<void> {
+    const deadline = performance.now() + this.#grace;
+    while (true) {
+      try {
+        await this.#router.send([to, new Uint8Array(0), from, payload]);
+        this.counters.directForwarded++;
+        return;
+      } catch (error) {
+        if (!(error instanceof ZmqError) || error.code !== "EHOSTUNREACH") {
+          throw error;
+        }
+      }
+      if (performance.now() >= deadline) break;
+      // The recipient may still be connecting: try again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.counters.unknownRecipients++;
+    const notice = `unknown recipient "${text(to)}": direct message ${
+      JSON.stringify(text(payload))
+    } dropped`;
+    this.#log(`Direct message from ${text(from)}: ${notice}`);
+    try {
+      await this.#router.send([
+        from,
+        new Uint8Array(0),
+        bytes(BROKER_ID),
+        bytes(notice),
+      ]);
+    } catch {
+      // The sender is gone too.
+    }
+  }
+
+  /** Closes every socket; resolves when the tasks have ended. Idempotent. */
+  async close(): Promise<void> {
+    this.#ctx.close();
+    await Promise.allSettled(this.#tasks);
+  }
+
+  /** What the forwarder has passed on. */
+  get forwarded(): number {
+    return this.#proxy?.stats.forward ?? 0;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The broker's command line: `deno task run:broker --expect 5`.
+ *
+ * @module
+ */
+
+import { Broker } from "./broker.ts";
+import {
+  COMMON_FLAGS,
+  type FlagSpec,
+  makeLogger,
+  numberFlag,
+  onCountersSignal,
+  parseFlags,
+  runMain,
+  untilSignal,
+  usage,
+  UsageError,
+} from "./cli.ts";
+
+const FLAGS: Record<string, FlagSpec> = {
+  expect: {
+    type: "string",
+    value: "N",
+    help:
+      "participants to wait for before start: clients plus the sequencer (the seed's -nc); required",
+  },
+  ...COMMON_FLAGS,
+};
+const HELP = usage(
+  "deno task run:broker",
+  "Runs the group's broker: the multicast forwarder, the start barrier and the router for direct messages.\nRuns until SIGINT/SIGTERM.",
+  FLAGS,
+);
+
+if (import.meta.main) {
+  await runMain("broker", HELP, async () => {
+    const values = parseFlags(Deno.args, FLAGS);
+    if (values.help) {
+      console.log(HELP);
+      return;
+    }
+    if (values.expect === undefined) {
+      throw new UsageError(
+        "Missing --expect N: how many participants to wait for",
+      );
+    }
+    const expect = numberFlag(values, "expect", 0, {
+      min: 1,
+      max: 100_000,
+      integer: true,
+    });
+    const basePort = numberFlag(values, "base-port", 5559, {
+      min: 1,
+      max: 65532,
+      integer: true,
+    });
+    const host = String(values.host ?? "127.0.0.1");
+    const log = makeLogger("broker", values);
+    const signal = untilSignal();
+    const broker = new Broker({
+      expect,
+      host,
+      basePort,
+      log: (line) => log.debug(line),
+    });
+    const report = () =>
+      log.info(
+        `counters ${
+          JSON.stringify({ ...broker.counters, forwarded: broker.forwarded })
+        }`,
+      );
+    const stopReports = onCountersSignal(report);
+    log.info(
+      `listening on ${host}:${basePort}..${
+        basePort + 3
+      }, waiting for ${expect} participants`,
+    );
+    void broker.started.then(() =>
+      log.info(`all ${expect} participants are in: start published`)
+    );
+    const got = await signal.promise;
+    log.info(`${got}: shutting down`);
+    await broker.close();
+    report();
+    stopReports();
+    signal.dispose();
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * The scripted client of the assignment: runs a command script through a
+ * {@link Member} and writes what it delivers to `test_result_<id>_tom.txt`
+ * and what it receives directly to `test_result_<id>_uno.txt`.
+ *
+ * @module
+ */
+
+import type { Member } from "./member.ts";
+import { scenarioPayload, text } from "./protocol.ts";
+import type { ScriptCommand } from "./script.ts";
+
+/** Options of {@link runClient}. */
+export interface ClientOptions {
+  /** The folder for the result files. */
+  outDir: string;
+  /** Multiplies every `sleep` of the script. Default 1. */
+  timeScale?: number;
+  /** Called with a line for the log. */
+  log?: (line: string) => void;
+}
+
+/** A running client: its script, its result files and how to stop it. */
+export interface RunningClient {
+  /** Settles when the script has run to its end. */
+  readonly scriptDone: Promise<void>;
+  /** Closes the member and flushes and closes the files. */
+  stop(): Promise<void>;
+  /** Paths of the two result files. */
+  readonly files: { tom: string; uno: string };
+}
+
+/** The result file of one client: one payload a line, written as it comes. */
+class ResultFile {
+  #file: Deno.FsFile;
+  #encoder = new TextEncoder();
+  constructor(readonly path: string) {
+    this.#file = Deno.openSync(path, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+  }
+  line(payload: Uint8Array): void {
+    const bytes = new Uint8Array(payload.byteLength + 1);
+    bytes.set(payload);
+    bytes[payload.byteLength] = 10;
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += this.#file.writeSync(bytes.subarray(written));
+    }
+  }
+  close(): void {
+    this.#file.close();
+  }
+}
+
+/**
+ * Starts writing the member's deliveries and direct messages to the result
+ * files, and runs the script.
+ *
+ * @param member A member that has joined the group.
+ * @param commands The parsed script (see `parseScript`).
+ * @param options Output folder and time scale.
+ * @returns The running client.
+ */
+export function runClient(
+  member: Member,
+  commands: ScriptCommand[],
+  options: ClientOptions,
+): RunningClient {
+  const log = options.log ?? (() => {});
+  Deno.mkdirSync(options.outDir, { recursive: true });
+  const tom = new ResultFile(
+    `${options.outDir}/test_result_${member.id}_tom.txt`,
+  );
+  const uno = new ResultFile(
+    `${options.outDir}/test_result_${member.id}_uno.txt`,
+  );
+  const writers = [
+    (async () => {
+      for await (const delivery of member.delivered()) {
+        tom.line(delivery.payload);
+        log(`Delivered ${text(delivery.payload)} as ${delivery.seq}`);
+      }
+    })(),
+    (async () => {
+      for await (const message of member.direct()) {
+        uno.line(message.payload);
+        log(`Received ${text(message.payload)} from ${message.from} !`);
+      }
+    })(),
+  ];
+  let stopped = false;
+  const scale = options.timeScale ?? 1;
+  const scriptDone = (async () => {
+    for (const command of commands) {
+      if (stopped) return;
+      switch (command.kind) {
+        case "multicast": {
+          const payload = scenarioPayload(member.id, command.text);
+          log(`sending ${payload} from ${member.id} to all!`);
+          await member.multicast(payload);
+          break;
+        }
+        case "direct": {
+          const payload = scenarioPayload(member.id, command.text);
+          log(`Sending ${payload} to ${command.to} !`);
+          await member.send(command.to, payload);
+          break;
+        }
+        case "sleep":
+          await new Promise((resolve) =>
+            setTimeout(resolve, command.seconds * 1000 * scale)
+          );
+          break;
+      }
+    }
+  })();
+  return {
+    scriptDone,
+    files: { tom: tom.path, uno: uno.path },
+    async stop() {
+      stopped = true;
+      await member.close();
+      await Promise.allSettled(writers);
+      await scriptDone.catch(() => {});
+      tom.close();
+      uno.close();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * The client's command line: `deno task run:client --id c1 --script
+ * scenarios/seed/c1.txt --out out/`.
+ *
+ * @module
+ */
+
+import {
+  COMMON_FLAGS,
+  type FlagSpec,
+  makeLogger,
+  numberFlag,
+  onCountersSignal,
+  parseFlags,
+  runMain,
+  untilSignal,
+  usage,
+  UsageError,
+} from "./cli.ts";
+import { runClient } from "./client.ts";
+import { Member } from "./member.ts";
+import { checkClientId } from "./protocol.ts";
+import { loadScript } from "./script.ts";
+
+const FLAGS: Record<string, FlagSpec> = {
+  id: {
+    type: "string",
+    value: "ID",
+    help: "this client's id, e.g. c1; required",
+  },
+  script: {
+    type: "string",
+    value: "FILE",
+    help:
+      "the command script to run (Multicast,<id>,<text> / <id>,<to>,<text> / sleep,<s>); required",
+  },
+  out: {
+    type: "string",
+    value: "DIR",
+    default: ".",
+    help: "where test_result_<id>_tom.txt and _uno.txt go",
+  },
+  "time-scale": {
+    type: "string",
+    value: "F",
+    default: "1",
+    help: "multiplies every sleep of the script, e.g. 0.1",
+  },
+  "idle-exit": {
+    type: "string",
+    value: "S",
+    help:
+      "once the script is done and its multicasts delivered, exit after S seconds without traffic",
+  },
+  "join-timeout": {
+    type: "string",
+    value: "S",
+    default: "30",
+    help: "seconds to wait for the broker and the start",
+  },
+  window: {
+    type: "string",
+    value: "N",
+    default: "1000",
+    help: "at most N own multicasts in flight (flow control)",
+  },
+  ...COMMON_FLAGS,
+};
+const HELP = usage(
+  "deno task run:client",
+  "Runs a client of the group: executes its script, delivers multicasts in total order.\nRuns until SIGINT/SIGTERM, or --idle-exit.",
+  FLAGS,
+);
+
+if (import.meta.main) {
+  await runMain("client", HELP, async () => {
+    const values = parseFlags(Deno.args, FLAGS);
+    if (values.help) {
+      console.log(HELP);
+      return;
+    }
+    if (typeof values.id !== "string") throw new UsageError("Missing --id ID");
+    if (typeof values.script !== "string") {
+      throw new UsageError("Missing --script FILE");
+    }
+    let id: string;
+    try {
+      id = checkClientId(values.id);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const basePort = numberFlag(values, "base-port", 5559, {
+      min: 1,
+      max: 65532,
+      integer: true,
+    });
+    const timeScale = numberFlag(values, "time-scale", 1, { min: 0 });
+    const idleExit = values["idle-exit"] === undefined
+      ? undefined
+      : numberFlag(values, "idle-exit", 0, { min: 0 });
+    const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
+    const window = numberFlag(values, "window", 1000, {
+      min: 1,
+      integer: true,
+    });
+    const host = String(values.host ?? "127.0.0.1");
+    const outDir = String(values.out ?? ".");
+    const log = makeLogger(id, values);
+    // The whole script is checked before anything is sent.
+    const commands = await loadScript(values.script, id);
+    const signal = untilSignal();
+    const joining = Member.join({
+      id,
+      host,
+      basePort,
+      joinTimeoutMs: joinTimeout * 1000,
+      window,
+      log: (l) => log.debug(l),
+    });
+    const first = await Promise.race([joining, signal.promise]);
+    if (typeof first === "string") {
+      log.info(`${first} before the start: shutting down`);
+      signal.dispose();
+      return;
+    }
+    const member = first;
+    log.info("started");
+    const client = runClient(member, commands, {
+      outDir,
+      timeScale,
+      log: (l) => log.debug(l),
+    });
+    const report = () =>
+      log.info(
+        `counters ${
+          JSON.stringify({ ...member.counters, heldBack: member.heldBack })
+        }`,
+      );
+    const stopReports = onCountersSignal(report);
+    let failure: unknown;
+    const idle = idleExit === undefined
+      ? new Promise<never>(() => {})
+      : (async () => {
+        await client.scriptDone;
+        while (member.inFlight > 0 || member.idleMs < idleExit * 1000) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return "idle";
+      })();
+    const reason = await Promise.race([
+      signal.promise,
+      idle,
+      client.scriptDone.then(() => new Promise<never>(() => {}), (e) => {
+        failure = e;
+        return "failure";
+      }),
+    ]);
+    log.info(`${reason}: shutting down`);
+    await client.stop();
+    report();
+    stopReports();
+    signal.dispose();
+    if (failure !== undefined) throw failure;
+  });
+}

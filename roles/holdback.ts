@@ -1,0 +1,142 @@
+/**
+ * The holdback queue: multicasts wait here until the sequencer's order says
+ * when to deliver them.
+ *
+ * @module
+ */
+
+/** A delivered multicast. */
+export interface Delivery {
+  /** Its place in the total order, G = 1, 2, 3, ... */
+  seq: number;
+  /** The client that multicast it ("" if only the order carried it). */
+  sender: string;
+  /** The payload. */
+  payload: Uint8Array;
+}
+
+// A byte-exact string key for a payload: windows-1252 decoding maps every
+// byte to one distinct code unit.
+const keyDecoder = new TextDecoder("latin1");
+
+/**
+ * Matches orders to multicasts in O(1) per message and releases them in
+ * sequence order. Equal payloads are interchangeable (as in the seed, the
+ * order names its message by payload), so they are counted, not listed.
+ *
+ * @example
+ * ```ts
+ * import { Holdback } from "./holdback.ts";
+ * const q = new Holdback();
+ * const p = new TextEncoder().encode("c1###hi");
+ * q.addOrder(1, p);                   // the order came first: nothing yet
+ * const [d] = q.addMulticast("c1", p); // now seq 1 is delivered
+ * console.log(d?.seq); // 1
+ * ```
+ */
+export class Holdback {
+  #next = 1;
+  /** Multicasts received and not yet delivered: payload key -> senders in arrival order. */
+  #messages = new Map<string, string[]>();
+  /** Orders received and not yet delivered: seq -> payload. */
+  #orders = new Map<number, Uint8Array>();
+  #waitingSince = 0;
+
+  /**
+   * @param startAt The first sequence number to deliver (1 for a new group).
+   */
+  constructor(startAt = 1) {
+    this.#next = startAt;
+  }
+
+  /** The next sequence number to deliver (L + 1). */
+  get next(): number {
+    return this.#next;
+  }
+
+  /** Multicasts held back, waiting for their order. */
+  get heldMessages(): number {
+    let count = 0;
+    for (const senders of this.#messages.values()) count += senders.length;
+    return count;
+  }
+
+  /** Orders held back, waiting for their message or for earlier orders. */
+  get heldOrders(): number {
+    return this.#orders.size;
+  }
+
+  /** The highest sequence number seen so far in an order (0 if none). */
+  highestOrder = 0;
+
+  /**
+   * Adds a client's multicast.
+   *
+   * @returns What can be delivered now, in order.
+   */
+  addMulticast(sender: string, payload: Uint8Array): Delivery[] {
+    const key = keyDecoder.decode(payload);
+    const senders = this.#messages.get(key);
+    if (senders === undefined) this.#messages.set(key, [sender]);
+    else senders.push(sender);
+    return this.#release();
+  }
+
+  /**
+   * Adds the sequencer's order `seq` for `payload`. Orders already delivered
+   * or already known are ignored (retransmissions).
+   *
+   * @returns What can be delivered now, in order.
+   */
+  addOrder(seq: number, payload: Uint8Array): Delivery[] {
+    if (seq < this.#next || this.#orders.has(seq)) return [];
+    this.#orders.set(seq, payload);
+    if (seq > this.highestOrder) this.highestOrder = seq;
+    return this.#release();
+  }
+
+  /**
+   * How long (ms, by `now`) the next order has waited for its message, 0 if
+   * it is not waiting.
+   */
+  stalledFor(now: number): number {
+    return this.#orders.has(this.#next) && this.#waitingSince > 0
+      ? now - this.#waitingSince
+      : 0;
+  }
+
+  /**
+   * Delivers the next order from the payload it carries, without its
+   * multicast (which was lost); then whatever follows.
+   *
+   * @returns The deliveries, the forced one first.
+   */
+  forceNext(): Delivery[] {
+    const payload = this.#orders.get(this.#next);
+    if (payload === undefined) return [];
+    this.#orders.delete(this.#next);
+    const forced: Delivery = { seq: this.#next++, sender: "", payload };
+    this.#waitingSince = 0;
+    return [forced, ...this.#release()];
+  }
+
+  #release(): Delivery[] {
+    const out: Delivery[] = [];
+    while (true) {
+      const payload = this.#orders.get(this.#next);
+      if (payload === undefined) break;
+      const key = keyDecoder.decode(payload);
+      const senders = this.#messages.get(key);
+      if (senders === undefined) {
+        if (this.#waitingSince === 0) this.#waitingSince = performance.now();
+        break;
+      }
+      const sender = senders.shift()!;
+      if (senders.length === 0) this.#messages.delete(key);
+      this.#orders.delete(this.#next);
+      out.push({ seq: this.#next++, sender, payload });
+      this.#waitingSince = 0;
+    }
+    return out;
+  }
+}

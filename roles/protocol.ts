@@ -1,0 +1,159 @@
+/**
+ * The group's wire protocol: the seed's frames, so that a pyzmq build of the
+ * seed's design can take part. See PROTOCOL.md.
+ *
+ * @module
+ */
+
+/** The sender id the sequencer uses on the bus. */
+export const SEQUENCER_ID = "sequencer";
+/** The sender id the broker uses for its notices on the direct channel. */
+export const BROKER_ID = "broker";
+/** The single frame the broker publishes once every participant is in. */
+export const START = "start";
+/** The default host and first port (the seed's 5559 to 5562). */
+export const DEFAULT_HOST = "127.0.0.1";
+/** The default base port. */
+export const DEFAULT_BASE_PORT = 5559;
+
+/** The four endpoints of a group, derived from host and base port. */
+export interface Endpoints {
+  /** Multicast in: clients and the sequencer publish here (broker's XSUB). */
+  multicastIn: string;
+  /** Multicast out: everyone subscribes here (broker's XPUB). */
+  multicastOut: string;
+  /** The start barrier (broker's REP). */
+  barrier: string;
+  /** Direct messages (broker's ROUTER). */
+  direct: string;
+}
+
+/**
+ * The endpoints of a group at `host` from `basePort` on.
+ *
+ * @param host The broker's host (connect) or interface (bind), e.g. "127.0.0.1" or "*".
+ * @param basePort The first of the four ports.
+ * @returns The tcp endpoints for base, base+1, base+2 and base+3.
+ */
+export function endpoints(host: string, basePort: number): Endpoints {
+  const at = (offset: number) => `tcp://${host}:${basePort + offset}`;
+  return {
+    multicastIn: at(0),
+    multicastOut: at(1),
+    barrier: at(2),
+    direct: at(3),
+  };
+}
+
+/** A message on the multicast bus: a client's multicast or the sequencer's order. */
+export type BusMessage =
+  | { kind: "multicast"; sender: string; payload: Uint8Array }
+  | { kind: "order"; seq: number; payload: Uint8Array };
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+/** Decodes a frame as text (invalid UTF-8 becomes U+FFFD). */
+export function text(frame: Uint8Array): string {
+  return decoder.decode(frame);
+}
+/** Encodes text as a frame. */
+export function bytes(value: string): Uint8Array {
+  return encoder.encode(value);
+}
+
+/** Why a bus message was refused. */
+export class ProtocolError extends Error {
+  /** Always `"ProtocolError"`. */
+  override name = "ProtocolError";
+}
+
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Decodes a bus message: three frames `[sender, seq, payload]`, `seq` empty
+ * for a client's multicast and a decimal G >= 1 from the sequencer.
+ *
+ * @param frames The received frames.
+ * @returns The message.
+ * @throws {ProtocolError} naming what was wrong.
+ */
+export function decodeBus(frames: Uint8Array[]): BusMessage {
+  if (frames.length !== 3) {
+    throw new ProtocolError(
+      `expected 3 frames [sender, seq, payload], got ${frames.length}`,
+    );
+  }
+  const [senderFrame, seqFrame, payload] = frames as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
+  const sender = text(senderFrame);
+  if (seqFrame.byteLength === 0) {
+    if (sender.length === 0) {
+      throw new ProtocolError("expected a sender id, got an empty frame");
+    }
+    if (sender === SEQUENCER_ID) {
+      throw new ProtocolError(
+        "a multicast from the sequencer has no sequence number",
+      );
+    }
+    return { kind: "multicast", sender, payload };
+  }
+  const seqText = text(seqFrame);
+  if (!/^[1-9][0-9]{0,15}$/.test(seqText) || Number(seqText) > MAX_SEQ) {
+    throw new ProtocolError(
+      `expected a sequence number from 1 to ${MAX_SEQ}, got ${
+        JSON.stringify(seqText.slice(0, 40))
+      }`,
+    );
+  }
+  if (sender !== SEQUENCER_ID) {
+    throw new ProtocolError(
+      `a sequence number may come only from "${SEQUENCER_ID}", not from ${
+        JSON.stringify(sender)
+      }`,
+    );
+  }
+  return { kind: "order", seq: Number(seqText), payload };
+}
+
+/** The frames of a client's multicast. */
+export function multicastFrames(
+  sender: string,
+  payload: Uint8Array,
+): Uint8Array[] {
+  return [bytes(sender), new Uint8Array(0), payload];
+}
+
+/** The frames of the sequencer's order number `seq` for `payload`. */
+export function orderFrames(seq: number, payload: Uint8Array): Uint8Array[] {
+  return [bytes(SEQUENCER_ID), bytes(String(seq)), payload];
+}
+
+/** Formats a scenario payload, `"<sender>###<text>"`, as the seed does. */
+export function scenarioPayload(sender: string, body: string): string {
+  return `${sender}###${body}`;
+}
+
+/**
+ * Checks a client id: non-empty, printable, no commas (the script language's
+ * separator), and not a reserved id.
+ *
+ * @param id The id to check.
+ * @returns The id.
+ * @throws {TypeError} naming what is wrong.
+ */
+export function checkClientId(id: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
+    throw new TypeError(
+      `Invalid client id ${
+        JSON.stringify(id)
+      }: expected 1 to 64 letters, digits, "_", "." or "-"`,
+    );
+  }
+  if (id === SEQUENCER_ID || id === BROKER_ID) {
+    throw new TypeError(`Invalid client id "${id}": it is reserved`);
+  }
+  return id;
+}

@@ -1,0 +1,76 @@
+/**
+ * The sequencer's command line: `deno task run:sequencer`.
+ *
+ * @module
+ */
+
+import {
+  COMMON_FLAGS,
+  type FlagSpec,
+  makeLogger,
+  numberFlag,
+  onCountersSignal,
+  parseFlags,
+  runMain,
+  untilSignal,
+  usage,
+} from "./cli.ts";
+import { Sequencer } from "./sequencer.ts";
+
+const FLAGS: Record<string, FlagSpec> = {
+  "join-timeout": {
+    type: "string",
+    value: "S",
+    default: "30",
+    help: "seconds to wait for the broker and the start",
+  },
+  ...COMMON_FLAGS,
+};
+const HELP = usage(
+  "deno task run:sequencer",
+  "Runs the group's fixed sequencer: numbers every client multicast G = 1, 2, 3 ...\nRuns until SIGINT/SIGTERM.",
+  FLAGS,
+);
+
+if (import.meta.main) {
+  await runMain("sequencer", HELP, async () => {
+    const values = parseFlags(Deno.args, FLAGS);
+    if (values.help) {
+      console.log(HELP);
+      return;
+    }
+    const basePort = numberFlag(values, "base-port", 5559, {
+      min: 1,
+      max: 65532,
+      integer: true,
+    });
+    const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
+    const host = String(values.host ?? "127.0.0.1");
+    const log = makeLogger("sequencer", values);
+    const signal = untilSignal();
+    const joining = Sequencer.join({
+      host,
+      basePort,
+      joinTimeoutMs: joinTimeout * 1000,
+      log: (line) => log.debug(line),
+    });
+    const first = await Promise.race([joining, signal.promise]);
+    if (typeof first === "string") {
+      log.info(`${first} before the start: shutting down`);
+      void joining.then((s) => s.close(), () => {});
+      signal.dispose();
+      return;
+    }
+    const sequencer = first;
+    log.info("started");
+    const report = () =>
+      log.info(`counters ${JSON.stringify(sequencer.counters)}`);
+    const stopReports = onCountersSignal(report);
+    const got = await signal.promise;
+    log.info(`${got}: shutting down`);
+    await sequencer.close();
+    report();
+    stopReports();
+    signal.dispose();
+  });
+}
