@@ -54,3 +54,42 @@ export {
   type MonitorEventType,
 } from "./ffi/monitor.ts";
 export { type CurveKeyPair, curveKeyPair } from "./ffi/curve.ts";
+export {
+  Broker,
+  type BrokerCounters,
+  type BrokerOptions,
+} from "./roles/broker.ts";
+export {
+  Sequencer,
+  type SequencerCounters,
+  type SequencerOptions,
+} from "./roles/sequencer.ts";
+export {
+  type DirectMessage,
+  Member,
+  type MemberCounters,
+  type MemberOptions,
+} from "./roles/member.ts";
+export { type Delivery, Holdback } from "./roles/holdback.ts";
+export {
+  type BusMessage,
+  decodeBus,
+  type Endpoints,
+  endpoints,
+  ProtocolError,
+  SEQUENCER_ID,
+  START,
+} from "./roles/protocol.ts";
+export {
+  countMulticasts,
+  directTargets,
+  loadScript,
+  parseScript,
+  type ScriptCommand,
+  ScriptError,
+} from "./roles/script.ts";
+export {
+  type ClientOptions,
+  runClient,
+  type RunningClient,
+} from "./roles/client.ts";

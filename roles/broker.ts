@@ -5,18 +5,33 @@
  * @module
  */
 
-import { Context, type Proxy, proxy, type Socket, ZmqError } from "../mod.ts";
+import {
+  type Context,
+  type Proxy,
+  proxy,
+  type Socket,
+  ZmqError,
+} from "../mod.ts";
 import {
   BROKER_ID,
   bytes,
   DEFAULT_BASE_PORT,
+  type Endpoints,
   endpoints,
   START,
   text,
 } from "./protocol.ts";
+import { SocketSet } from "./_sockets.ts";
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
+  /**
+   * The four endpoints, overriding host and base port (e.g. inproc ones
+   * for a group inside one process, with a shared `context`).
+   */
+  endpoints?: Endpoints;
+  /** A context to use (and not close) instead of a new one. */
+  context?: Context;
   /** How many participants (clients plus the sequencer) the barrier waits for. */
   expect: number;
   /** The interface to bind. Default 127.0.0.1. */
@@ -68,7 +83,7 @@ export class Broker {
   };
   /** Resolves once `start` was published. */
   readonly started: Promise<void>;
-  #ctx = new Context();
+  #ctx: SocketSet;
   #xsub: Socket;
   #xpub: Socket;
   #rep: Socket;
@@ -96,10 +111,12 @@ export class Broker {
     this.#grace = options.unknownRecipientGraceMs ?? 1000;
     this.#log = options.log ?? (() => {});
     this.started = new Promise((resolve) => this.#markStarted = resolve);
-    const at = endpoints(
-      options.host ?? "127.0.0.1",
-      options.basePort ?? DEFAULT_BASE_PORT,
-    );
+    const at = options.endpoints ??
+      endpoints(
+        options.host ?? "127.0.0.1",
+        options.basePort ?? DEFAULT_BASE_PORT,
+      );
+    this.#ctx = new SocketSet(options.context);
     try {
       this.#xsub = this.#ctx.socket("XSUB");
       this.#xsub.setOption("RCVHWM", 100_000);

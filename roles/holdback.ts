@@ -43,6 +43,8 @@ export class Holdback {
   #waitingSince = 0;
 
   /**
+   * Creates an empty holdback queue.
+   *
    * @param startAt The first sequence number to deliver (1 for a new group).
    */
   constructor(startAt = 1) {

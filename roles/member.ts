@@ -6,9 +6,10 @@
  * @module
  */
 
-import { Context, type Socket, ZmqError } from "../mod.ts";
+import { type Context, type Socket, ZmqError } from "../mod.ts";
 import { AsyncQueue } from "./_queue.ts";
 import { withDeadline } from "./_deadline.ts";
+import { SocketSet } from "./_sockets.ts";
 import { type Delivery, Holdback } from "./holdback.ts";
 import {
   BROKER_ID,
@@ -17,6 +18,7 @@ import {
   decodeBus,
   DEFAULT_BASE_PORT,
   DEFAULT_HOST,
+  type Endpoints,
   endpoints,
   multicastFrames,
   ProtocolError,
@@ -52,6 +54,13 @@ export interface MemberCounters {
 
 /** Options of {@link Member}. */
 export interface MemberOptions {
+  /**
+   * The four endpoints, overriding host and base port (e.g. inproc ones
+   * for a group inside one process, with a shared `context`).
+   */
+  endpoints?: Endpoints;
+  /** A context to use (and not close) instead of a new one. */
+  context?: Context;
   /** This member's id (also its DEALER routing id). */
   id: string;
   /** The broker's host. Default 127.0.0.1. */
@@ -93,7 +102,7 @@ export class Member {
     directReceived: 0,
     badInput: 0,
   };
-  #ctx: Context;
+  #ctx: SocketSet;
   #pub: Socket;
   #sub: Socket;
   #dealer: Socket;
@@ -113,7 +122,7 @@ export class Member {
 
   private constructor(
     options: MemberOptions,
-    ctx: Context,
+    ctx: SocketSet,
     sockets: [Socket, Socket, Socket],
   ) {
     this.id = options.id;
@@ -133,12 +142,13 @@ export class Member {
    */
   static async join(options: MemberOptions): Promise<Member> {
     const id = checkClientId(options.id);
-    const at = endpoints(
-      options.host ?? DEFAULT_HOST,
-      options.basePort ?? DEFAULT_BASE_PORT,
-    );
+    const at = options.endpoints ??
+      endpoints(
+        options.host ?? DEFAULT_HOST,
+        options.basePort ?? DEFAULT_BASE_PORT,
+      );
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
-    const ctx = new Context();
+    const ctx = new SocketSet(options.context);
     try {
       // An XPUB, not a PUB: it shows when the broker's subscription is in
       // place, so no multicast is sent into the void (the slow joiner).

@@ -5,12 +5,14 @@
  * @module
  */
 
-import { Context, type Socket, ZmqError } from "../mod.ts";
+import { type Context, type Socket, ZmqError } from "../mod.ts";
 import { withDeadline } from "./_deadline.ts";
+import { SocketSet } from "./_sockets.ts";
 import {
   decodeBus,
   DEFAULT_BASE_PORT,
   DEFAULT_HOST,
+  type Endpoints,
   endpoints,
   orderFrames,
   ProtocolError,
@@ -20,6 +22,13 @@ import {
 
 /** Options of {@link Sequencer}. */
 export interface SequencerOptions {
+  /**
+   * The four endpoints, overriding host and base port (e.g. inproc ones
+   * for a group inside one process, with a shared `context`).
+   */
+  endpoints?: Endpoints;
+  /** A context to use (and not close) instead of a new one. */
+  context?: Context;
   /** The broker's host. Default 127.0.0.1. */
   host?: string;
   /** The broker's base port. Default 5559. */
@@ -55,7 +64,7 @@ export interface SequencerCounters {
 export class Sequencer {
   /** What the sequencer counted. */
   readonly counters: SequencerCounters = { ordered: 0, badInput: 0 };
-  #ctx: Context;
+  #ctx: SocketSet;
   #sub: Socket;
   #pub: Socket;
   #next: number;
@@ -63,7 +72,7 @@ export class Sequencer {
   #loop: Promise<void> = Promise.resolve();
 
   private constructor(
-    ctx: Context,
+    ctx: SocketSet,
     sub: Socket,
     pub: Socket,
     options: SequencerOptions,
@@ -82,12 +91,13 @@ export class Sequencer {
    * @returns The running sequencer.
    */
   static async join(options: SequencerOptions): Promise<Sequencer> {
-    const at = endpoints(
-      options.host ?? DEFAULT_HOST,
-      options.basePort ?? DEFAULT_BASE_PORT,
-    );
+    const at = options.endpoints ??
+      endpoints(
+        options.host ?? DEFAULT_HOST,
+        options.basePort ?? DEFAULT_BASE_PORT,
+      );
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
-    const ctx = new Context();
+    const ctx = new SocketSet(options.context);
     try {
       const pub = ctx.socket("XPUB");
       pub.setOption("XPUB_NODROP", true);

@@ -1,0 +1,398 @@
+/**
+ * Runs a scenario (a folder of client scripts) as separate processes:
+ * broker, sequencer and one client per script; waits until every client has
+ * delivered what the scripts say it must; stops the roles; and checks
+ * agreement, integrity and the direct messages.
+ *
+ * @module
+ */
+
+import { basename, join } from "node:path";
+import { loadScript, type ScriptCommand } from "../roles/script.ts";
+import { scenarioPayload } from "../roles/protocol.ts";
+import {
+  freeBasePort,
+  type RoleProcess,
+  spawn,
+  spawnRole,
+  stop,
+} from "./_processes.ts";
+
+/** Options of {@link runScenario}. */
+export interface ScenarioOptions {
+  /** The folder with one `<id>.txt` script per client. */
+  scenario: string;
+  /** Where the result files go (emptied first). */
+  out: string;
+  /** Multiplies every sleep. Default 1. */
+  timeScale?: number;
+  /** The base port; a free one when omitted. */
+  basePort?: number;
+  /** Seconds to wait for all deliveries before giving up. Default: the scripts' sleeps plus 60. */
+  timeoutSeconds?: number;
+  /** Copy the roles' logs to stderr. */
+  echo?: boolean;
+  /** Extra flags for every client. */
+  clientFlags?: string[];
+  /**
+   * Start these clients (by id) with the seed's pyzmq client instead of ours,
+   * and the broker and/or sequencer too ("broker", "sequencer").
+   */
+  seedPeers?: string[];
+  /** Called with progress: deliveries so far per client. */
+  onProgress?: (delivered: Map<string, number>, expected: number) => void;
+}
+
+/** One client's line of the report. */
+export interface ClientReport {
+  /** The client's id. */
+  id: string;
+  /** Multicasts its script sends. */
+  multicasts: number;
+  /** Multicasts it delivered. */
+  delivered: number;
+  /** Direct messages it should receive. */
+  directExpected: number;
+  /** Direct messages it received. */
+  directReceived: number;
+  /** Its exit code. */
+  exitCode: number;
+}
+
+/** What a scenario run found. */
+export interface ScenarioReport {
+  /** Per client. */
+  clients: ClientReport[];
+  /** Multicasts every client must deliver. */
+  expected: number;
+  /** Every violation found, in words; empty when the run is correct. */
+  violations: string[];
+  /** The agreed order (client c's `_tom` lines), when all agree. */
+  order: string[];
+  /** Seconds from the start of the clients to the last delivery. */
+  seconds: number;
+  /** Exit codes of the broker and the sequencer. */
+  infrastructure: { broker: number; sequencer: number };
+  /** The base port used. */
+  basePort: number;
+}
+
+const SEED_DIR = "tests/peers/seed";
+const PYTHON = "/usr/bin/python3";
+
+function readLines(path: string): string[] {
+  try {
+    const text = Deno.readTextFileSync(path);
+    return text.length === 0 ? [] : text.replace(/\n$/, "").split("\n");
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+function countLines(path: string): number {
+  try {
+    const bytes = Deno.readFileSync(path);
+    let count = 0;
+    for (const byte of bytes) if (byte === 10) count++;
+    return count;
+  } catch {
+    return 0;
+  }
+}
+
+function multiset(items: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return counts;
+}
+
+function sameMultiset(
+  a: Map<string, number>,
+  b: Map<string, number>,
+): string | null {
+  for (const [item, count] of a) {
+    const other = b.get(item) ?? 0;
+    if (other !== count) {
+      return `${JSON.stringify(item)} ${other} times instead of ${count}`;
+    }
+  }
+  for (const [item, count] of b) {
+    if (!a.has(item)) {
+      return `${JSON.stringify(item)} ${count} times, never sent`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Loads a scenario folder: one `<id>.txt` per client, each checked.
+ *
+ * @returns The scripts by client id, in id order.
+ */
+export async function loadScenario(
+  dir: string,
+): Promise<Map<string, ScriptCommand[]>> {
+  const scripts = new Map<string, ScriptCommand[]>();
+  const names: string[] = [];
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.isFile && entry.name.endsWith(".txt")) names.push(entry.name);
+  }
+  if (names.length === 0) {
+    throw new Error(`Scenario ${dir} has no <id>.txt scripts`);
+  }
+  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  for (const name of names) {
+    const id = basename(name, ".txt");
+    scripts.set(id, await loadScript(join(dir, name), id));
+  }
+  return scripts;
+}
+
+/**
+ * Runs a scenario end to end and checks it.
+ *
+ * @param options The scenario, output folder and time scale.
+ * @returns The report; `violations` is empty when everything held.
+ */
+export async function runScenario(
+  options: ScenarioOptions,
+): Promise<ScenarioReport> {
+  const scripts = await loadScenario(options.scenario);
+  const ids = [...scripts.keys()];
+  const timeScale = options.timeScale ?? 1;
+  const basePort = options.basePort ?? freeBasePort();
+  const seed = new Set(options.seedPeers ?? []);
+  const echo = options.echo ?? false;
+  try {
+    Deno.removeSync(options.out, { recursive: true });
+  } catch {
+    // Nothing to remove.
+  }
+  Deno.mkdirSync(options.out, { recursive: true });
+
+  const allMulticasts: string[] = [];
+  const directsTo = new Map<string, string[]>(ids.map((id) => [id, []]));
+  let sleepSeconds = 0;
+  for (const [id, commands] of scripts) {
+    let total = 0;
+    for (const command of commands) {
+      if (command.kind === "multicast") {
+        allMulticasts.push(scenarioPayload(id, command.text));
+      } else if (command.kind === "direct") {
+        const list = directsTo.get(command.to);
+        if (list === undefined) {
+          throw new Error(
+            `Scenario ${options.scenario}: ${id}.txt:${command.line} sends to "${command.to}", which has no script`,
+          );
+        }
+        list.push(scenarioPayload(id, command.text));
+      } else total += command.seconds;
+    }
+    sleepSeconds = Math.max(sleepSeconds, total);
+  }
+  const expected = allMulticasts.length;
+  const timeoutSeconds = options.timeoutSeconds ??
+    sleepSeconds * timeScale + 60;
+
+  const port = ["--base-port", String(basePort)];
+  const roles: RoleProcess[] = [];
+  const broker = seed.has("broker")
+    ? spawn("broker", PYTHON, [
+      `${SEED_DIR}/broker.py`,
+      "-nc",
+      String(ids.length + 1),
+      ...port,
+    ], echo)
+    : spawnRole("broker", "broker", [
+      "--expect",
+      String(ids.length + 1),
+      ...port,
+    ], echo);
+  const sequencer = seed.has("sequencer")
+    ? spawn("sequencer", PYTHON, [
+      `${SEED_DIR}/main.py`,
+      "-id",
+      "sequencer",
+      ...port,
+    ], echo)
+    : spawnRole("sequencer", "sequencer", port, echo);
+  roles.push(broker, sequencer);
+  const clients = new Map<string, RoleProcess>();
+  const started = performance.now();
+  for (const id of ids) {
+    const script = join(options.scenario, `${id}.txt`);
+    const common = [...port, "--time-scale", String(timeScale)];
+    clients.set(
+      id,
+      seed.has(id)
+        ? spawn(`client ${id}`, PYTHON, [
+          `${SEED_DIR}/main.py`,
+          "-id",
+          id,
+          "-com",
+          script,
+          "-o",
+          options.out,
+          ...common,
+        ], echo)
+        : spawnRole(`client ${id}`, "client", [
+          "--id",
+          id,
+          "--script",
+          script,
+          "--out",
+          options.out,
+          ...common,
+          ...(options.clientFlags ?? []),
+        ], echo),
+    );
+  }
+
+  const violations: string[] = [];
+  const tomPath = (id: string) =>
+    join(options.out, `test_result_${id}_tom.txt`);
+  const unoPath = (id: string) =>
+    join(options.out, `test_result_${id}_uno.txt`);
+  const deadline = performance.now() + timeoutSeconds * 1000;
+  let lastDelivery = started;
+  let deliveredSoFar = 0;
+  const exited = new Map<string, number>();
+  for (const [id, process] of clients) {
+    void process.status.then((status) => exited.set(id, status.code));
+  }
+  // Wait until every client delivered everything (or failed, or time ran out).
+  while (true) {
+    const delivered = new Map(ids.map((id) => [id, countLines(tomPath(id))]));
+    const directs = ids.every((id) =>
+      countLines(unoPath(id)) >= directsTo.get(id)!.length
+    );
+    options.onProgress?.(delivered, expected);
+    const total = [...delivered.values()].reduce((a, b) => a + b, 0);
+    if (total !== deliveredSoFar) {
+      deliveredSoFar = total;
+      lastDelivery = performance.now();
+    }
+    if ([...delivered.values()].every((n) => n >= expected) && directs) break;
+    const failed = [...exited].filter(([, code]) => code !== 0);
+    if (failed.length > 0) {
+      violations.push(
+        ...failed.map(([id, code]) =>
+          `client ${id} exited with code ${code}: ${
+            lastLine(clients.get(id)!.stderr())
+          }`
+        ),
+      );
+      break;
+    }
+    if (performance.now() > deadline) {
+      violations.push(
+        `timed out after ${timeoutSeconds} s: delivered ${
+          ids.map((id) => `${id} ${delivered.get(id)}/${expected}`).join(", ")
+        }`,
+      );
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const seconds = (lastDelivery - started) / 1000;
+
+  // Stop the clients, then the sequencer and the broker; each must exit 0.
+  const codes = new Map<string, number>();
+  await Promise.all(
+    [...clients].map(async ([id, process]) =>
+      codes.set(id, (await stop(process)).code)
+    ),
+  );
+  const sequencerCode = (await stop(sequencer)).code;
+  const brokerCode = (await stop(broker)).code;
+  for (const [id, code] of codes) {
+    if (
+      code !== 0 && !violations.some((v) => v.startsWith(`client ${id} exited`))
+    ) {
+      violations.push(
+        `client ${id} exited with code ${code}: ${
+          lastLine(clients.get(id)!.stderr())
+        }`,
+      );
+    }
+  }
+  if (sequencerCode !== 0) {
+    violations.push(
+      `the sequencer exited with code ${sequencerCode}: ${
+        lastLine(sequencer.stderr())
+      }`,
+    );
+  }
+  if (brokerCode !== 0) {
+    violations.push(
+      `the broker exited with code ${brokerCode}: ${lastLine(broker.stderr())}`,
+    );
+  }
+
+  // Agreement, integrity, direct messages.
+  const orders = new Map(ids.map((id) => [id, readLines(tomPath(id))]));
+  const reference = orders.get(ids[0]!)!;
+  for (const id of ids.slice(1)) {
+    const order = orders.get(id)!;
+    const at = order.findIndex((line, i) => line !== reference[i]);
+    if (at >= 0 || order.length !== reference.length) {
+      const i = at >= 0 ? at : Math.min(order.length, reference.length);
+      violations.push(
+        `agreement: ${id} differs from ${ids[0]} at delivery ${i + 1}: ${
+          JSON.stringify(order[i])
+        } vs ${JSON.stringify(reference[i])}`,
+      );
+    }
+  }
+  const sent = multiset(allMulticasts);
+  for (const id of ids) {
+    const wrong = sameMultiset(sent, multiset(orders.get(id)!));
+    if (wrong !== null) violations.push(`integrity: ${id} delivered ${wrong}`);
+    const directWrong = sameMultiset(
+      multiset(directsTo.get(id)!),
+      multiset(readLines(unoPath(id))),
+    );
+    if (directWrong !== null) {
+      violations.push(`direct messages: ${id} received ${directWrong}`);
+    }
+  }
+  return {
+    clients: ids.map((id) => ({
+      id,
+      multicasts: scripts.get(id)!.filter((c) => c.kind === "multicast").length,
+      delivered: orders.get(id)!.length,
+      directExpected: directsTo.get(id)!.length,
+      directReceived: readLines(unoPath(id)).length,
+      exitCode: codes.get(id) ?? -1,
+    })),
+    expected,
+    violations,
+    order: reference,
+    seconds,
+    infrastructure: { broker: brokerCode, sequencer: sequencerCode },
+    basePort,
+  };
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split("\n");
+  return lines[lines.length - 1] ?? "";
+}
+
+/** Renders the report as a table and a verdict. */
+export function formatReport(report: ScenarioReport): string {
+  const rows = [
+    "| client | multicasts sent | delivered | direct received | exit |",
+    "|---|---:|---:|---:|---:|",
+    ...report.clients.map((c) =>
+      `| ${c.id} | ${c.multicasts} | ${c.delivered}/${report.expected} | ${c.directReceived}/${c.directExpected} | ${c.exitCode} |`
+    ),
+  ];
+  const verdict = report.violations.length === 0
+    ? `OK: all ${report.clients.length} clients delivered the same ${report.expected} multicasts in the same order, each exactly once; every direct message arrived once (${
+      report.seconds.toFixed(2)
+    } s)`
+    : `FAILED:\n${report.violations.map((v) => `  - ${v}`).join("\n")}`;
+  return `${rows.join("\n")}\n\n${verdict}`;
+}
