@@ -18,12 +18,7 @@
  */
 
 export { Context, zmqVersion } from "./ffi/context.ts";
-export {
-  type Frame,
-  type Message,
-  Socket,
-  type SocketOwner,
-} from "./ffi/socket.ts";
+export { type Frame, type Message, Socket, type SocketOwner } from "./ffi/socket.ts";
 export {
   DEFAULT_LINGER_MS,
   type KindReadValue,
@@ -41,29 +36,11 @@ export {
   type WritableOption,
 } from "./ffi/constants.ts";
 export { ZmqError } from "./ffi/error.ts";
-export {
-  type Proxy,
-  proxy,
-  type ProxyHooks,
-  type ProxyStats,
-} from "./ffi/proxy.ts";
-export {
-  Monitor,
-  type MonitorEvent,
-  MonitorEvents,
-  type MonitorEventType,
-} from "./ffi/monitor.ts";
+export { type Proxy, proxy, type ProxyHooks, type ProxyStats } from "./ffi/proxy.ts";
+export { Monitor, type MonitorEvent, MonitorEvents, type MonitorEventType } from "./ffi/monitor.ts";
 export { type CurveKeyPair, curveKeyPair } from "./ffi/curve.ts";
-export {
-  Broker,
-  type BrokerCounters,
-  type BrokerOptions,
-} from "./roles/broker.ts";
-export {
-  Sequencer,
-  type SequencerCounters,
-  type SequencerOptions,
-} from "./roles/sequencer.ts";
+export { Broker, type BrokerCounters, type BrokerOptions } from "./roles/broker.ts";
+export { Sequencer, type SequencerCounters, type SequencerOptions } from "./roles/sequencer.ts";
 export {
   type DirectMessage,
   Member,
@@ -88,8 +65,4 @@ export {
   type ScriptCommand,
   ScriptError,
 } from "./roles/script.ts";
-export {
-  type ClientOptions,
-  runClient,
-  type RunningClient,
-} from "./roles/client.ts";
+export { type ClientOptions, runClient, type RunningClient } from "./roles/client.ts";

@@ -143,8 +143,7 @@ export type ReadableOption = {
 export type OptionValue<K extends SocketOption> = KindValue[Options[K]["kind"]];
 
 /** The type of value `getOption` returns for option `K`. */
-export type OptionReadValue<K extends SocketOption> =
-  KindReadValue[Options[K]["kind"]];
+export type OptionReadValue<K extends SocketOption> = KindReadValue[Options[K]["kind"]];
 
 /** `ZMQ_DONTWAIT`: fail with EAGAIN instead of blocking. */
 export const DONTWAIT = 1;

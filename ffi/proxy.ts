@@ -14,7 +14,7 @@ const CANNOT_SEND: ReadonlySet<SocketType> = new Set(["SUB", "PULL"]);
 
 /** Counts of what a running proxy forwarded. */
 export interface ProxyStats {
-  /** Messages forwarded from the frontend to the backend. */
+  /** Messages forwarded from the frontend to the backend (not counting those a hook dropped). */
   forward: number;
   /** Messages forwarded from the backend to the frontend. */
   backward: number;
@@ -22,10 +22,10 @@ export interface ProxyStats {
 
 /** Callbacks that see each message as it is forwarded. */
 export interface ProxyHooks {
-  /** Called with each message from the frontend, before it goes to the backend. */
-  forward?: (message: Uint8Array[]) => void;
-  /** Called with each message from the backend (e.g. an XPUB's subscriptions). */
-  backward?: (message: Uint8Array[]) => void;
+  /** Called with each message from the frontend; returning false drops it. */
+  forward?: (message: Uint8Array[]) => boolean | void;
+  /** Called with each message from the backend (e.g. an XPUB's subscriptions); false drops it. */
+  backward?: (message: Uint8Array[]) => boolean | void;
 }
 
 /** A running proxy. */
@@ -67,14 +67,16 @@ export function proxy(
   const pumps: Promise<void>[] = [];
   if (!CANNOT_RECEIVE.has(frontend.type) && !CANNOT_SEND.has(backend.type)) {
     pumps.push(pump(frontend, backend, capture, (message) => {
+      if (hooks.forward?.(message) === false) return false;
       stats.forward++;
-      hooks.forward?.(message);
+      return true;
     }));
   }
   if (!CANNOT_RECEIVE.has(backend.type) && !CANNOT_SEND.has(frontend.type)) {
     pumps.push(pump(backend, frontend, capture, (message) => {
+      if (hooks.backward?.(message) === false) return false;
       stats.backward++;
-      hooks.backward?.(message);
+      return true;
     }));
   }
   if (pumps.length === 0) {
@@ -89,17 +91,16 @@ async function pump(
   from: Socket,
   to: Socket,
   capture: Socket | undefined,
-  seen: (message: Uint8Array[]) => void,
+  pass: (message: Uint8Array[]) => boolean,
 ): Promise<void> {
   try {
     while (true) {
       let message: Uint8Array[] | null = await from.receive();
       do {
-        seen(message);
-        if (capture !== undefined && !capture.trySend(message)) {
-          await capture.send(message);
+        if (pass(message)) {
+          if (capture !== undefined && !capture.trySend(message)) await capture.send(message);
+          if (!to.trySend(message)) await to.send(message);
         }
-        if (!to.trySend(message)) await to.send(message);
         message = from.tryReceive();
       } while (message !== null);
     }

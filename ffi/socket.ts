@@ -100,9 +100,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     const id = SocketTypes[type];
     if (id === undefined) {
       throw new TypeError(
-        `Unknown socket type "${type}": expected one of ${
-          Object.keys(SocketTypes).join(", ")
-        }`,
+        `Unknown socket type "${type}": expected one of ${Object.keys(SocketTypes).join(", ")}`,
       );
     }
     this.#lib = zmqLib();
@@ -210,14 +208,12 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       case "bool": {
         const number = spec.kind === "bool"
           ? (typeof value === "boolean" ? Number(value) : NaN)
-          : (typeof value === "number" && Number.isInteger(value)
-            ? value
-            : NaN);
+          : (typeof value === "number" && Number.isInteger(value) ? value : NaN);
         if (Number.isNaN(number)) {
           throw new ZmqError(
-            `${what}: expected ${
-              spec.kind === "bool" ? "a boolean" : "an integer"
-            }, got ${describe(value)}`,
+            `${what}: expected ${spec.kind === "bool" ? "a boolean" : "an integer"}, got ${
+              describe(value)
+            }`,
             ERRNO.EINVAL,
           );
         }
@@ -238,9 +234,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       case "string": {
         if (typeof value !== "string" && !(value instanceof Uint8Array)) {
           throw new ZmqError(
-            `${what}: expected a string${
-              spec.kind === "bytes" ? " or Uint8Array" : ""
-            }, got ${describe(value)}`,
+            `${what}: expected a string${spec.kind === "bytes" ? " or Uint8Array" : ""}, got ${
+              describe(value)
+            }`,
             ERRNO.EINVAL,
           );
         }
@@ -277,11 +273,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
     const handle = this.#live(what);
     // libzmq wants the exact size for numbers, and room for text.
-    const size = spec.kind === "int" || spec.kind === "bool"
-      ? 4
-      : spec.kind === "int64"
-      ? 8
-      : 256;
+    const size = spec.kind === "int" || spec.kind === "bool" ? 4 : spec.kind === "int64" ? 8 : 256;
     const buffer = new Uint8Array(size);
     const length = new BigUint64Array([BigInt(size)]);
     check(this.#lib.zmq_getsockopt(handle, spec.id, buffer, length), what);
@@ -448,9 +440,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         const errno = lib.zmq_errno();
         if (i === 0 && errno === ERRNO.EAGAIN) return false;
         throw lastError(
-          i === 0
-            ? "Cannot send"
-            : `Cannot send frame ${i + 1} of ${frames.length}`,
+          i === 0 ? "Cannot send" : `Cannot send frame ${i + 1} of ${frames.length}`,
         );
       }
     }
@@ -533,8 +523,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 
   #takeReceiver(): ReceiveWaiter {
     const waiter = this.#receivers[this.#receiverHead]!;
-    this.#receivers[this.#receiverHead++] =
-      undefined as unknown as ReceiveWaiter;
+    this.#receivers[this.#receiverHead++] = undefined as unknown as ReceiveWaiter;
     if (this.#receiverHead === this.#receivers.length) {
       this.#receivers.length = 0;
       this.#receiverHead = 0;
@@ -617,9 +606,7 @@ function toFrames(message: Message): Uint8Array[] {
   return message.map((frame, i) => {
     if (typeof frame !== "string" && !(frame instanceof Uint8Array)) {
       throw new TypeError(
-        `Cannot send: frame ${i + 1} is ${
-          describe(frame)
-        }, expected a string or Uint8Array`,
+        `Cannot send: frame ${i + 1} is ${describe(frame)}, expected a string or Uint8Array`,
       );
     }
     return toBytes(frame);

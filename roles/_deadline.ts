@@ -23,9 +23,7 @@ export async function withDeadline<T>(
           () =>
             reject(
               new Error(
-                `Timed out after ${
-                  Math.round(remaining)
-                } ms waiting for ${what}`,
+                `Timed out after ${Math.round(remaining)} ms waiting for ${what}`,
               ),
             ),
           remaining,

@@ -11,6 +11,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   #head = 0;
   #waiter: ((result: IteratorResult<T>) => void) | null = null;
   #closed = false;
+  #drained: (() => void)[] = [];
 
   /** Adds an item (ignored once closed). */
   push(item: T): void {
@@ -27,9 +28,20 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   /** Ends iteration once the queued items are consumed. */
   close(): void {
     this.#closed = true;
+    for (const resolve of this.#drained.splice(0)) resolve();
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.({ value: undefined, done: true });
+  }
+
+  /**
+   * Resolves once at most `level` items are queued: a producer awaits it to
+   * be held back by a slow consumer.
+   */
+  async below(level: number): Promise<void> {
+    while (this.size > level && !this.#closed) {
+      await new Promise<void>((resolve) => this.#drained.push(resolve));
+    }
   }
 
   /** Items queued and not yet consumed. */
@@ -43,6 +55,9 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       next: () => {
         if (this.#head < this.#items.length) {
           const value = this.#items[this.#head++]!;
+          if (this.#drained.length > 0) {
+            for (const resolve of this.#drained.splice(0)) resolve();
+          }
           if (this.#head === this.#items.length) {
             this.#items = [];
             this.#head = 0;

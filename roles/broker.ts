@@ -5,13 +5,7 @@
  * @module
  */
 
-import {
-  type Context,
-  type Proxy,
-  proxy,
-  type Socket,
-  ZmqError,
-} from "../mod.ts";
+import { type Context, type Proxy, proxy, type Socket, ZmqError } from "../mod.ts";
 import {
   BROKER_ID,
   bytes,
@@ -40,6 +34,11 @@ export interface BrokerOptions {
   basePort?: number;
   /** How long a direct message waits for an unknown recipient to connect, ms. Default 1,000. */
   unknownRecipientGraceMs?: number;
+  /**
+   * Skip the barrier: every participant that syncs gets "start" at once.
+   * For a broker started again while the group runs.
+   */
+  resume?: boolean;
   /** Called with a line for the log. */
   log?: (line: string) => void;
 }
@@ -94,6 +93,9 @@ export class Broker {
   #tasks: Promise<void>[] = [];
   #proxy: Proxy | undefined;
   #markStarted!: () => void;
+  #resume: boolean;
+  #closed = false;
+  #wake: () => void = () => {};
 
   /**
    * Binds the four ports and starts serving.
@@ -108,6 +110,7 @@ export class Broker {
       );
     }
     this.#expect = options.expect;
+    this.#resume = options.resume ?? false;
     this.#grace = options.unknownRecipientGraceMs ?? 1000;
     this.#log = options.log ?? (() => {});
     this.started = new Promise((resolve) => this.#markStarted = resolve);
@@ -147,12 +150,11 @@ export class Broker {
    * connections to the XSUB and passes its subscription upstream.
    */
   async #barrier(): Promise<void> {
-    let subscriptionSeen: () => void = () => {};
     this.#proxy = proxy(this.#xsub, this.#xpub, undefined, {
       backward: (message) => {
         if (message[0]?.[0] === 1) {
           this.counters.subscriptions++;
-          subscriptionSeen();
+          this.#wake();
         }
       },
     });
@@ -160,22 +162,32 @@ export class Broker {
     // Subscribe upstream to everything.
     await this.#xsub.send(new Uint8Array([1]));
     try {
-      while (this.counters.synced < this.#expect) {
+      if (!this.#resume) {
+        while (this.counters.synced < this.#expect) {
+          await this.#rep.receive();
+          await this.#rep.send("");
+          this.counters.synced++;
+          this.#log(`+1 subscriber (${this.counters.synced}/${this.#expect})`);
+        }
+        while (this.counters.subscriptions < this.#expect && !this.#closed) {
+          await new Promise<void>((resolve) => this.#wake = resolve);
+        }
+        if (this.#closed) return;
+        await this.#xpub.send(START);
+        this.#log(`all ${this.#expect} participants are in: start`);
+      }
+      this.#markStarted();
+      // Late joiners (a restarted sequencer or client) get "start" as the reply.
+      while (true) {
         await this.#rep.receive();
-        await this.#rep.send("");
+        await this.#rep.send(START);
         this.counters.synced++;
-        this.#log(`+1 subscriber (${this.counters.synced}/${this.#expect})`);
+        this.#log(`a late participant joined (${this.counters.synced})`);
       }
     } catch (error) {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
       throw error;
     }
-    while (this.counters.subscriptions < this.#expect) {
-      await new Promise<void>((resolve) => subscriptionSeen = resolve);
-    }
-    await this.#xpub.send(START);
-    this.#log(`all ${this.#expect} participants are in: start`);
-    this.#markStarted();
   }
 
   async #directs(): Promise<void> {
@@ -195,9 +207,7 @@ export class Broker {
           Uint8Array,
         ];
         this.#log(
-          `Received ${text(payload)} from ${text(from)} ! Forwarding to ${
-            text(to)
-          }`,
+          `Received ${text(payload)} from ${text(from)} ! Forwarding to ${text(to)}`,
         );
         await this.#forwardDirect(from, to, payload);
       }
@@ -246,6 +256,8 @@ export class Broker {
 
   /** Closes every socket; resolves when the tasks have ended. Idempotent. */
   async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake();
     this.#ctx.close();
     await Promise.allSettled(this.#tasks);
   }

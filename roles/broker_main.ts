@@ -25,6 +25,11 @@ const FLAGS: Record<string, FlagSpec> = {
     help:
       "participants to wait for before start: clients plus the sequencer (the seed's -nc); required",
   },
+  resume: {
+    type: "boolean",
+    help:
+      "skip the start barrier (a broker started again while the group runs): every participant that syncs gets start at once",
+  },
   ...COMMON_FLAGS,
 };
 const HELP = usage(
@@ -62,23 +67,18 @@ if (import.meta.main) {
       expect,
       host,
       basePort,
+      resume: values.resume === true,
       log: (line) => log.debug(line),
     });
     const report = () =>
       log.info(
-        `counters ${
-          JSON.stringify({ ...broker.counters, forwarded: broker.forwarded })
-        }`,
+        `counters ${JSON.stringify({ ...broker.counters, forwarded: broker.forwarded })}`,
       );
     const stopReports = onCountersSignal(report);
     log.info(
-      `listening on ${host}:${basePort}..${
-        basePort + 3
-      }, waiting for ${expect} participants`,
+      `listening on ${host}:${basePort}..${basePort + 3}, waiting for ${expect} participants`,
     );
-    void broker.started.then(() =>
-      log.info(`all ${expect} participants are in: start published`)
-    );
+    void broker.started.then(() => log.info(`all ${expect} participants are in: start published`));
     const got = await signal.promise;
     log.info(`${got}: shutting down`);
     await broker.close();

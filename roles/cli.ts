@@ -91,9 +91,7 @@ export function parseFlags(
     return values as Record<string, string | boolean | undefined>;
   } catch (error) {
     throw new UsageError(
-      error instanceof Error
-        ? error.message.replace(/\. To specify.*$/s, "")
-        : String(error),
+      error instanceof Error ? error.message.replace(/\. To specify.*$/s, "") : String(error),
     );
   }
 }
@@ -111,9 +109,7 @@ export function numberFlag(
 ): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
-  const value = typeof raw === "string" && raw.trim() !== ""
-    ? Number(raw)
-    : NaN;
+  const value = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : NaN;
   if (
     !Number.isFinite(value) || value < min || value > max ||
     (integer && !Number.isInteger(value))
@@ -146,9 +142,7 @@ export function makeLogger(
   const format = values["log-format"] ?? "text";
   if (format !== "text" && format !== "json") {
     throw new UsageError(
-      `Invalid --log-format ${
-        JSON.stringify(format)
-      }: expected "text" or "json"`,
+      `Invalid --log-format ${JSON.stringify(format)}: expected "text" or "json"`,
     );
   }
   const verbose = values.verbose === true;

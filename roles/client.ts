@@ -16,6 +16,8 @@ export interface ClientOptions {
   outDir: string;
   /** Multiplies every `sleep` of the script. Default 1. */
   timeScale?: number;
+  /** Waits this long after writing each delivery (a deliberately slow client). Default 0. */
+  deliveryDelayMs?: number;
   /** Called with a line for the log. */
   log?: (line: string) => void;
 }
@@ -70,6 +72,7 @@ export function runClient(
   options: ClientOptions,
 ): RunningClient {
   const log = options.log ?? (() => {});
+  const delay = options.deliveryDelayMs ?? 0;
   Deno.mkdirSync(options.outDir, { recursive: true });
   const tom = new ResultFile(
     `${options.outDir}/test_result_${member.id}_tom.txt`,
@@ -81,6 +84,7 @@ export function runClient(
     (async () => {
       for await (const delivery of member.delivered()) {
         tom.line(delivery.payload);
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
         log(`Delivered ${text(delivery.payload)} as ${delivery.seq}`);
       }
     })(),
@@ -110,9 +114,7 @@ export function runClient(
           break;
         }
         case "sleep":
-          await new Promise((resolve) =>
-            setTimeout(resolve, command.seconds * 1000 * scale)
-          );
+          await new Promise((resolve) => setTimeout(resolve, command.seconds * 1000 * scale));
           break;
       }
     }

@@ -18,7 +18,7 @@ import {
   UsageError,
 } from "./cli.ts";
 import { runClient } from "./client.ts";
-import { Member } from "./member.ts";
+import { type LateJoin, Member } from "./member.ts";
 import { checkClientId } from "./protocol.ts";
 import { loadScript } from "./script.ts";
 
@@ -57,6 +57,26 @@ const FLAGS: Record<string, FlagSpec> = {
     value: "S",
     default: "30",
     help: "seconds to wait for the broker and the start",
+  },
+  "late-join": {
+    type: "string",
+    value: "catch-up|now",
+    default: "catch-up",
+    help:
+      "joining a group that already started: deliver what the sequencer still holds from order 1, or from now on",
+  },
+  "delivery-delay": {
+    type: "string",
+    value: "MS",
+    default: "0",
+    help:
+      "wait MS milliseconds after writing each delivery (a deliberately slow client, for tests)",
+  },
+  "drop-every": {
+    type: "string",
+    value: "N",
+    default: "0",
+    help: "fault injection for tests: drop every Nth bus message this client receives",
   },
   window: {
     type: "string",
@@ -99,6 +119,13 @@ if (import.meta.main) {
       ? undefined
       : numberFlag(values, "idle-exit", 0, { min: 0 });
     const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
+    const lateJoin = String(values["late-join"] ?? "catch-up") as LateJoin;
+    if (lateJoin !== "catch-up" && lateJoin !== "now") {
+      throw new UsageError(
+        `Invalid --late-join ${JSON.stringify(lateJoin)}: expected catch-up or now`,
+      );
+    }
+    const deliveryDelayMs = numberFlag(values, "delivery-delay", 0, { min: 0 });
     const window = numberFlag(values, "window", 1000, {
       min: 1,
       integer: true,
@@ -115,6 +142,8 @@ if (import.meta.main) {
       basePort,
       joinTimeoutMs: joinTimeout * 1000,
       window,
+      lateJoin,
+      dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
       log: (l) => log.debug(l),
     });
     const first = await Promise.race([joining, signal.promise]);
@@ -128,25 +157,22 @@ if (import.meta.main) {
     const client = runClient(member, commands, {
       outDir,
       timeScale,
+      deliveryDelayMs,
       log: (l) => log.debug(l),
     });
     const report = () =>
       log.info(
-        `counters ${
-          JSON.stringify({ ...member.counters, heldBack: member.heldBack })
-        }`,
+        `counters ${JSON.stringify({ ...member.counters, heldBack: member.heldBack })}`,
       );
     const stopReports = onCountersSignal(report);
     let failure: unknown;
-    const idle = idleExit === undefined
-      ? new Promise<never>(() => {})
-      : (async () => {
-        await client.scriptDone;
-        while (member.inFlight > 0 || member.idleMs < idleExit * 1000) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        return "idle";
-      })();
+    const idle = idleExit === undefined ? new Promise<never>(() => {}) : (async () => {
+      await client.scriptDone;
+      while (member.inFlight > 0 || member.idleMs < idleExit * 1000) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return "idle";
+    })();
     const reason = await Promise.race([
       signal.promise,
       idle,

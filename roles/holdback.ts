@@ -19,6 +19,11 @@ export interface Delivery {
 // byte to one distinct code unit.
 const keyDecoder = new TextDecoder("latin1");
 
+/** A byte-exact string key for a payload, for maps. */
+export function payloadKey(payload: Uint8Array): string {
+  return keyDecoder.decode(payload);
+}
+
 /**
  * Matches orders to multicasts in O(1) per message and releases them in
  * sequence order. Equal payloads are interchangeable (as in the seed, the
@@ -72,6 +77,16 @@ export class Holdback {
   highestOrder = 0;
 
   /**
+   * Starts delivering at `seq` (a member that joins a running group "from
+   * now"): earlier orders are ignored. Only before anything was delivered.
+   */
+  skipTo(seq: number): void {
+    if (seq <= this.#next) return;
+    for (const held of this.#orders.keys()) if (held < seq) this.#orders.delete(held);
+    this.#next = seq;
+  }
+
+  /**
    * Adds a client's multicast.
    *
    * @returns What can be delivered now, in order.
@@ -97,14 +112,17 @@ export class Holdback {
     return this.#release();
   }
 
+  /** True while the next order is here and its multicast is not. */
+  waitingForMessage(): boolean {
+    return this.#orders.has(this.#next) && this.#waitingSince > 0;
+  }
+
   /**
    * How long (ms, by `now`) the next order has waited for its message, 0 if
    * it is not waiting.
    */
   stalledFor(now: number): number {
-    return this.#orders.has(this.#next) && this.#waitingSince > 0
-      ? now - this.#waitingSince
-      : 0;
+    return this.#orders.has(this.#next) && this.#waitingSince > 0 ? now - this.#waitingSince : 0;
   }
 
   /**

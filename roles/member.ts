@@ -8,20 +8,23 @@
 
 import { type Context, type Socket, ZmqError } from "../mod.ts";
 import { AsyncQueue } from "./_queue.ts";
-import { withDeadline } from "./_deadline.ts";
+import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
-import { type Delivery, Holdback } from "./holdback.ts";
+import { type Delivery, Holdback, payloadKey } from "./holdback.ts";
 import {
   BROKER_ID,
   bytes,
   checkClientId,
   decodeBus,
+  decodeRecovery,
   DEFAULT_BASE_PORT,
   DEFAULT_HOST,
+  encodeRecovery,
   type Endpoints,
   endpoints,
   multicastFrames,
   ProtocolError,
+  SEQUENCER_ID,
   START,
   text,
 } from "./protocol.ts";
@@ -38,19 +41,30 @@ export interface DirectMessage {
 export interface MemberCounters {
   /** Multicasts this member sent. */
   sent: number;
-  /** Orders received from the sequencer. */
+  /** Orders received from the sequencer (on the bus or retransmitted). */
   ordered: number;
   /** Multicasts delivered in total order. */
   delivered: number;
+  /** Multicasts held back now, waiting for their order. */
+  heldBack: number;
   /** Deliveries made from the order's payload because the multicast was lost. */
   recovered: number;
+  /** Retransmission requests sent to the sequencer. */
+  retransmitRequests: number;
+  /** Orders received by retransmission that filled a gap. */
+  gapsFilled: number;
+  /** Own multicasts sent again after a broker reconnect. */
+  resent: number;
   /** Direct messages sent. */
   directSent: number;
   /** Direct messages received. */
   directReceived: number;
-  /** Bus messages refused as malformed. */
+  /** Malformed messages dropped. */
   badInput: number;
 }
+
+/** Where a member that joins a running group starts delivering. */
+export type LateJoin = "catch-up" | "now";
 
 /** Options of {@link Member}. */
 export interface MemberOptions {
@@ -71,14 +85,38 @@ export interface MemberOptions {
   joinTimeoutMs?: number;
   /** At most this many own multicasts are in flight (sent, not delivered). Default 1,000. */
   window?: number;
-  /** After this many ms waiting for a lost multicast, deliver from its order. Default 2,000. */
+  /** After this many ms without progress while something is pending, ask the sequencer. Default 300. */
+  recoveryAfterMs?: number;
+  /**
+   * How long the next order waits for its multicast before it is delivered
+   * from the payload the order carries, in ms. Default 0: through one broker
+   * a multicast always arrives before its order (the order is made from it
+   * and follows it down the same FIFO pipe), so a missing one was lost.
+   */
   holdbackTimeoutMs?: number;
+  /** Fault injection, for tests only: drop every Nth bus message received (0: none). */
+  dropEvery?: number;
+  /** Deliveries not yet consumed at which the member stops reading the bus. Default 10,000. */
+  deliveryBacklog?: number;
+  /**
+   * Joining a group that already started: "catch-up" delivers everything
+   * from order 1 that the sequencer still holds; "now" from the first order
+   * seen. Default "catch-up".
+   */
+  lateJoin?: LateJoin;
   /** Called with a line for the log. */
   log?: (line: string) => void;
 }
 
 /**
  * A member of a totally ordered multicast group.
+ *
+ * Nothing is lost silently: each member keeps at most `window` own
+ * multicasts in flight (so PUB/SUB high-water marks are not reached), stops
+ * reading the bus while its application lags (so the broker waits rather
+ * than drops), and when something is pending and nothing was delivered for
+ * `recoveryAfterMs` it asks the sequencer to retransmit the orders it
+ * missed (gaps, and a lost last order).
  *
  * @example
  * ```ts ignore
@@ -97,7 +135,11 @@ export class Member {
     sent: 0,
     ordered: 0,
     delivered: 0,
+    heldBack: 0,
     recovered: 0,
+    retransmitRequests: 0,
+    gapsFilled: 0,
+    resent: 0,
     directSent: 0,
     directReceived: 0,
     badInput: 0,
@@ -109,27 +151,29 @@ export class Member {
   #holdback = new Holdback();
   #deliveries = new AsyncQueue<Delivery>();
   #directs = new AsyncQueue<DirectMessage>();
+  #options: MemberOptions;
   #window: number;
   #inFlight = 0;
   #windowWaiters: (() => void)[] = [];
-  #ownPending = new Map<string, number>();
-  #holdbackTimeoutMs: number;
+  /** Own multicasts not yet delivered, by payload key: the payload and how many. */
+  #ownPending = new Map<string, { payload: Uint8Array; count: number }>();
   #log: (line: string) => void;
   #loops: Promise<void>[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastActivity = performance.now();
+  #lastProgress = performance.now();
+  #lastRequest = 0;
+  #fromNow = false;
+  #resendPending = false;
+  #highestKnown = 0;
   #closed = false;
 
-  private constructor(
-    options: MemberOptions,
-    ctx: SocketSet,
-    sockets: [Socket, Socket, Socket],
-  ) {
+  private constructor(options: MemberOptions, ctx: SocketSet, sockets: [Socket, Socket, Socket]) {
     this.id = options.id;
+    this.#options = options;
     this.#ctx = ctx;
     [this.#pub, this.#sub, this.#dealer] = sockets;
     this.#window = options.window ?? 1000;
-    this.#holdbackTimeoutMs = options.holdbackTimeoutMs ?? 2000;
     this.#log = options.log ?? (() => {});
   }
 
@@ -143,52 +187,14 @@ export class Member {
   static async join(options: MemberOptions): Promise<Member> {
     const id = checkClientId(options.id);
     const at = options.endpoints ??
-      endpoints(
-        options.host ?? DEFAULT_HOST,
-        options.basePort ?? DEFAULT_BASE_PORT,
-      );
+      endpoints(options.host ?? DEFAULT_HOST, options.basePort ?? DEFAULT_BASE_PORT);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
     const ctx = new SocketSet(options.context);
     try {
-      // An XPUB, not a PUB: it shows when the broker's subscription is in
-      // place, so no multicast is sent into the void (the slow joiner).
-      const pub = ctx.socket("XPUB");
-      pub.setOption("XPUB_NODROP", true);
-      pub.setOption("SNDHWM", 100_000);
-      pub.connect(at.multicastIn);
-      const sub = ctx.socket("SUB");
-      sub.setOption("RCVHWM", 100_000);
-      sub.setOption("SUBSCRIBE", "");
-      sub.connect(at.multicastOut);
-      const dealer = ctx.socket("DEALER");
-      dealer.setOption("ROUTING_ID", id);
-      dealer.connect(at.direct);
-      const req = ctx.socket("REQ");
-      req.connect(at.barrier);
+      const { pub, sub, dealer, late } = await joinGroup(ctx, at, id, timeoutMs);
       const member = new Member({ ...options, id }, ctx, [pub, sub, dealer]);
-      const deadline = performance.now() + timeoutMs;
-      await withDeadline(
-        deadline,
-        `the broker's subscription at ${at.multicastIn}`,
-        pub.receive(),
-      );
-      await req.send("");
-      await withDeadline(
-        deadline,
-        `the start barrier's reply at ${at.barrier}`,
-        req.receive(),
-      );
-      req.close();
-      while (true) {
-        const frames = await withDeadline(
-          deadline,
-          `"start" from ${at.multicastOut}`,
-          sub.receive(),
-        );
-        if (frames.length === 1 && text(frames[0]!) === START) break;
-      }
-      member.#log(`${id} started`);
-      member.#start();
+      member.#log(`${id} started${late ? " (late)" : ""}`);
+      member.#start(late);
       return member;
     } catch (error) {
       ctx.close();
@@ -196,16 +202,14 @@ export class Member {
     }
   }
 
-  #start(): void {
-    this.#loops.push(
-      this.#busLoop(),
-      this.#directLoop(),
-      this.#subscriptionLoop(),
-    );
-    this.#timer = setInterval(
-      () => this.#checkStall(),
-      Math.max(10, this.#holdbackTimeoutMs / 4),
-    );
+  #start(late: boolean): void {
+    this.#loops.push(this.#busLoop(), this.#directLoop(), this.#subscriptionLoop());
+    const every = Math.max(10, (this.#options.recoveryAfterMs ?? 300) / 3);
+    this.#timer = setInterval(() => this.#checkProgress(), every);
+    if (late) {
+      if ((this.#options.lateJoin ?? "catch-up") === "catch-up") this.#requestRetransmission();
+      else this.#fromNow = true;
+    }
   }
 
   /** Milliseconds since anything arrived. */
@@ -220,26 +224,28 @@ export class Member {
 
   /** Multicasts and orders held back now. */
   get heldBack(): { messages: number; orders: number } {
-    return {
-      messages: this.#holdback.heldMessages,
-      orders: this.#holdback.heldOrders,
-    };
+    return { messages: this.#holdback.heldMessages, orders: this.#holdback.heldOrders };
   }
 
   async #busLoop(): Promise<void> {
+    const backlog = this.#options.deliveryBacklog ?? 10_000;
+    const dropEvery = this.#options.dropEvery ?? 0;
+    let received = 0;
     for await (const frames of this.#sub) {
       this.#lastActivity = performance.now();
+      if (dropEvery > 0 && ++received % dropEvery === 0) continue;
       if (frames.length === 1 && text(frames[0]!) === START) continue;
       let deliveries: Delivery[];
       try {
         const message = decodeBus(frames);
         if (message.kind === "multicast") {
-          deliveries = this.#holdback.addMulticast(
-            message.sender,
-            message.payload,
-          );
+          deliveries = this.#holdback.addMulticast(message.sender, message.payload);
         } else {
           this.counters.ordered++;
+          if (this.#fromNow) {
+            this.#fromNow = false;
+            this.#holdback.skipTo(message.seq);
+          }
           deliveries = this.#holdback.addOrder(message.seq, message.payload);
         }
       } catch (error) {
@@ -249,18 +255,21 @@ export class Member {
         continue;
       }
       this.#deliver(deliveries);
+      this.#deliverLost();
+      // A slow application holds the bus back instead of growing memory.
+      if (this.#deliveries.size > backlog) await this.#deliveries.below(backlog / 2);
     }
   }
 
   #deliver(deliveries: Delivery[]): void {
+    if (deliveries.length > 0) this.#lastProgress = performance.now();
     for (const delivery of deliveries) {
       this.counters.delivered++;
       if (delivery.sender === "") this.counters.recovered++;
-      const key = text(delivery.payload);
+      const key = payloadKey(delivery.payload);
       const own = this.#ownPending.get(key);
       if (own !== undefined) {
-        if (own <= 1) this.#ownPending.delete(key);
-        else this.#ownPending.set(key, own - 1);
+        if (--own.count === 0) this.#ownPending.delete(key);
         this.#inFlight--;
         this.#windowWaiters.shift()?.();
       }
@@ -268,14 +277,62 @@ export class Member {
     }
   }
 
-  #checkStall(): void {
+  /** Runs on a timer: recovery requests, delivery from orders, resends. */
+  #checkProgress(): void {
+    const now = performance.now();
+    const recoveryAfterMs = this.#options.recoveryAfterMs ?? 300;
+    const pending = this.#holdback.heldOrders > 0 || this.#holdback.heldMessages > 0 ||
+      this.#inFlight > 0;
+    this.counters.heldBack = this.#holdback.heldMessages;
     if (
-      this.#holdback.stalledFor(performance.now()) >= this.#holdbackTimeoutMs
+      pending && now - this.#lastProgress >= recoveryAfterMs &&
+      now - this.#lastRequest >= recoveryAfterMs
+    ) {
+      this.#requestRetransmission();
+    }
+    this.#deliverLost();
+    if (this.#resendPending && this.#highestKnown > 0 && this.#holdback.next > this.#highestKnown) {
+      this.#resendUnordered();
+    }
+  }
+
+  /** Delivers from the order's payload while the next order's multicast is lost. */
+  #deliverLost(): void {
+    const timeout = this.#options.holdbackTimeoutMs ?? 0;
+    while (
+      this.#holdback.waitingForMessage() && this.#holdback.stalledFor(performance.now()) >= timeout
     ) {
       this.#log(
-        `${this.id}: order ${this.#holdback.next} waited for its multicast; delivering from the order`,
+        `${this.id}: the multicast of order ${this.#holdback.next} was lost; delivering from the order`,
       );
       this.#deliver(this.#holdback.forceNext());
+    }
+  }
+
+  /** Asks the sequencer for every order from the next one to deliver on. */
+  #requestRetransmission(): void {
+    this.#lastRequest = performance.now();
+    this.counters.retransmitRequests++;
+    const request = encodeRecovery({ kind: "retransmit", first: this.#holdback.next, last: null });
+    this.#log(`${this.id}: asking the sequencer for orders from ${this.#holdback.next}`);
+    void this.#dealer.send(["", SEQUENCER_ID, request]).catch(() => {});
+  }
+
+  /**
+   * After the broker came back, own multicasts that the sequencer never
+   * ordered (the sequencer answered, and everything up to its highest order
+   * is delivered) were lost on the way: send them again.
+   */
+  #resendUnordered(): void {
+    this.#resendPending = false;
+    for (const { payload, count } of this.#ownPending.values()) {
+      for (let i = 0; i < count; i++) {
+        this.counters.resent++;
+        void this.#pub.send(multicastFrames(this.id, payload)).catch(() => {});
+      }
+    }
+    if (this.counters.resent > 0) {
+      this.#log(`${this.id}: sent ${this.counters.resent} unordered multicasts again`);
     }
   }
 
@@ -284,9 +341,7 @@ export class Member {
       this.#lastActivity = performance.now();
       if (frames.length !== 3 || frames[0]!.byteLength !== 0) {
         this.counters.badInput++;
-        this.#log(
-          `${this.id}: dropped a direct message of ${frames.length} frames`,
-        );
+        this.#log(`${this.id}: dropped a direct message of ${frames.length} frames`);
         continue;
       }
       const from = text(frames[1]!);
@@ -294,14 +349,46 @@ export class Member {
         this.#log(`${this.id}: the broker says: ${text(frames[2]!)}`);
         continue;
       }
+      if (from === SEQUENCER_ID) {
+        this.#recovery(frames[2]!);
+        continue;
+      }
       this.counters.directReceived++;
       this.#directs.push({ from, payload: frames[2]! });
     }
   }
 
-  /** Keeps reading the XPUB so that re-subscriptions after a reconnect are seen. */
+  #recovery(payload: Uint8Array): void {
+    let message;
+    try {
+      message = decodeRecovery(payload);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.counters.badInput++;
+      this.#log(`${this.id}: dropped a bad message from the sequencer: ${error.message}`);
+      return;
+    }
+    if (message.kind === "order") {
+      this.counters.ordered++;
+      const before = this.#holdback.next;
+      const deliveries = this.#holdback.addOrder(message.seq, message.payload);
+      if (message.seq >= before) this.counters.gapsFilled++;
+      this.#deliver(deliveries);
+      this.#deliverLost();
+    } else if (message.kind === "highest") {
+      this.#highestKnown = message.seq;
+    }
+  }
+
+  /** Reads the XPUB: a subscription after the first means the broker came back. */
   async #subscriptionLoop(): Promise<void> {
-    for await (const _ of this.#pub) { /* subscriptions need no answer */ }
+    for await (const frames of this.#pub) {
+      if (frames[0]?.[0] !== 1) continue;
+      this.#log(`${this.id}: the broker reconnected; recovering`);
+      this.#resendPending = true;
+      this.#highestKnown = 0;
+      this.#requestRetransmission();
+    }
   }
 
   /**
@@ -311,26 +398,17 @@ export class Member {
    * @param payload The payload; the seed's scenarios use `"<id>###<text>"`.
    */
   async multicast(payload: string | Uint8Array): Promise<void> {
-    if (this.#closed) {
-      throw new ZmqError(
-        `${this.id}: cannot multicast: the member is closed`,
-        0,
-        "ECLOSED",
-      );
-    }
-    while (this.#inFlight >= this.#window) {
-      await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
+    while (this.#closed || this.#inFlight >= this.#window) {
       if (this.#closed) {
-        throw new ZmqError(
-          `${this.id}: cannot multicast: the member is closed`,
-          0,
-          "ECLOSED",
-        );
+        throw new ZmqError(`${this.id}: cannot multicast: the member is closed`, 0, "ECLOSED");
       }
+      await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
     }
     const data = typeof payload === "string" ? bytes(payload) : payload;
-    const key = text(data);
-    this.#ownPending.set(key, (this.#ownPending.get(key) ?? 0) + 1);
+    const key = payloadKey(data);
+    const own = this.#ownPending.get(key);
+    if (own === undefined) this.#ownPending.set(key, { payload: data, count: 1 });
+    else own.count++;
     this.#inFlight++;
     await this.#pub.send(multicastFrames(this.id, data));
     this.counters.sent++;
@@ -364,9 +442,9 @@ export class Member {
     clearInterval(this.#timer);
     for (const resolve of this.#windowWaiters.splice(0)) resolve();
     this.#ctx.close();
-    await Promise.allSettled(this.#loops);
     this.#deliveries.close();
     this.#directs.close();
+    await Promise.allSettled(this.#loops);
   }
 
   /** Closes the member (for `await using`). */

@@ -110,9 +110,7 @@ export function decodeBus(frames: Uint8Array[]): BusMessage {
   }
   if (sender !== SEQUENCER_ID) {
     throw new ProtocolError(
-      `a sequence number may come only from "${SEQUENCER_ID}", not from ${
-        JSON.stringify(sender)
-      }`,
+      `a sequence number may come only from "${SEQUENCER_ID}", not from ${JSON.stringify(sender)}`,
     );
   }
   return { kind: "order", seq: Number(seqText), payload };
@@ -131,6 +129,85 @@ export function orderFrames(seq: number, payload: Uint8Array): Uint8Array[] {
   return [bytes(SEQUENCER_ID), bytes(String(seq)), payload];
 }
 
+/**
+ * Recovery over the direct channel (beyond the seed; a seed peer never sees
+ * it): a client asks the sequencer, whose DEALER has the routing id
+ * "sequencer", with the payload `RETRANSMIT <first> <last|*>`; the sequencer
+ * answers each order it still has with `ORDER <G> <payload>` and then
+ * `HIGHEST <H>`, the last number it has given.
+ */
+export type RecoveryMessage =
+  | { kind: "retransmit"; first: number; last: number | null }
+  | { kind: "order"; seq: number; payload: Uint8Array }
+  | { kind: "highest"; seq: number };
+
+const ORDER_PREFIX = bytes("ORDER ");
+
+/** Encodes a recovery message as a direct message payload. */
+export function encodeRecovery(message: RecoveryMessage): Uint8Array {
+  switch (message.kind) {
+    case "retransmit":
+      return bytes(`RETRANSMIT ${message.first} ${message.last ?? "*"}`);
+    case "highest":
+      return bytes(`HIGHEST ${message.seq}`);
+    case "order": {
+      const head = bytes(`ORDER ${message.seq} `);
+      const out = new Uint8Array(head.byteLength + message.payload.byteLength);
+      out.set(head);
+      out.set(message.payload, head.byteLength);
+      return out;
+    }
+  }
+}
+
+const SEQ_TEXT = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * Decodes a recovery message.
+ *
+ * @throws {ProtocolError} naming what was wrong.
+ */
+export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
+  if (ORDER_PREFIX.every((byte, i) => payload[i] === byte)) {
+    const end = payload.indexOf(32, ORDER_PREFIX.byteLength);
+    const seqText = text(
+      payload.subarray(
+        ORDER_PREFIX.byteLength,
+        end < 0 ? payload.byteLength : end,
+      ),
+    );
+    if (end < 0 || !SEQ_TEXT.test(seqText)) {
+      throw new ProtocolError(`bad ORDER message: ${JSON.stringify(seqText)}`);
+    }
+    return {
+      kind: "order",
+      seq: Number(seqText),
+      payload: payload.subarray(end + 1),
+    };
+  }
+  const words = text(payload).split(" ");
+  if (
+    words[0] === "HIGHEST" && words.length === 2 &&
+    /^(0|[1-9][0-9]{0,15})$/.test(words[1]!)
+  ) {
+    return { kind: "highest", seq: Number(words[1]) };
+  }
+  if (
+    words[0] === "RETRANSMIT" && words.length === 3 &&
+    SEQ_TEXT.test(words[1]!) &&
+    (words[2] === "*" || SEQ_TEXT.test(words[2]!))
+  ) {
+    return {
+      kind: "retransmit",
+      first: Number(words[1]),
+      last: words[2] === "*" ? null : Number(words[2]),
+    };
+  }
+  throw new ProtocolError(
+    `expected RETRANSMIT, ORDER or HIGHEST, got ${JSON.stringify(text(payload).slice(0, 40))}`,
+  );
+}
+
 /** Formats a scenario payload, `"<sender>###<text>"`, as the seed does. */
 export function scenarioPayload(sender: string, body: string): string {
   return `${sender}###${body}`;
@@ -147,9 +224,7 @@ export function scenarioPayload(sender: string, body: string): string {
 export function checkClientId(id: string): string {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) {
     throw new TypeError(
-      `Invalid client id ${
-        JSON.stringify(id)
-      }: expected 1 to 64 letters, digits, "_", "." or "-"`,
+      `Invalid client id ${JSON.stringify(id)}: expected 1 to 64 letters, digits, "_", "." or "-"`,
     );
   }
   if (id === SEQUENCER_ID || id === BROKER_ID) {

@@ -234,9 +234,7 @@ function checkClientId(me: string): void {
   }
   if ((COMMAND_WORDS as readonly string[]).includes(me.toLowerCase())) {
     throw new TypeError(
-      `Invalid client id ${
-        JSON.stringify(me)
-      }: a command word cannot be a client id`,
+      `Invalid client id ${JSON.stringify(me)}: a command word cannot be a client id`,
     );
   }
 }

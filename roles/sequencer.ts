@@ -1,21 +1,27 @@
 /**
  * `Sequencer`: numbers every client multicast exactly once, G = 1, 2, 3 ...,
- * and publishes the order on the bus.
+ * publishes the order on the bus, keeps the last orders for retransmission
+ * and, with a log file, survives being killed and started again.
  *
  * @module
  */
 
 import { type Context, type Socket, ZmqError } from "../mod.ts";
-import { withDeadline } from "./_deadline.ts";
+import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
+import { OrderHistory } from "./order_history.ts";
+import { type FsyncPolicy, OrderLog } from "./order_log.ts";
 import {
   decodeBus,
+  decodeRecovery,
   DEFAULT_BASE_PORT,
   DEFAULT_HOST,
+  encodeRecovery,
   type Endpoints,
   endpoints,
   orderFrames,
   ProtocolError,
+  SEQUENCER_ID,
   START,
   text,
 } from "./protocol.ts";
@@ -35,10 +41,12 @@ export interface SequencerOptions {
   basePort?: number;
   /** How long to wait for the broker and the start, in ms. Default 30,000. */
   joinTimeoutMs?: number;
-  /** The first number to give (1 for a new group). */
-  startAt?: number;
-  /** Called with each number given, after it was published (e.g. to log it durably). */
-  onOrder?: (seq: number, payload: Uint8Array) => void;
+  /** How many of the last orders to keep for retransmission. Default 100,000. */
+  history?: number;
+  /** A durable log of the orders: continue from it after a restart. */
+  logPath?: string;
+  /** When the log is fsynced. Default "batch". */
+  fsync?: FsyncPolicy;
   /** Called with a line for the log. */
   log?: (line: string) => void;
 }
@@ -47,47 +55,67 @@ export interface SequencerOptions {
 export interface SequencerCounters {
   /** Orders published. */
   ordered: number;
-  /** Malformed bus messages dropped. */
+  /** Orders sent again on request. */
+  retransmitted: number;
+  /** Retransmission requests answered. */
+  requests: number;
+  /** Malformed bus messages or requests dropped. */
   badInput: number;
+  /** fsync calls on the log. */
+  fsyncs: number;
 }
+
+/** At most this many messages are numbered per batch (one fsync each). */
+const BATCH = 4096;
 
 /**
  * The group's fixed sequencer.
  *
  * @example
  * ```ts ignore
- * const sequencer = await Sequencer.join({});
+ * const sequencer = await Sequencer.join({ logPath: "sequencer.log" });
  * // ... on shutdown:
  * await sequencer.close();
  * ```
  */
 export class Sequencer {
   /** What the sequencer counted. */
-  readonly counters: SequencerCounters = { ordered: 0, badInput: 0 };
+  readonly counters: SequencerCounters = {
+    ordered: 0,
+    retransmitted: 0,
+    requests: 0,
+    badInput: 0,
+    fsyncs: 0,
+  };
   #ctx: SocketSet;
-  #sub: Socket;
-  #pub: Socket;
-  #next: number;
-  #options: SequencerOptions;
-  #loop: Promise<void> = Promise.resolve();
+  #sub!: Socket;
+  #pub!: Socket;
+  #dealer!: Socket;
+  #history: OrderHistory;
+  #orderLog: OrderLog | undefined;
+  #log: (line: string) => void;
+  #loops: Promise<void>[] = [];
 
-  private constructor(
-    ctx: SocketSet,
-    sub: Socket,
-    pub: Socket,
-    options: SequencerOptions,
-  ) {
+  private constructor(ctx: SocketSet, options: SequencerOptions) {
     this.#ctx = ctx;
-    this.#sub = sub;
-    this.#pub = pub;
-    this.#options = options;
-    this.#next = options.startAt ?? 1;
+    this.#log = options.log ?? (() => {});
+    this.#history = new OrderHistory(options.history ?? 100_000);
+    if (options.logPath !== undefined) {
+      const { log, recent } = OrderLog.open(
+        options.logPath,
+        options.fsync ?? "batch",
+        this.#history.capacity,
+      );
+      this.#orderLog = log;
+      for (const order of recent) this.#history.add(order.seq, order.payload);
+    }
   }
 
   /**
-   * Connects to the broker, passes the start barrier and starts numbering.
+   * Connects to the broker, passes the start barrier and starts numbering
+   * (from the log's last number + 1 when the log has orders).
    *
-   * @param options Broker address and where to start.
+   * @param options Broker address, history size and log.
    * @returns The running sequencer.
    */
   static async join(options: SequencerOptions): Promise<Sequencer> {
@@ -99,40 +127,17 @@ export class Sequencer {
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
     const ctx = new SocketSet(options.context);
     try {
-      const pub = ctx.socket("XPUB");
-      pub.setOption("XPUB_NODROP", true);
-      pub.setOption("SNDHWM", 100_000);
-      pub.connect(at.multicastIn);
-      const sub = ctx.socket("SUB");
-      sub.setOption("RCVHWM", 100_000);
-      sub.setOption("SUBSCRIBE", "");
-      sub.connect(at.multicastOut);
-      const req = ctx.socket("REQ");
-      req.connect(at.barrier);
-      const sequencer = new Sequencer(ctx, sub, pub, options);
-      const deadline = performance.now() + timeoutMs;
-      await withDeadline(
-        deadline,
-        `the broker's subscription at ${at.multicastIn}`,
-        pub.receive(),
-      );
-      await req.send("");
-      await withDeadline(
-        deadline,
-        `the start barrier's reply at ${at.barrier}`,
-        req.receive(),
-      );
-      req.close();
-      while (true) {
-        const frames = await withDeadline(
-          deadline,
-          `"start" from ${at.multicastOut}`,
-          sub.receive(),
-        );
-        if (frames.length === 1 && text(frames[0]!) === START) break;
+      const sequencer = new Sequencer(ctx, options);
+      if (sequencer.#history.highest > 0) {
+        sequencer.#log(`continuing from the log after order ${sequencer.#history.highest}`);
       }
-      sequencer.#loop = sequencer.#run();
-      void sequencer.#drainSubscriptions();
+      const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs);
+      [sequencer.#sub, sequencer.#pub, sequencer.#dealer] = [joined.sub, joined.pub, joined.dealer];
+      sequencer.#loops.push(
+        sequencer.#run(),
+        sequencer.#serveRecovery(),
+        drain(joined.pub),
+      );
       return sequencer;
     } catch (error) {
       ctx.close();
@@ -142,18 +147,35 @@ export class Sequencer {
 
   /** The next number to give. */
   get next(): number {
-    return this.#next;
+    return this.#history.highest + 1;
   }
 
   async #run(): Promise<void> {
-    const log = this.#options.log ?? (() => {});
+    const batch: Uint8Array[][] = [];
     try {
       while (true) {
         let frames: Uint8Array[] | null = await this.#sub.receive();
+        // Number a batch, make it durable, then publish it.
         do {
-          this.#handle(frames, log);
-          frames = this.#sub.tryReceive();
+          const payload = this.#accept(frames);
+          if (payload !== null) {
+            const seq = this.#history.highest + 1;
+            this.#history.add(seq, payload);
+            this.#orderLog?.add(seq, payload);
+            batch.push(orderFrames(seq, payload));
+          }
+          frames = batch.length < BATCH ? this.#sub.tryReceive() : null;
         } while (frames !== null);
+        if (this.#orderLog !== undefined) {
+          this.#orderLog.commit();
+          this.counters.fsyncs = this.#orderLog.syncs;
+        }
+        for (const order of batch) {
+          // XPUB_NODROP: at the high-water mark the send waits, in order.
+          if (!this.#pub.trySend(order)) await this.#pub.send(order);
+          this.counters.ordered++;
+        }
+        batch.length = 0;
       }
     } catch (error) {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
@@ -161,42 +183,83 @@ export class Sequencer {
     }
   }
 
-  #handle(frames: Uint8Array[], log: (line: string) => void): void {
-    if (frames.length === 1 && text(frames[0]!) === START) return;
-    let message;
+  /** The payload of a client's multicast, or null for anything else. */
+  #accept(frames: Uint8Array[]): Uint8Array | null {
+    if (frames.length === 1 && text(frames[0]!) === START) return null;
     try {
-      message = decodeBus(frames);
+      const message = decodeBus(frames);
+      if (message.kind !== "multicast") return null;
+      this.#log(`Received ${text(message.payload)} from ${message.sender} !`);
+      return message.payload;
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.counters.badInput++;
-      log(`Dropped a bad bus message: ${error.message}`);
-      return;
+      this.#log(`Dropped a bad bus message: ${error.message}`);
+      return null;
     }
-    if (message.kind !== "multicast") return;
-    const seq = this.#next++;
-    const order = orderFrames(seq, message.payload);
-    if (!this.#pub.trySend(order)) {
-      // XPUB_NODROP at the high-water mark: keep the order, in order.
-      void this.#pub.send(order).catch(() => {});
-    }
-    this.counters.ordered++;
-    this.#options.onOrder?.(seq, message.payload);
-    log(
-      `Received ${
-        text(message.payload)
-      } from ${message.sender} ! ordered as ${seq}`,
-    );
   }
 
-  async #drainSubscriptions(): Promise<void> {
+  /** Answers RETRANSMIT requests that come as direct messages. */
+  async #serveRecovery(): Promise<void> {
     try {
-      for await (const _ of this.#pub) { /* re-subscriptions need no answer */ }
-    } catch { /* closed */ }
+      for await (const frames of this.#dealer) {
+        if (frames.length !== 3 || frames[0]!.byteLength !== 0) {
+          this.counters.badInput++;
+          continue;
+        }
+        const from = frames[1]!;
+        let request;
+        try {
+          request = decodeRecovery(frames[2]!);
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
+          this.counters.badInput++;
+          this.#log(
+            `Dropped a bad request from ${text(from)}: ${error.message}`,
+          );
+          continue;
+        }
+        if (request.kind !== "retransmit") continue;
+        this.counters.requests++;
+        const highest = this.#history.highest;
+        const first = Math.max(request.first, this.#history.lowest);
+        const last = Math.min(request.last ?? highest, highest);
+        this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
+        const empty = new Uint8Array(0);
+        for (let seq = first; seq <= last; seq++) {
+          const payload = this.#history.get(seq)!;
+          const reply = [
+            empty,
+            from,
+            encodeRecovery({ kind: "order", seq, payload }),
+          ];
+          if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
+          this.counters.retransmitted++;
+        }
+        await this.#dealer.send([
+          empty,
+          from,
+          encodeRecovery({ kind: "highest", seq: highest }),
+        ]);
+      }
+    } catch (error) {
+      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      throw error;
+    }
   }
 
-  /** Stops and closes the sockets. Idempotent. */
+  /** Stops, closes the sockets and the log. Idempotent. */
   async close(): Promise<void> {
     this.#ctx.close();
-    await this.#loop.catch(() => {});
+    await Promise.allSettled(this.#loops);
+    this.#orderLog?.close();
+    this.#orderLog = undefined;
   }
+}
+
+/** Reads and ignores what a socket receives (an XPUB's re-subscriptions). */
+async function drain(socket: Socket): Promise<void> {
+  try {
+    for await (const _ of socket) { /* nothing to answer */ }
+  } catch { /* closed */ }
 }

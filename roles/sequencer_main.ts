@@ -14,7 +14,9 @@ import {
   runMain,
   untilSignal,
   usage,
+  UsageError,
 } from "./cli.ts";
+import { FSYNC_POLICIES, type FsyncPolicy } from "./order_log.ts";
 import { Sequencer } from "./sequencer.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -23,6 +25,25 @@ const FLAGS: Record<string, FlagSpec> = {
     value: "S",
     default: "30",
     help: "seconds to wait for the broker and the start",
+  },
+  log: {
+    type: "string",
+    value: "FILE",
+    help:
+      "durable order log: every number is written (and fsynced) before it is published; started again with the same file, the sequence continues",
+  },
+  fsync: {
+    type: "string",
+    value: "always|batch|never",
+    default: "batch",
+    help:
+      "when --log is fsynced: every order, once per batch drained together, or never (OS decides)",
+  },
+  history: {
+    type: "string",
+    value: "N",
+    default: "100000",
+    help: "how many of the last orders to keep for retransmission",
   },
   ...COMMON_FLAGS,
 };
@@ -46,12 +67,27 @@ if (import.meta.main) {
     });
     const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
     const host = String(values.host ?? "127.0.0.1");
+    const history = numberFlag(values, "history", 100_000, {
+      min: 1,
+      max: 100_000_000,
+      integer: true,
+    });
+    const fsync = String(values.fsync ?? "batch") as FsyncPolicy;
+    if (!FSYNC_POLICIES.includes(fsync)) {
+      throw new UsageError(
+        `Invalid --fsync ${JSON.stringify(fsync)}: expected always, batch or never`,
+      );
+    }
+    const logPath = typeof values.log === "string" ? values.log : undefined;
     const log = makeLogger("sequencer", values);
     const signal = untilSignal();
     const joining = Sequencer.join({
       host,
       basePort,
       joinTimeoutMs: joinTimeout * 1000,
+      history,
+      logPath,
+      fsync,
       log: (line) => log.debug(line),
     });
     const first = await Promise.race([joining, signal.promise]);
@@ -63,8 +99,7 @@ if (import.meta.main) {
     }
     const sequencer = first;
     log.info("started");
-    const report = () =>
-      log.info(`counters ${JSON.stringify(sequencer.counters)}`);
+    const report = () => log.info(`counters ${JSON.stringify(sequencer.counters)}`);
     const stopReports = onCountersSignal(report);
     const got = await signal.promise;
     log.info(`${got}: shutting down`);

@@ -6,14 +6,7 @@
  * @module
  */
 
-import {
-  type FlagSpec,
-  numberFlag,
-  parseFlags,
-  runMain,
-  usage,
-  UsageError,
-} from "../roles/cli.ts";
+import { type FlagSpec, numberFlag, parseFlags, runMain, usage, UsageError } from "../roles/cli.ts";
 import { formatReport, runScenario } from "./scenario.ts";
 
 const FLAGS: Record<string, FlagSpec> = {

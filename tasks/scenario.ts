@@ -10,13 +10,7 @@
 import { basename, join } from "node:path";
 import { loadScript, type ScriptCommand } from "../roles/script.ts";
 import { scenarioPayload } from "../roles/protocol.ts";
-import {
-  freeBasePort,
-  type RoleProcess,
-  spawn,
-  spawnRole,
-  stop,
-} from "./_processes.ts";
+import { freeBasePort, type RoleProcess, spawn, spawnRole, stop } from "./_processes.ts";
 
 /** Options of {@link runScenario}. */
 export interface ScenarioOptions {
@@ -34,6 +28,10 @@ export interface ScenarioOptions {
   echo?: boolean;
   /** Extra flags for every client. */
   clientFlags?: string[];
+  /** Extra flags for the broker. */
+  brokerFlags?: string[];
+  /** Extra flags for the sequencer. */
+  sequencerFlags?: string[];
   /**
    * Start these clients (by id) with the seed's pyzmq client instead of ours,
    * and the broker and/or sequencer too ("broker", "sequencer").
@@ -208,6 +206,7 @@ export async function runScenario(
       "--expect",
       String(ids.length + 1),
       ...port,
+      ...(options.brokerFlags ?? []),
     ], echo);
   const sequencer = seed.has("sequencer")
     ? spawn("sequencer", PYTHON, [
@@ -216,7 +215,7 @@ export async function runScenario(
       "sequencer",
       ...port,
     ], echo)
-    : spawnRole("sequencer", "sequencer", port, echo);
+    : spawnRole("sequencer", "sequencer", [...port, ...(options.sequencerFlags ?? [])], echo);
   roles.push(broker, sequencer);
   const clients = new Map<string, RoleProcess>();
   const started = performance.now();
@@ -250,10 +249,8 @@ export async function runScenario(
   }
 
   const violations: string[] = [];
-  const tomPath = (id: string) =>
-    join(options.out, `test_result_${id}_tom.txt`);
-  const unoPath = (id: string) =>
-    join(options.out, `test_result_${id}_uno.txt`);
+  const tomPath = (id: string) => join(options.out, `test_result_${id}_tom.txt`);
+  const unoPath = (id: string) => join(options.out, `test_result_${id}_uno.txt`);
   const deadline = performance.now() + timeoutSeconds * 1000;
   let lastDelivery = started;
   let deliveredSoFar = 0;
@@ -264,9 +261,7 @@ export async function runScenario(
   // Wait until every client delivered everything (or failed, or time ran out).
   while (true) {
     const delivered = new Map(ids.map((id) => [id, countLines(tomPath(id))]));
-    const directs = ids.every((id) =>
-      countLines(unoPath(id)) >= directsTo.get(id)!.length
-    );
+    const directs = ids.every((id) => countLines(unoPath(id)) >= directsTo.get(id)!.length);
     options.onProgress?.(delivered, expected);
     const total = [...delivered.values()].reduce((a, b) => a + b, 0);
     if (total !== deliveredSoFar) {
@@ -278,9 +273,7 @@ export async function runScenario(
     if (failed.length > 0) {
       violations.push(
         ...failed.map(([id, code]) =>
-          `client ${id} exited with code ${code}: ${
-            lastLine(clients.get(id)!.stderr())
-          }`
+          `client ${id} exited with code ${code}: ${lastLine(clients.get(id)!.stderr())}`
         ),
       );
       break;
@@ -300,9 +293,7 @@ export async function runScenario(
   // Stop the clients, then the sequencer and the broker; each must exit 0.
   const codes = new Map<string, number>();
   await Promise.all(
-    [...clients].map(async ([id, process]) =>
-      codes.set(id, (await stop(process)).code)
-    ),
+    [...clients].map(async ([id, process]) => codes.set(id, (await stop(process)).code)),
   );
   const sequencerCode = (await stop(sequencer)).code;
   const brokerCode = (await stop(broker)).code;
@@ -311,17 +302,13 @@ export async function runScenario(
       code !== 0 && !violations.some((v) => v.startsWith(`client ${id} exited`))
     ) {
       violations.push(
-        `client ${id} exited with code ${code}: ${
-          lastLine(clients.get(id)!.stderr())
-        }`,
+        `client ${id} exited with code ${code}: ${lastLine(clients.get(id)!.stderr())}`,
       );
     }
   }
   if (sequencerCode !== 0) {
     violations.push(
-      `the sequencer exited with code ${sequencerCode}: ${
-        lastLine(sequencer.stderr())
-      }`,
+      `the sequencer exited with code ${sequencerCode}: ${lastLine(sequencer.stderr())}`,
     );
   }
   if (brokerCode !== 0) {

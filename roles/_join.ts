@@ -1,0 +1,82 @@
+/**
+ * `joinGroup()`: how a client or the sequencer joins: its sockets, the
+ * start barrier, `start`, and the broker's subscription.
+ *
+ * @module
+ */
+
+import type { Socket } from "../mod.ts";
+import { withDeadline } from "./_deadline.ts";
+import type { SocketSet } from "./_sockets.ts";
+import { type Endpoints, START, text } from "./protocol.ts";
+
+/** The sockets of a participant that has joined. */
+export interface JoinedSockets {
+  /** Publishes to the bus (an XPUB: it sees the broker's subscription). */
+  pub: Socket;
+  /** Receives the bus. */
+  sub: Socket;
+  /** Sends and receives direct messages, with the participant's id. */
+  dealer: Socket;
+  /** True if the group had started before: the broker answered with "start". */
+  late: boolean;
+}
+
+/**
+ * Opens a participant's sockets and joins the group: sync with the
+ * barrier, wait for `start` (a running broker answers a late joiner with
+ * "start" itself), then wait until the broker subscribes to our publisher,
+ * so that no multicast is sent into the void. Every wait has the deadline.
+ *
+ * @param sockets Where to open the sockets.
+ * @param at The group's endpoints.
+ * @param id The participant's id (the DEALER's routing id).
+ * @param timeoutMs How long the whole join may take.
+ * @returns The sockets, ready.
+ * @throws {Error} naming what did not come in time, and from where.
+ */
+export async function joinGroup(
+  sockets: SocketSet,
+  at: Endpoints,
+  id: string,
+  timeoutMs: number,
+): Promise<JoinedSockets> {
+  const pub = sockets.socket("XPUB");
+  pub.setOption("XPUB_NODROP", true);
+  pub.setOption("SNDHWM", 100_000);
+  pub.connect(at.multicastIn);
+  const sub = sockets.socket("SUB");
+  sub.setOption("RCVHWM", 100_000);
+  sub.setOption("SUBSCRIBE", "");
+  sub.connect(at.multicastOut);
+  const dealer = sockets.socket("DEALER");
+  dealer.setOption("ROUTING_ID", id);
+  dealer.connect(at.direct);
+  const req = sockets.socket("REQ");
+  req.connect(at.barrier);
+  const deadline = performance.now() + timeoutMs;
+  // Subscribed first: the broker counts our subscription before "start".
+  await req.send("");
+  const [reply] = await withDeadline(
+    deadline,
+    `${id}: the start barrier's reply from ${at.barrier}`,
+    req.receive(),
+  );
+  req.close();
+  const late = reply !== undefined && text(reply) === START;
+  while (!late) {
+    const frames = await withDeadline(
+      deadline,
+      `${id}: "start" from ${at.multicastOut}`,
+      sub.receive(),
+    );
+    if (frames.length === 1 && text(frames[0]!) === START) break;
+  }
+  // A seed broker's forwarder subscribes only once it runs, after "start".
+  await withDeadline(
+    deadline,
+    `${id}: the broker's subscription at ${at.multicastIn}`,
+    pub.receive(),
+  );
+  return { pub, sub, dealer, late };
+}

@@ -1,0 +1,127 @@
+/**
+ * `OrderLog`: the sequencer's durable record of every number it gave, so
+ * that a sequencer killed and started again with the same file continues
+ * the sequence: no number reused, no gap.
+ *
+ * One line per order: `<G> <payload in base64>`. Orders are written (and,
+ * by the fsync policy, made durable) BEFORE they are published, so an order
+ * that anyone could have seen is always in the file. A torn last line (a
+ * crash mid-write) was never published and is cut off on open.
+ *
+ * @module
+ */
+
+import { decodeBase64, encodeBase64 } from "./_base64.ts";
+
+/**
+ * When the log is made durable: `always` fsyncs every order; `batch` once
+ * per batch of orders drained together (the default: the cost is shared by
+ * a burst); `never` leaves it to the OS (a machine crash may lose orders,
+ * a process crash does not).
+ */
+export type FsyncPolicy = "always" | "batch" | "never";
+
+/** The fsync policies, for flag checking. */
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = [
+  "always",
+  "batch",
+  "never",
+];
+
+/** An order read back from the log. */
+export interface LoggedOrder {
+  /** Its sequence number. */
+  seq: number;
+  /** Its payload. */
+  payload: Uint8Array;
+}
+
+/** The durable order log. */
+export class OrderLog {
+  #file: Deno.FsFile;
+  #policy: FsyncPolicy;
+  #encoder = new TextEncoder();
+  #pending: string[] = [];
+  /** fsync calls made so far. */
+  syncs = 0;
+
+  private constructor(file: Deno.FsFile, policy: FsyncPolicy) {
+    this.#file = file;
+    this.#policy = policy;
+  }
+
+  /**
+   * Opens (or creates) the log, reads back the last `keep` orders and cuts
+   * off a torn last line.
+   *
+   * @param path The log file.
+   * @param policy When to fsync.
+   * @param keep How many of the last orders to return.
+   * @returns The log, the highest number in it, and the last orders.
+   * @throws {Error} naming the file and line of a corrupt record.
+   */
+  static open(
+    path: string,
+    policy: FsyncPolicy,
+    keep: number,
+  ): { log: OrderLog; highest: number; recent: LoggedOrder[] } {
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      bytes = new Uint8Array(0);
+    }
+    const complete = bytes.lastIndexOf(10) + 1;
+    const lines = new TextDecoder().decode(bytes.subarray(0, complete)).split(
+      "\n",
+    );
+    lines.pop();
+    let highest = 0;
+    const recent: LoggedOrder[] = [];
+    lines.forEach((line, index) => {
+      const space = line.indexOf(" ");
+      const seq = Number(line.slice(0, space));
+      if (space < 1 || !Number.isSafeInteger(seq) || seq !== highest + 1) {
+        throw new Error(
+          `Corrupt order log ${path}:${index + 1}: expected "<${highest + 1}> <base64 payload>"`,
+        );
+      }
+      highest = seq;
+      if (lines.length - index <= keep) {
+        recent.push({ seq, payload: decodeBase64(line.slice(space + 1)) });
+      }
+    });
+    const file = Deno.openSync(path, { read: true, write: true, create: true });
+    if (complete < bytes.byteLength) file.truncateSync(complete);
+    file.seekSync(complete, Deno.SeekMode.Start);
+    return { log: new OrderLog(file, policy), highest, recent };
+  }
+
+  /** Queues order `seq` for the next `commit()`. */
+  add(seq: number, payload: Uint8Array): void {
+    this.#pending.push(`${seq} ${encodeBase64(payload)}\n`);
+    if (this.#policy === "always") this.commit();
+  }
+
+  /** Writes the queued orders and fsyncs them as the policy says. */
+  commit(): void {
+    if (this.#pending.length === 0) return;
+    const bytes = this.#encoder.encode(this.#pending.join(""));
+    this.#pending.length = 0;
+    let written = 0;
+    while (written < bytes.byteLength) {
+      written += this.#file.writeSync(bytes.subarray(written));
+    }
+    if (this.#policy !== "never") {
+      this.#file.syncDataSync();
+      this.syncs++;
+    }
+  }
+
+  /** Commits what is queued and closes the file. */
+  close(): void {
+    this.commit();
+    this.#file.close();
+  }
+}
