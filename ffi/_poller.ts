@@ -154,6 +154,23 @@ class Poller {
   }
 }
 
+/**
+ * Operations served at once between two turns of the event loop. A loop
+ * that always finds a message ready would otherwise never let timers,
+ * signals or other sockets' waits run: every this many, one operation
+ * waits for a macrotask first.
+ */
+export const OPERATIONS_PER_TURN = 512;
+
+let streak = 0;
+
+/** Counts an operation; true when it should give the event loop a turn first. */
+export function owesTurn(): boolean {
+  if (++streak < OPERATIONS_PER_TURN) return false;
+  streak = 0;
+  return true;
+}
+
 let poller: Poller | undefined;
 
 /** The process-wide poller, created on first use. */

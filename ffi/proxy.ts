@@ -96,12 +96,14 @@ async function pump(
   try {
     while (true) {
       let message: Uint8Array[] | null = await from.receive();
+      // Drain what is ready, but at most a batch: then give others a turn.
+      let batch = 0;
       do {
         if (pass(message)) {
           if (capture !== undefined && !capture.trySend(message)) await capture.send(message);
           if (!to.trySend(message)) await to.send(message);
         }
-        message = from.tryReceive();
+        message = ++batch < 1024 ? from.tryReceive() : null;
       } while (message !== null);
     }
   } catch (error) {

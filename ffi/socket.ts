@@ -31,7 +31,7 @@ import {
 } from "./constants.ts";
 import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
 import { type ZmqLib, zmqLib } from "./lib.ts";
-import { thePoller } from "./_poller.ts";
+import { owesTurn, thePoller } from "./_poller.ts";
 
 /** A message frame as given to `send()`. */
 export type Frame = string | Uint8Array;
@@ -300,17 +300,14 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   #getInt(id: number, name: string): number {
-    this.#intLength[0] = 4n;
-    check(
-      this.#lib.zmq_getsockopt(
-        this.#handle,
-        id,
-        this.#intValue,
-        this.#intLength,
-      ),
-      `Cannot get option ${name}`,
-    );
-    return this.#intValue[0]!;
+    // A signal can interrupt libzmq's command processing (EINTR): try again.
+    while (true) {
+      this.#intLength[0] = 4n;
+      if (this.#lib.zmq_getsockopt(this.#handle, id, this.#intValue, this.#intLength) === 0) {
+        return this.#intValue[0]!;
+      }
+      if (this.#lib.zmq_errno() !== ERRNO.EINTR) throw lastError(`Cannot get option ${name}`);
+    }
   }
 
   /** `ZMQ_EVENTS`; 0 once closed. */
@@ -330,7 +327,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     if (this.#handle === null) {
       return Promise.reject(closedError("Cannot receive"));
     }
-    if (this.#receiverHead === this.#receivers.length) {
+    const turnOwed = owesTurn();
+    if (this.#receiverHead === this.#receivers.length && !turnOwed) {
       const message = this.#tryReceive();
       if (message !== null) {
         this.#afterOperation();
@@ -339,7 +337,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
     return new Promise((resolve, reject) => {
       this.#receivers.push({ resolve, reject });
-      this.#park();
+      if (turnOwed) setTimeout(() => this.#park(), 0);
+      else this.#park();
     });
   }
 
@@ -374,7 +373,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#senderHead === this.#senders.length) {
+    const turnOwed = owesTurn();
+    if (this.#senderHead === this.#senders.length && !turnOwed) {
       try {
         if (this.#trySend(frames)) {
           this.#afterOperation();
@@ -386,7 +386,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
     return new Promise((resolve, reject) => {
       this.#senders.push({ frames, resolve, reject });
-      this.#park();
+      if (turnOwed) setTimeout(() => this.#park(), 0);
+      else this.#park();
     });
   }
 
@@ -411,7 +412,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     const msg = this.#msg;
     let size = lib.zmq_msg_recv(msg, handle, DONTWAIT);
     if (size === -1) {
-      if (lib.zmq_errno() === ERRNO.EAGAIN) return null;
+      // EINTR (a signal came) is as good as EAGAIN: nothing was taken.
+      const errno = lib.zmq_errno();
+      if (errno === ERRNO.EAGAIN || errno === ERRNO.EINTR) return null;
       throw lastError("Cannot receive");
     }
     const frames: Uint8Array[] = [];
@@ -423,7 +426,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       frames.push(frame);
       if (lib.zmq_msg_more(msg) === 0) return frames;
       // The rest of a multipart message is already here (atomic delivery).
-      size = lib.zmq_msg_recv(msg, handle, DONTWAIT);
+      do size = lib.zmq_msg_recv(msg, handle, DONTWAIT); while (
+        size === -1 && lib.zmq_errno() === ERRNO.EINTR
+      );
       if (size === -1) throw lastError("Cannot receive the next frame");
     }
   }
@@ -436,8 +441,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     for (let i = 0; i <= last; i++) {
       const frame = frames[i]!;
       const flags = i === last ? DONTWAIT : DONTWAIT | SNDMORE;
-      if (lib.zmq_send(handle, frame, BigInt(frame.byteLength), flags) === -1) {
+      while (lib.zmq_send(handle, frame, BigInt(frame.byteLength), flags) === -1) {
         const errno = lib.zmq_errno();
+        if (errno === ERRNO.EINTR) continue;
         if (i === 0 && errno === ERRNO.EAGAIN) return false;
         throw lastError(
           i === 0 ? "Cannot send" : `Cannot send frame ${i + 1} of ${frames.length}`,

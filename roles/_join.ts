@@ -53,6 +53,8 @@ export async function joinGroup(
   dealer.setOption("ROUTING_ID", id);
   dealer.connect(at.direct);
   const req = sockets.socket("REQ");
+  // An unanswered sync is worth nothing: closing must not linger on it.
+  req.setOption("LINGER", 0);
   req.connect(at.barrier);
   const deadline = performance.now() + timeoutMs;
   // Subscribed first: the broker counts our subscription before "start".

@@ -46,6 +46,8 @@ export class Holdback {
   /** Orders received and not yet delivered: seq -> payload. */
   #orders = new Map<number, Uint8Array>();
   #waitingSince = 0;
+  /** Multicasts delivered from their order, whose late copy is still to be dropped. */
+  #forced = new Map<string, number>();
 
   /**
    * Creates an empty holdback queue.
@@ -93,6 +95,13 @@ export class Holdback {
    */
   addMulticast(sender: string, payload: Uint8Array): Delivery[] {
     const key = keyDecoder.decode(payload);
+    // A late copy of a multicast that was delivered from its order.
+    const forced = this.#forced.get(key);
+    if (forced !== undefined) {
+      if (forced === 1) this.#forced.delete(key);
+      else this.#forced.set(key, forced - 1);
+      return [];
+    }
     const senders = this.#messages.get(key);
     if (senders === undefined) this.#messages.set(key, [sender]);
     else senders.push(sender);
@@ -136,6 +145,8 @@ export class Holdback {
     if (payload === undefined) return [];
     this.#orders.delete(this.#next);
     const forced: Delivery = { seq: this.#next++, sender: "", payload };
+    const key = keyDecoder.decode(payload);
+    this.#forced.set(key, (this.#forced.get(key) ?? 0) + 1);
     this.#waitingSince = 0;
     return [forced, ...this.#release()];
   }

@@ -166,6 +166,7 @@ export class Member {
   #fromNow = false;
   #resendPending = false;
   #highestKnown = 0;
+  #sequencerEpoch = "";
   #closed = false;
 
   private constructor(options: MemberOptions, ctx: SocketSet, sockets: [Socket, Socket, Socket]) {
@@ -206,9 +207,11 @@ export class Member {
     this.#loops.push(this.#busLoop(), this.#directLoop(), this.#subscriptionLoop());
     const every = Math.max(10, (this.#options.recoveryAfterMs ?? 300) / 3);
     this.#timer = setInterval(() => this.#checkProgress(), every);
-    if (late) {
-      if ((this.#options.lateJoin ?? "catch-up") === "catch-up") this.#requestRetransmission();
-      else this.#fromNow = true;
+    // A first request learns the sequencer's epoch (and, late, catches up).
+    if (late && this.#options.lateJoin !== "now") this.#requestRetransmission();
+    else {
+      this.#fromNow = late;
+      void this.#dealer.send(["", SEQUENCER_ID, encodeRecovery({ kind: "hello" })]).catch(() => {});
     }
   }
 
@@ -377,6 +380,12 @@ export class Member {
       this.#deliverLost();
     } else if (message.kind === "highest") {
       this.#highestKnown = message.seq;
+      if (this.#sequencerEpoch !== "" && this.#sequencerEpoch !== message.epoch) {
+        // The sequencer restarted: what it had received but not logged is gone.
+        this.#log(`${this.id}: the sequencer restarted; recovering`);
+        this.#resendPending = true;
+      }
+      this.#sequencerEpoch = message.epoch;
     }
   }
 

@@ -132,24 +132,29 @@ export function orderFrames(seq: number, payload: Uint8Array): Uint8Array[] {
 /**
  * Recovery over the direct channel (beyond the seed; a seed peer never sees
  * it): a client asks the sequencer, whose DEALER has the routing id
- * "sequencer", with the payload `RETRANSMIT <first> <last|*>`; the sequencer
+ * "sequencer", with the payload `RETRANSMIT <first> <last|*>` (or `HELLO`,
+ * which asks for nothing but the last line); the sequencer
  * answers each order it still has with `ORDER <G> <payload>` and then
- * `HIGHEST <H>`, the last number it has given.
+ * `HIGHEST <H> <epoch>`: the last number it has given, and a token that
+ * changes each time the sequencer starts (so a member learns of a restart).
  */
 export type RecoveryMessage =
   | { kind: "retransmit"; first: number; last: number | null }
+  | { kind: "hello" }
   | { kind: "order"; seq: number; payload: Uint8Array }
-  | { kind: "highest"; seq: number };
+  | { kind: "highest"; seq: number; epoch: string };
 
 const ORDER_PREFIX = bytes("ORDER ");
 
 /** Encodes a recovery message as a direct message payload. */
 export function encodeRecovery(message: RecoveryMessage): Uint8Array {
   switch (message.kind) {
+    case "hello":
+      return bytes("HELLO");
     case "retransmit":
       return bytes(`RETRANSMIT ${message.first} ${message.last ?? "*"}`);
     case "highest":
-      return bytes(`HIGHEST ${message.seq}`);
+      return bytes(`HIGHEST ${message.seq} ${message.epoch}`);
     case "order": {
       const head = bytes(`ORDER ${message.seq} `);
       const out = new Uint8Array(head.byteLength + message.payload.byteLength);
@@ -186,11 +191,12 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
     };
   }
   const words = text(payload).split(" ");
+  if (words[0] === "HELLO" && words.length === 1) return { kind: "hello" };
   if (
-    words[0] === "HIGHEST" && words.length === 2 &&
-    /^(0|[1-9][0-9]{0,15})$/.test(words[1]!)
+    words[0] === "HIGHEST" && words.length === 3 &&
+    /^(0|[1-9][0-9]{0,15})$/.test(words[1]!) && /^[0-9a-f]{1,32}$/.test(words[2]!)
   ) {
-    return { kind: "highest", seq: Number(words[1]) };
+    return { kind: "highest", seq: Number(words[1]), epoch: words[2]! };
   }
   if (
     words[0] === "RETRANSMIT" && words.length === 3 &&
@@ -204,7 +210,9 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
     };
   }
   throw new ProtocolError(
-    `expected RETRANSMIT, ORDER or HIGHEST, got ${JSON.stringify(text(payload).slice(0, 40))}`,
+    `expected HELLO, RETRANSMIT, ORDER or HIGHEST, got ${
+      JSON.stringify(text(payload).slice(0, 40))
+    }`,
   );
 }
 

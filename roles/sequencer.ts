@@ -95,6 +95,8 @@ export class Sequencer {
   #orderLog: OrderLog | undefined;
   #log: (line: string) => void;
   #loops: Promise<void>[] = [];
+  /** Changes at every start: tells members that the sequencer restarted. */
+  #epoch = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 
   private constructor(ctx: SocketSet, options: SequencerOptions) {
     this.#ctx = ctx;
@@ -219,12 +221,17 @@ export class Sequencer {
           );
           continue;
         }
-        if (request.kind !== "retransmit") continue;
+        if (request.kind !== "retransmit" && request.kind !== "hello") continue;
         this.counters.requests++;
         const highest = this.#history.highest;
-        const first = Math.max(request.first, this.#history.lowest);
-        const last = Math.min(request.last ?? highest, highest);
-        this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
+        // HELLO asks for no orders, only the last line.
+        const first = request.kind === "hello"
+          ? highest + 1
+          : Math.max(request.first, this.#history.lowest);
+        const last = request.kind === "hello"
+          ? highest
+          : Math.min(request.last ?? highest, highest);
+        if (first <= last) this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
         const empty = new Uint8Array(0);
         for (let seq = first; seq <= last; seq++) {
           const payload = this.#history.get(seq)!;
@@ -239,7 +246,7 @@ export class Sequencer {
         await this.#dealer.send([
           empty,
           from,
-          encodeRecovery({ kind: "highest", seq: highest }),
+          encodeRecovery({ kind: "highest", seq: highest, epoch: this.#epoch }),
         ]);
       }
     } catch (error) {

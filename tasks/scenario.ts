@@ -37,6 +37,8 @@ export interface ScenarioOptions {
    * and the broker and/or sequencer too ("broker", "sequencer").
    */
   seedPeers?: string[];
+  /** Runs beside the scenario, e.g. to kill and restart roles. */
+  faults?: (control: ScenarioControl) => Promise<void>;
   /** Called with progress: deliveries so far per client. */
   onProgress?: (delivered: Map<string, number>, expected: number) => void;
 }
@@ -55,6 +57,8 @@ export interface ClientReport {
   directReceived: number;
   /** Its exit code. */
   exitCode: number;
+  /** True if the scenario killed it on purpose. */
+  killed: boolean;
 }
 
 /** What a scenario run found. */
@@ -73,6 +77,18 @@ export interface ScenarioReport {
   infrastructure: { broker: number; sequencer: number };
   /** The base port used. */
   basePort: number;
+  /** Peak resident memory (VmHWM) of each role seen during the run, KiB. */
+  peakMemoryKiB: Record<string, number>;
+}
+
+/** What a fault script can do to a running scenario. */
+export interface ScenarioControl {
+  /** Deliveries a client has written so far. */
+  delivered(id: string): number;
+  /** Kills a role ("broker", "sequencer" or a client id) with SIGKILL and waits for it to die. */
+  kill(role: string): Promise<void>;
+  /** Starts the broker (with --resume) or the sequencer (same flags, e.g. the same --log) again. */
+  restart(role: "broker" | "sequencer"): void;
 }
 
 const SEED_DIR = "tests/peers/seed";
@@ -105,20 +121,23 @@ function multiset(items: string[]): Map<string, number> {
   return counts;
 }
 
+/**
+ * Compares what was sent (`a`) with what arrived (`b`); items for which
+ * `optional` holds may arrive fewer times (a killed sender), never more.
+ */
 function sameMultiset(
   a: Map<string, number>,
   b: Map<string, number>,
+  optional: (item: string) => boolean = () => false,
 ): string | null {
   for (const [item, count] of a) {
     const other = b.get(item) ?? 0;
-    if (other !== count) {
+    if (other > count || (other < count && !optional(item))) {
       return `${JSON.stringify(item)} ${other} times instead of ${count}`;
     }
   }
   for (const [item, count] of b) {
-    if (!a.has(item)) {
-      return `${JSON.stringify(item)} ${count} times, never sent`;
-    }
+    if (!a.has(item)) return `${JSON.stringify(item)} ${count} times, never sent`;
   }
   return null;
 }
@@ -194,29 +213,27 @@ export async function runScenario(
     sleepSeconds * timeScale + 60;
 
   const port = ["--base-port", String(basePort)];
-  const roles: RoleProcess[] = [];
-  const broker = seed.has("broker")
-    ? spawn("broker", PYTHON, [
-      `${SEED_DIR}/broker.py`,
-      "-nc",
-      String(ids.length + 1),
-      ...port,
-    ], echo)
-    : spawnRole("broker", "broker", [
-      "--expect",
-      String(ids.length + 1),
-      ...port,
-      ...(options.brokerFlags ?? []),
-    ], echo);
-  const sequencer = seed.has("sequencer")
-    ? spawn("sequencer", PYTHON, [
-      `${SEED_DIR}/main.py`,
-      "-id",
-      "sequencer",
-      ...port,
-    ], echo)
-    : spawnRole("sequencer", "sequencer", [...port, ...(options.sequencerFlags ?? [])], echo);
-  roles.push(broker, sequencer);
+  const startBroker = (resume: boolean) =>
+    seed.has("broker")
+      ? spawn(
+        "broker",
+        PYTHON,
+        [`${SEED_DIR}/broker.py`, "-nc", String(ids.length + 1), ...port],
+        echo,
+      )
+      : spawnRole("broker", "broker", [
+        "--expect",
+        String(ids.length + 1),
+        ...port,
+        ...(resume ? ["--resume"] : []),
+        ...(options.brokerFlags ?? []),
+      ], echo);
+  const startSequencer = () =>
+    seed.has("sequencer")
+      ? spawn("sequencer", PYTHON, [`${SEED_DIR}/main.py`, "-id", "sequencer", ...port], echo)
+      : spawnRole("sequencer", "sequencer", [...port, ...(options.sequencerFlags ?? [])], echo);
+  let broker = startBroker(false);
+  let sequencer = startSequencer();
   const clients = new Map<string, RoleProcess>();
   const started = performance.now();
   for (const id of ids) {
@@ -227,21 +244,11 @@ export async function runScenario(
       seed.has(id)
         ? spawn(`client ${id}`, PYTHON, [
           `${SEED_DIR}/main.py`,
-          "-id",
-          id,
-          "-com",
-          script,
-          "-o",
-          options.out,
+          ...["-id", id, "-com", script, "-o", options.out],
           ...common,
         ], echo)
         : spawnRole(`client ${id}`, "client", [
-          "--id",
-          id,
-          "--script",
-          script,
-          "--out",
-          options.out,
+          ...["--id", id, "--script", script, "--out", options.out],
           ...common,
           ...(options.clientFlags ?? []),
         ], echo),
@@ -252,24 +259,58 @@ export async function runScenario(
   const tomPath = (id: string) => join(options.out, `test_result_${id}_tom.txt`);
   const unoPath = (id: string) => join(options.out, `test_result_${id}_uno.txt`);
   const deadline = performance.now() + timeoutSeconds * 1000;
+  const killed = new Set<string>();
+  const peakMemoryKiB: Record<string, number> = {};
+  const notePeak = (name: string, process: RoleProcess) => {
+    peakMemoryKiB[name] = Math.max(peakMemoryKiB[name] ?? 0, peakMemory(process.child.pid));
+  };
+  const control: ScenarioControl = {
+    delivered: (id) => countLines(tomPath(id)),
+    async kill(role) {
+      const process = role === "broker"
+        ? broker
+        : role === "sequencer"
+        ? sequencer
+        : clients.get(role);
+      if (process === undefined) throw new Error(`No role ${role} to kill`);
+      if (role !== "broker" && role !== "sequencer") killed.add(role);
+      process.child.kill("SIGKILL");
+      await process.status;
+    },
+    restart(role) {
+      if (role === "broker") broker = startBroker(true);
+      else sequencer = startSequencer();
+    },
+  };
+  const faults = options.faults?.(control).catch((error) => {
+    violations.push(`the fault script failed: ${error instanceof Error ? error.message : error}`);
+  });
   let lastDelivery = started;
   let deliveredSoFar = 0;
   const exited = new Map<string, number>();
   for (const [id, process] of clients) {
     void process.status.then((status) => exited.set(id, status.code));
   }
-  // Wait until every client delivered everything (or failed, or time ran out).
+  // Wait until every live client delivered everything (or failed, or time ran out).
+  const live = () => ids.filter((id) => !killed.has(id));
+  const expectedOf = () =>
+    allMulticasts.filter((m) => !killed.has(m.slice(0, m.indexOf("###")))).length;
   while (true) {
     const delivered = new Map(ids.map((id) => [id, countLines(tomPath(id))]));
-    const directs = ids.every((id) => countLines(unoPath(id)) >= directsTo.get(id)!.length);
     options.onProgress?.(delivered, expected);
     const total = [...delivered.values()].reduce((a, b) => a + b, 0);
     if (total !== deliveredSoFar) {
       deliveredSoFar = total;
       lastDelivery = performance.now();
+      for (const id of live()) notePeak(`client ${id}`, clients.get(id)!);
+      notePeak("broker", broker);
+      notePeak("sequencer", sequencer);
     }
-    if ([...delivered.values()].every((n) => n >= expected) && directs) break;
-    const failed = [...exited].filter(([, code]) => code !== 0);
+    const counts = live().map((id) => delivered.get(id)!);
+    const directs = live().every((id) => countLines(unoPath(id)) >= directsTo.get(id)!.length);
+    // With a killed client, some of its multicasts may be delivered too: all live ones agree on how many.
+    if (counts.every((n) => n >= expectedOf() && n === counts[0]) && directs) break;
+    const failed = [...exited].filter(([id, code]) => code !== 0 && !killed.has(id));
     if (failed.length > 0) {
       violations.push(
         ...failed.map(([id, code]) =>
@@ -281,13 +322,14 @@ export async function runScenario(
     if (performance.now() > deadline) {
       violations.push(
         `timed out after ${timeoutSeconds} s: delivered ${
-          ids.map((id) => `${id} ${delivered.get(id)}/${expected}`).join(", ")
+          live().map((id) => `${id} ${delivered.get(id)}/${expectedOf()}`).join(", ")
         }`,
       );
       break;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  await faults;
   const seconds = (lastDelivery - started) / 1000;
 
   // Stop the clients, then the sequencer and the broker; each must exit 0.
@@ -298,9 +340,8 @@ export async function runScenario(
   const sequencerCode = (await stop(sequencer)).code;
   const brokerCode = (await stop(broker)).code;
   for (const [id, code] of codes) {
-    if (
-      code !== 0 && !violations.some((v) => v.startsWith(`client ${id} exited`))
-    ) {
+    if (killed.has(id)) continue;
+    if (code !== 0 && !violations.some((v) => v.startsWith(`client ${id} exited`))) {
       violations.push(
         `client ${id} exited with code ${code}: ${lastLine(clients.get(id)!.stderr())}`,
       );
@@ -312,37 +353,40 @@ export async function runScenario(
     );
   }
   if (brokerCode !== 0) {
-    violations.push(
-      `the broker exited with code ${brokerCode}: ${lastLine(broker.stderr())}`,
-    );
+    violations.push(`the broker exited with code ${brokerCode}: ${lastLine(broker.stderr())}`);
   }
 
-  // Agreement, integrity, direct messages.
+  // Agreement, integrity, direct messages. A killed client's file must be
+  // a prefix of the agreed order; its multicasts may be missing, never doubled.
   const orders = new Map(ids.map((id) => [id, readLines(tomPath(id))]));
-  const reference = orders.get(ids[0]!)!;
-  for (const id of ids.slice(1)) {
+  const referenceId = live()[0] ?? ids[0]!;
+  const reference = orders.get(referenceId)!;
+  for (const id of ids) {
+    if (id === referenceId) continue;
     const order = orders.get(id)!;
     const at = order.findIndex((line, i) => line !== reference[i]);
-    if (at >= 0 || order.length !== reference.length) {
+    const lengthDiffers = killed.has(id)
+      ? order.length > reference.length
+      : order.length !== reference.length;
+    if (at >= 0 || lengthDiffers) {
       const i = at >= 0 ? at : Math.min(order.length, reference.length);
       violations.push(
-        `agreement: ${id} differs from ${ids[0]} at delivery ${i + 1}: ${
+        `agreement: ${id} differs from ${referenceId} at delivery ${i + 1}: ${
           JSON.stringify(order[i])
         } vs ${JSON.stringify(reference[i])}`,
       );
     }
   }
-  const sent = multiset(allMulticasts);
-  for (const id of ids) {
-    const wrong = sameMultiset(sent, multiset(orders.get(id)!));
+  const fromKilled = (payload: string) => killed.has(payload.slice(0, payload.indexOf("###")));
+  for (const id of live()) {
+    const wrong = sameMultiset(multiset(allMulticasts), multiset(orders.get(id)!), fromKilled);
     if (wrong !== null) violations.push(`integrity: ${id} delivered ${wrong}`);
     const directWrong = sameMultiset(
       multiset(directsTo.get(id)!),
       multiset(readLines(unoPath(id))),
+      fromKilled,
     );
-    if (directWrong !== null) {
-      violations.push(`direct messages: ${id} received ${directWrong}`);
-    }
+    if (directWrong !== null) violations.push(`direct messages: ${id} received ${directWrong}`);
   }
   return {
     clients: ids.map((id) => ({
@@ -352,14 +396,26 @@ export async function runScenario(
       directExpected: directsTo.get(id)!.length,
       directReceived: readLines(unoPath(id)).length,
       exitCode: codes.get(id) ?? -1,
+      killed: killed.has(id),
     })),
-    expected,
+    expected: expectedOf(),
     violations,
     order: reference,
     seconds,
     infrastructure: { broker: brokerCode, sequencer: sequencerCode },
     basePort,
+    peakMemoryKiB,
   };
+}
+
+/** The peak resident memory of a process in KiB (VmHWM), 0 where unknown. */
+export function peakMemory(pid: number): number {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 function lastLine(text: string): string {

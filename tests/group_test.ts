@@ -1,0 +1,281 @@
+import assert from "node:assert/strict";
+import {
+  Broker,
+  Context,
+  type Delivery,
+  type DirectMessage,
+  type Endpoints,
+  Member,
+  Sequencer,
+} from "../mod.ts";
+import { freeBasePort } from "../tasks/_processes.ts";
+import { within } from "./_helpers.ts";
+
+const T = 30_000;
+const MEMBERS = ["c1", "c2", "c3"] as const;
+const MULTICASTS_EACH = 200;
+const decoder = new TextDecoder();
+
+/** Where the roles of one group meet: inproc names in one shared context, or tcp ports. */
+type Placement =
+  | { transport: "inproc"; context: Context; endpoints: Endpoints }
+  | { transport: "tcp"; basePort: number };
+
+function inprocEndpoints(): Endpoints {
+  const name = `group-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+  return {
+    multicastIn: `inproc://${name}-in`,
+    multicastOut: `inproc://${name}-out`,
+    barrier: `inproc://${name}-barrier`,
+    direct: `inproc://${name}-direct`,
+  };
+}
+
+function where(placement: Placement) {
+  return placement.transport === "inproc"
+    ? { context: placement.context, endpoints: placement.endpoints }
+    : { host: "127.0.0.1", basePort: placement.basePort };
+}
+
+/** A running group: a broker, the sequencer and the members, and how to close them all. */
+interface Group {
+  broker: Broker;
+  sequencer: Sequencer;
+  members: Member[];
+  logs: Map<string, string[]>;
+  /** Resolves with the first log line of `id` that contains `text`. */
+  logLine(id: string, text: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function startGroup(placement: Placement): Promise<Group> {
+  const logs = new Map<string, string[]>();
+  const watchers: { id: string; text: string; resolve: (line: string) => void }[] = [];
+  const logger = (id: string) => (line: string) => {
+    logs.get(id)!.push(line);
+    for (const [i, w] of watchers.entries()) {
+      if (w.id === id && line.includes(w.text)) {
+        watchers.splice(i, 1);
+        w.resolve(line);
+        break;
+      }
+    }
+  };
+  for (const id of ["broker", "sequencer", ...MEMBERS]) logs.set(id, []);
+  const broker = new Broker({
+    ...where(placement),
+    expect: MEMBERS.length + 1,
+    unknownRecipientGraceMs: 200,
+    log: logger("broker"),
+  });
+  const joining = [
+    Sequencer.join({ ...where(placement), joinTimeoutMs: T, log: logger("sequencer") }),
+    ...MEMBERS.map((id) =>
+      Member.join({ ...where(placement), id, joinTimeoutMs: T, log: logger(id) })
+    ),
+  ] as const;
+  const settled = await Promise.allSettled(joining);
+  const [sequencerResult, ...memberResults] = settled;
+  const failure = settled.find((r) => r.status === "rejected");
+  if (failure !== undefined) {
+    // Close whatever did join, then report the first failure.
+    for (const r of memberResults) if (r.status === "fulfilled") await r.value.close();
+    if (sequencerResult.status === "fulfilled") await sequencerResult.value.close();
+    await broker.close();
+    throw (failure as PromiseRejectedResult).reason;
+  }
+  const sequencer = (sequencerResult as PromiseFulfilledResult<Sequencer>).value;
+  const members = memberResults.map((r) => (r as PromiseFulfilledResult<Member>).value);
+  await within(T, "the broker's start", broker.started);
+  return {
+    broker,
+    sequencer,
+    members,
+    logs,
+    logLine(id, text) {
+      const seen = logs.get(id)!.find((line) => line.includes(text));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve) => watchers.push({ id, text, resolve }));
+    },
+    async close() {
+      for (const member of members) await member.close();
+      await sequencer.close();
+      await broker.close();
+    },
+  };
+}
+
+/** Reads `count` deliveries from a member. */
+async function take(member: Member, count: number): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  if (count === 0) return out;
+  for await (const delivery of member.delivered()) {
+    out.push(delivery);
+    if (out.length === count) break;
+  }
+  return out;
+}
+
+/** Reads direct messages from a member until one with payload `last` arrives. */
+async function directsUntil(member: Member, last: string): Promise<DirectMessage[]> {
+  const out: DirectMessage[] = [];
+  for await (const message of member.direct()) {
+    out.push(message);
+    if (decoder.decode(message.payload) === last) break;
+  }
+  return out;
+}
+
+/** The multicasts, direct messages and an unknown recipient, on a running group. */
+async function exerciseGroup(group: Group): Promise<void> {
+  const { broker, members } = group;
+  const total = MEMBERS.length * MULTICASTS_EACH;
+  // Readers first, so that nothing is missed; then every member multicasts at once.
+  const reading = members.map((member) => take(member, total));
+  await within(
+    T,
+    `${total} multicasts to be sent`,
+    Promise.all(members.map(async (member) => {
+      for (let i = 0; i < MULTICASTS_EACH; i++) {
+        await member.multicast(`${member.id}###m${i}`);
+      }
+    })),
+  );
+  const delivered = await within(T, `${total} deliveries at every member`, Promise.all(reading));
+
+  // Agreement: one order everywhere, numbered 1..total.
+  const reference = delivered[0]!.map((d) => decoder.decode(d.payload));
+  for (const [i, deliveries] of delivered.entries()) {
+    const id = members[i]!.id;
+    assert.equal(deliveries.length, total, `${id} delivered ${deliveries.length}`);
+    assert.deepEqual(
+      deliveries.map((d) => d.seq),
+      Array.from({ length: total }, (_, k) => k + 1),
+      `${id} delivered out of sequence`,
+    );
+    assert.deepEqual(
+      deliveries.map((d) => decoder.decode(d.payload)),
+      reference,
+      `${id} disagrees with ${members[0]!.id} on the order`,
+    );
+    for (const d of deliveries) {
+      assert.ok(
+        decoder.decode(d.payload).startsWith(`${d.sender}###`),
+        `${id}: delivery ${d.seq} names sender ${JSON.stringify(d.sender)}`,
+      );
+    }
+  }
+  // Integrity: each payload exactly once, and each member's own in the order it sent them.
+  const expected = members.flatMap((m) =>
+    Array.from({ length: MULTICASTS_EACH }, (_, i) => `${m.id}###m${i}`)
+  );
+  assert.deepEqual([...reference].sort(), [...expected].sort());
+  for (const member of members) {
+    assert.deepEqual(
+      reference.filter((p) => p.startsWith(`${member.id}###`)),
+      expected.filter((p) => p.startsWith(`${member.id}###`)),
+      `${member.id}'s multicasts are out of their sending order`,
+    );
+    assert.equal(member.counters.sent, MULTICASTS_EACH);
+    assert.equal(member.counters.delivered, total);
+    assert.equal(member.counters.recovered, 0, `${member.id} had to recover`);
+  }
+  assert.equal(group.sequencer.counters.ordered, total);
+
+  // Direct messages: each member sends three to the next one, then an end marker.
+  const receiving = members.map((member, i) => {
+    const from = members[(i + members.length - 1) % members.length]!.id;
+    return directsUntil(member, `${from}###end`);
+  });
+  for (const [i, member] of members.entries()) {
+    const to = members[(i + 1) % members.length]!.id;
+    for (const text of ["d1", "d2", "d3", "end"]) {
+      await member.send(to, `${member.id}###${text}`);
+    }
+  }
+  const directs = await within(T, "the direct messages", Promise.all(receiving));
+  for (const [i, received] of directs.entries()) {
+    const from = members[(i + members.length - 1) % members.length]!.id;
+    assert.deepEqual(
+      received.map((m) => [m.from, decoder.decode(m.payload)]),
+      ["d1", "d2", "d3", "end"].map((t) => [from, `${from}###${t}`]),
+      `direct messages at ${members[i]!.id}`,
+    );
+    assert.equal(members[i]!.counters.directReceived, 4);
+  }
+  // (The broker may forward more on the direct channel than these, e.g. recovery requests.)
+  assert.ok(broker.counters.directForwarded >= 4 * members.length);
+  assert.equal(broker.counters.unknownRecipients, 0);
+
+  // A direct message to nobody: the broker counts it and the sender learns of it.
+  const sender = members[0]!;
+  const told = group.logLine(sender.id, "unknown recipient");
+  await sender.send("nobody", `${sender.id}###lost`);
+  const line = await within(T, `${sender.id} to learn of the unknown recipient`, told);
+  assert.match(line, /unknown recipient "nobody"/);
+  assert.equal(broker.counters.unknownRecipients, 1);
+  // No member received anything more.
+  for (const member of members) assert.equal(member.counters.directReceived, 4);
+}
+
+Deno.test("Broker, Sequencer and Member agree on one order of 600 concurrent multicasts over inproc", async () => {
+  const context = new Context();
+  try {
+    const group = await startGroup({ transport: "inproc", context, endpoints: inprocEndpoints() });
+    try {
+      await exerciseGroup(group);
+    } finally {
+      await group.close();
+    }
+  } finally {
+    context.close();
+  }
+});
+
+Deno.test("Broker, Sequencer and Member agree on one order of 600 concurrent multicasts over tcp", async () => {
+  const group = await startGroup({ transport: "tcp", basePort: freeBasePort() });
+  try {
+    await exerciseGroup(group);
+  } finally {
+    await group.close();
+  }
+});
+
+Deno.test("Member.join() names the endpoint when no broker answers in time", async () => {
+  const basePort = freeBasePort();
+  await assert.rejects(
+    Member.join({ id: "c1", basePort, joinTimeoutMs: 300 }),
+    (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.match(error.message, /Timed out after \d+ ms/);
+      // Whichever of the four endpoints it waited on, the message names it.
+      const named = [0, 1, 2, 3].map((i) => `tcp://127.0.0.1:${basePort + i}`)
+        .filter((endpoint) => {
+          const at = error.message.indexOf(endpoint);
+          return at >= 0 && !/\d/.test(error.message[at + endpoint.length] ?? "");
+        });
+      assert.equal(named.length, 1, `the message does not name the endpoint: ${error.message}`);
+      return true;
+    },
+  );
+});
+
+Deno.test("Broker names the endpoint when its port is in use", async () => {
+  const context = new Context();
+  try {
+    const endpoints = inprocEndpoints();
+    const first = new Broker({ context, endpoints, expect: 1 });
+    try {
+      assert.throws(() => new Broker({ context, endpoints, expect: 1 }), (error: unknown) => {
+        assert.ok(error instanceof Error);
+        assert.equal((error as { code?: string }).code, "EADDRINUSE");
+        assert.ok(error.message.includes(endpoints.multicastIn), error.message);
+        return true;
+      });
+    } finally {
+      await first.close();
+    }
+  } finally {
+    context.close();
+  }
+});
