@@ -30,8 +30,8 @@ import {
   type WritableOption,
 } from "./constants.ts";
 import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
-import { type ZmqLib, zmqLib } from "./lib.ts";
-import { owesTurn, thePoller } from "./_poller.ts";
+import { type LibcLib, libcLib, type ZmqLib, zmqLib } from "./lib.ts";
+import { countOperation, nextTurn, owesTurn, thePoller } from "./_poller.ts";
 
 /** A message frame as given to `send()`. */
 export type Frame = string | Uint8Array;
@@ -77,6 +77,7 @@ const typeNames = Object.fromEntries(
  */
 export class Socket implements AsyncIterable<Uint8Array[]> {
   #lib: ZmqLib;
+  #libc: LibcLib = libcLib();
   #handle: Deno.PointerObject | null;
   #owner: SocketOwner;
   #type: SocketType;
@@ -337,7 +338,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
     return new Promise((resolve, reject) => {
       this.#receivers.push({ resolve, reject });
-      if (turnOwed) setTimeout(() => this.#park(), 0);
+      if (turnOwed) nextTurn(() => this.#park());
       else this.#park();
     });
   }
@@ -351,7 +352,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     if (this.#handle === null) throw closedError("Cannot receive");
     if (this.#receiverHead !== this.#receivers.length) return null;
     const message = this.#tryReceive();
-    if (message !== null) this.#afterOperation();
+    if (message !== null) {
+      countOperation();
+      this.#afterOperation();
+    }
     return message;
   }
 
@@ -386,7 +390,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
     return new Promise((resolve, reject) => {
       this.#senders.push({ frames, resolve, reject });
-      if (turnOwed) setTimeout(() => this.#park(), 0);
+      if (turnOwed) nextTurn(() => this.#park());
       else this.#park();
     });
   }
@@ -401,7 +405,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     if (this.#handle === null) throw closedError("Cannot send");
     if (this.#senderHead !== this.#senders.length) return false;
     const sent = this.#trySend(toFrames(message));
-    if (sent) this.#afterOperation();
+    if (sent) {
+      countOperation();
+      this.#afterOperation();
+    }
     return sent;
   }
 
@@ -419,10 +426,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
     const frames: Uint8Array[] = [];
     while (true) {
-      const frame = new Uint8Array(size);
-      if (size > 0) {
-        Deno.UnsafePointerView.copyInto(lib.zmq_msg_data(msg)!, frame);
-      }
+      const frame = frameBuffer(size);
+      if (size > 0) this.#libc.memcpy(frame, lib.zmq_msg_data(msg), BigInt(size));
       frames.push(frame);
       if (lib.zmq_msg_more(msg) === 0) return frames;
       // The rest of a multipart message is already here (atomic delivery).
@@ -551,15 +556,21 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * Iterates over received messages. Leaving the loop keeps the socket open;
    * the loop ends without error when the socket closes.
    */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array[]> {
-    while (this.#handle !== null) {
-      try {
-        yield await this.receive();
-      } catch (error) {
-        if (error instanceof ZmqError && error.code === "ECLOSED") return;
-        throw error;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array[]> {
+    // Written out rather than as an async generator: one promise per
+    // message instead of three.
+    const done: IteratorResult<Uint8Array[]> = { done: true, value: undefined };
+    const ended = (error: unknown) => {
+      if (error instanceof ZmqError && error.code === "ECLOSED") return done;
+      throw error;
+    };
+    return {
+      next: () => {
+        if (this.#handle === null) return Promise.resolve(done);
+        return this.receive().then((value) => ({ done: false, value }), ended);
+      },
+      return: () => Promise.resolve(done),
+    };
   }
 
   /**
@@ -598,6 +609,30 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   get _owner(): SocketOwner {
     return this.#owner;
   }
+}
+
+/** Frames up to this size are cut from a shared slab instead of allocated one by one. */
+const SLAB_FRAME_MAX = 4096;
+const SLAB_SIZE = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * A fresh Uint8Array of `size` bytes for a received frame. Small frames are
+ * views into a shared 64 KiB slab (as Node's Buffer pool does): allocating
+ * each one costs ten times the copy. So `frame.buffer` may be larger than the
+ * frame and shared: use `frame.byteOffset`/`byteLength`, or `slice()` it.
+ */
+function frameBuffer(size: number): Uint8Array {
+  if (size > SLAB_FRAME_MAX) return new Uint8Array(size);
+  if (slabUsed + size > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const frame = new Uint8Array(slab, slabUsed, size);
+  // Keep the next frame 8-byte aligned.
+  slabUsed += (size + 7) & ~7;
+  return frame;
 }
 
 function toFrames(message: Message): Uint8Array[] {

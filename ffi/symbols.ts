@@ -210,6 +210,14 @@ export const libcSymbols = {
     result: "i32",
   },
   sched_yield: { parameters: [], result: "i32" },
+  memcpy: {
+    parameters: [
+      "buffer", // void *dest
+      "pointer", // const void *src
+      "usize", // size_t n
+    ],
+    result: "pointer",
+  },
   fcntl: {
     parameters: [
       "i32", // int fd

@@ -38,9 +38,9 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentile of sorted samples, as every peer computes it. */
+/* Percentile of sorted samples: the sample of rank round(p * n), as every peer computes it. */
 static double percentile(const double *sorted, long n, double p) {
-  long rank = (long)(p * (double)n + 0.999999999);
+  long rank = (long)(p * (double)n + 0.5);
   if (rank < 1) rank = 1;
   if (rank > n) rank = n;
   return sorted[rank - 1];
