@@ -165,9 +165,14 @@ if (import.meta.main) {
         `counters ${JSON.stringify({ ...member.counters, heldBack: member.heldBack })}`,
       );
     const stopReports = onCountersSignal(report);
-    let failure: unknown;
-    const idle = idleExit === undefined ? new Promise<never>(() => {}) : (async () => {
-      await client.scriptDone;
+    // The script's outcome, as a value: null when it ran to its end.
+    const scriptOutcome = client.scriptDone.then(
+      () => null,
+      (error: unknown) => error ?? new Error("script failed"),
+    );
+    const never = new Promise<never>(() => {});
+    const idle = idleExit === undefined ? never : (async () => {
+      if (await scriptOutcome !== null) return never;
       while (member.inFlight > 0 || member.idleMs < idleExit * 1000) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -176,16 +181,15 @@ if (import.meta.main) {
     const reason = await Promise.race([
       signal.promise,
       idle,
-      client.scriptDone.then(() => new Promise<never>(() => {}), (e) => {
-        failure = e;
-        return "failure";
-      }),
+      scriptOutcome.then((error) => error === null ? never : "failure"),
     ]);
+    // A script cut short by the shutdown is no failure; one that failed first is.
+    const failure = reason === "failure" ? await scriptOutcome : null;
     log.info(`${reason}: shutting down`);
     await client.stop();
     report();
     stopReports();
     signal.dispose();
-    if (failure !== undefined) throw failure;
+    if (failure !== null) throw failure;
   });
 }

@@ -167,6 +167,7 @@ export class Member {
   #resendPending = false;
   #highestKnown = 0;
   #sequencerEpoch = "";
+  #helloRetries = 20;
   #closed = false;
 
   private constructor(options: MemberOptions, ctx: SocketSet, sockets: [Socket, Socket, Socket]) {
@@ -211,7 +212,7 @@ export class Member {
     if (late && this.#options.lateJoin !== "now") this.#requestRetransmission();
     else {
       this.#fromNow = late;
-      void this.#dealer.send(["", SEQUENCER_ID, encodeRecovery({ kind: "hello" })]).catch(() => {});
+      this.#hello();
     }
   }
 
@@ -294,6 +295,14 @@ export class Member {
       this.#requestRetransmission();
     }
     this.#deliverLost();
+    // Until the sequencer answered once, greet it again: its epoch is what
+    // tells a later restart apart.
+    if (
+      this.#sequencerEpoch === "" && this.#helloRetries > 0 &&
+      now - this.#lastRequest >= recoveryAfterMs
+    ) {
+      this.#hello();
+    }
     if (this.#resendPending && this.#highestKnown > 0 && this.#holdback.next > this.#highestKnown) {
       this.#resendUnordered();
     }
@@ -310,6 +319,13 @@ export class Member {
       );
       this.#deliver(this.#holdback.forceNext());
     }
+  }
+
+  /** Asks the sequencer for its epoch and highest order, nothing else. */
+  #hello(): void {
+    this.#lastRequest = performance.now();
+    this.#helloRetries--;
+    void this.#dealer.send(["", SEQUENCER_ID, encodeRecovery({ kind: "hello" })]).catch(() => {});
   }
 
   /** Asks the sequencer for every order from the next one to deliver on. */
@@ -349,7 +365,10 @@ export class Member {
       }
       const from = text(frames[1]!);
       if (from === BROKER_ID) {
-        this.#log(`${this.id}: the broker says: ${text(frames[2]!)}`);
+        const notice = text(frames[2]!);
+        this.#log(`${this.id}: the broker says: ${notice}`);
+        // A seed sequencer has no recovery service: stop greeting it.
+        if (notice.startsWith(`unknown recipient "${SEQUENCER_ID}"`)) this.#helloRetries = 0;
         continue;
       }
       if (from === SEQUENCER_ID) {

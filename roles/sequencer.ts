@@ -66,7 +66,7 @@ export interface SequencerCounters {
 }
 
 /** At most this many messages are numbered per batch (one fsync each). */
-const BATCH = 4096;
+const BATCH = 1024;
 
 /**
  * The group's fixed sequencer.
