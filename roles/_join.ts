@@ -43,6 +43,9 @@ export async function joinGroup(
 ): Promise<JoinedSockets> {
   const pub = sockets.socket("XPUB");
   pub.setOption("XPUB_NODROP", true);
+  // Every subscription, even one for a topic already subscribed: after the
+  // broker restarts, the new connection's may come before the old one is gone.
+  pub.setOption("XPUB_VERBOSE", true);
   pub.setOption("SNDHWM", 100_000);
   pub.connect(at.multicastIn);
   const sub = sockets.socket("SUB");

@@ -151,11 +151,14 @@ export class Broker {
    */
   async #barrier(): Promise<void> {
     this.#proxy = proxy(this.#xsub, this.#xpub, undefined, {
+      // The XSUB subscribes to everything itself: subscriptions are counted,
+      // not passed upstream, so that a publisher sees one per connection.
       backward: (message) => {
         if (message[0]?.[0] === 1) {
           this.counters.subscriptions++;
           this.#wake();
         }
+        return false;
       },
     });
     this.#tasks.push(this.#proxy.done);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Origin } from "./protocol.ts";
+
 /** A delivered multicast. */
 export interface Delivery {
   /** Its place in the total order, G = 1, 2, 3, ... */
@@ -13,6 +15,13 @@ export interface Delivery {
   sender: string;
   /** The payload. */
   payload: Uint8Array;
+  /** The multicast's origin as the order names it (null from a seed sequencer or sender). */
+  origin: Origin | null;
+}
+
+/** The member id of an origin (`c1` of `c1@3fa9.17`). */
+function senderOf(origin: Origin): string {
+  return origin.key.slice(0, origin.key.indexOf("@"));
 }
 
 // A byte-exact string key for a payload: windows-1252 decoding maps every
@@ -44,7 +53,7 @@ export class Holdback {
   /** Multicasts received and not yet delivered: payload key -> senders in arrival order. */
   #messages = new Map<string, string[]>();
   /** Orders received and not yet delivered: seq -> payload. */
-  #orders = new Map<number, Uint8Array>();
+  #orders = new Map<number, { payload: Uint8Array; origin: Origin | null }>();
   #waitingSince = 0;
   /** Multicasts delivered from their order, whose late copy is still to be dropped. */
   #forced = new Map<string, number>();
@@ -114,9 +123,9 @@ export class Holdback {
    *
    * @returns What can be delivered now, in order.
    */
-  addOrder(seq: number, payload: Uint8Array): Delivery[] {
+  addOrder(seq: number, payload: Uint8Array, origin: Origin | null = null): Delivery[] {
     if (seq < this.#next || this.#orders.has(seq)) return [];
-    this.#orders.set(seq, payload);
+    this.#orders.set(seq, { payload, origin });
     if (seq > this.highestOrder) this.highestOrder = seq;
     return this.#release();
   }
@@ -141,10 +150,16 @@ export class Holdback {
    * @returns The deliveries, the forced one first.
    */
   forceNext(): Delivery[] {
-    const payload = this.#orders.get(this.#next);
-    if (payload === undefined) return [];
+    const order = this.#orders.get(this.#next);
+    if (order === undefined) return [];
+    const { payload, origin } = order;
     this.#orders.delete(this.#next);
-    const forced: Delivery = { seq: this.#next++, sender: "", payload };
+    const forced: Delivery = {
+      seq: this.#next++,
+      sender: origin === null ? "" : senderOf(origin),
+      payload,
+      origin,
+    };
     const key = keyDecoder.decode(payload);
     this.#forced.set(key, (this.#forced.get(key) ?? 0) + 1);
     this.#waitingSince = 0;
@@ -154,8 +169,9 @@ export class Holdback {
   #release(): Delivery[] {
     const out: Delivery[] = [];
     while (true) {
-      const payload = this.#orders.get(this.#next);
-      if (payload === undefined) break;
+      const order = this.#orders.get(this.#next);
+      if (order === undefined) break;
+      const { payload, origin } = order;
       const key = keyDecoder.decode(payload);
       const senders = this.#messages.get(key);
       if (senders === undefined) {
@@ -165,7 +181,7 @@ export class Holdback {
       const sender = senders.shift()!;
       if (senders.length === 0) this.#messages.delete(key);
       this.#orders.delete(this.#next);
-      out.push({ seq: this.#next++, sender, payload });
+      out.push({ seq: this.#next++, sender, payload, origin });
       this.#waitingSince = 0;
     }
     return out;

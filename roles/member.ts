@@ -11,6 +11,7 @@ import { AsyncQueue } from "./_queue.ts";
 import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
 import { type Delivery, Holdback, payloadKey } from "./holdback.ts";
+import { OriginTracker } from "./origin_tracker.ts";
 import {
   BROKER_ID,
   bytes,
@@ -153,10 +154,16 @@ export class Member {
   #directs = new AsyncQueue<DirectMessage>();
   #options: MemberOptions;
   #window: number;
-  #inFlight = 0;
+  /** This run's origin key, `<id>@<incarnation>`: its multicasts are `<key>.<n>`. */
+  #originKey: string;
+  #sentCount = 0;
+  /** Multicasts seen on the bus or delivered, by origin: copies are dropped. */
+  #seen = new OriginTracker();
+  /** Own multicasts not yet delivered, by index (in sending order). */
+  #ownPending = new Map<number, Uint8Array>();
+  /** The same, by payload: indexes in sending order. */
+  #ownByPayload = new Map<string, number[]>();
   #windowWaiters: (() => void)[] = [];
-  /** Own multicasts not yet delivered, by payload key: the payload and how many. */
-  #ownPending = new Map<string, { payload: Uint8Array; count: number }>();
   #log: (line: string) => void;
   #loops: Promise<void>[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -167,11 +174,14 @@ export class Member {
   #resendPending = false;
   #highestKnown = 0;
   #sequencerEpoch = "";
+  #awaitingAnswer = false;
+  #backoffMs = 0;
   #helloRetries = 20;
   #closed = false;
 
   private constructor(options: MemberOptions, ctx: SocketSet, sockets: [Socket, Socket, Socket]) {
     this.id = options.id;
+    this.#originKey = `${options.id}@${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     this.#options = options;
     this.#ctx = ctx;
     [this.#pub, this.#sub, this.#dealer] = sockets;
@@ -223,7 +233,7 @@ export class Member {
 
   /** Own multicasts sent and not yet delivered. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#ownPending.size;
   }
 
   /** Multicasts and orders held back now. */
@@ -243,6 +253,8 @@ export class Member {
       try {
         const message = decodeBus(frames);
         if (message.kind === "multicast") {
+          // A copy sent again after a failure, when the first one came too.
+          if (message.origin !== null && !this.#seen.record(message.origin)) continue;
           deliveries = this.#holdback.addMulticast(message.sender, message.payload);
         } else {
           this.counters.ordered++;
@@ -250,7 +262,7 @@ export class Member {
             this.#fromNow = false;
             this.#holdback.skipTo(message.seq);
           }
-          deliveries = this.#holdback.addOrder(message.seq, message.payload);
+          deliveries = this.#holdback.addOrder(message.seq, message.payload, message.origin);
         }
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
@@ -269,16 +281,28 @@ export class Member {
     if (deliveries.length > 0) this.#lastProgress = performance.now();
     for (const delivery of deliveries) {
       this.counters.delivered++;
-      if (delivery.sender === "") this.counters.recovered++;
-      const key = payloadKey(delivery.payload);
-      const own = this.#ownPending.get(key);
-      if (own !== undefined) {
-        if (--own.count === 0) this.#ownPending.delete(key);
-        this.#inFlight--;
-        this.#windowWaiters.shift()?.();
-      }
+      if (delivery.origin !== null) this.#seen.record(delivery.origin);
+      if (this.#settleOwn(delivery)) this.#windowWaiters.shift()?.();
       this.#deliveries.push(delivery);
     }
+  }
+
+  /** Forgets an own multicast once delivered; true if the delivery was one. */
+  #settleOwn(delivery: Delivery): boolean {
+    const key = payloadKey(delivery.payload);
+    const indexes = this.#ownByPayload.get(key);
+    if (indexes === undefined) return false;
+    // By origin when the order names it (ours), else the oldest equal payload.
+    let at = 0;
+    if (delivery.origin !== null) {
+      if (delivery.origin.key !== this.#originKey) return false;
+      at = indexes.indexOf(delivery.origin.index);
+      if (at < 0) return false;
+    }
+    const [index] = indexes.splice(at, 1);
+    if (indexes.length === 0) this.#ownByPayload.delete(key);
+    this.#ownPending.delete(index!);
+    return true;
   }
 
   /** Runs on a timer: recovery requests, delivery from orders, resends. */
@@ -286,11 +310,11 @@ export class Member {
     const now = performance.now();
     const recoveryAfterMs = this.#options.recoveryAfterMs ?? 300;
     const pending = this.#holdback.heldOrders > 0 || this.#holdback.heldMessages > 0 ||
-      this.#inFlight > 0;
+      this.#ownPending.size > 0;
     this.counters.heldBack = this.#holdback.heldMessages;
     if (
       pending && now - this.#lastProgress >= recoveryAfterMs &&
-      now - this.#lastRequest >= recoveryAfterMs
+      now - this.#lastRequest >= (this.#awaitingAnswer ? this.#backoffMs : recoveryAfterMs)
     ) {
       this.#requestRetransmission();
     }
@@ -317,6 +341,7 @@ export class Member {
       this.#log(
         `${this.id}: the multicast of order ${this.#holdback.next} was lost; delivering from the order`,
       );
+      this.counters.recovered++;
       this.#deliver(this.#holdback.forceNext());
     }
   }
@@ -330,6 +355,11 @@ export class Member {
 
   /** Asks the sequencer for every order from the next one to deliver on. */
   #requestRetransmission(): void {
+    // One request at a time: while unanswered, ask again only after a
+    // doubling wait (a cut link would otherwise queue a storm of them).
+    const base = this.#options.recoveryAfterMs ?? 300;
+    this.#backoffMs = this.#awaitingAnswer ? Math.min(this.#backoffMs * 2, 5000) : base;
+    this.#awaitingAnswer = true;
     this.#lastRequest = performance.now();
     this.counters.retransmitRequests++;
     const request = encodeRecovery({ kind: "retransmit", first: this.#holdback.next, last: null });
@@ -344,11 +374,12 @@ export class Member {
    */
   #resendUnordered(): void {
     this.#resendPending = false;
-    for (const { payload, count } of this.#ownPending.values()) {
-      for (let i = 0; i < count; i++) {
-        this.counters.resent++;
-        void this.#pub.send(multicastFrames(this.id, payload)).catch(() => {});
-      }
+    // Same origins as before: the sequencer orders each at most once.
+    for (const [index, payload] of this.#ownPending) {
+      this.counters.resent++;
+      void this.#pub.send(multicastFrames({ key: this.#originKey, index }, payload)).catch(
+        () => {},
+      );
     }
     if (this.counters.resent > 0) {
       this.#log(`${this.id}: sent ${this.counters.resent} unordered multicasts again`);
@@ -398,6 +429,7 @@ export class Member {
       this.#deliver(deliveries);
       this.#deliverLost();
     } else if (message.kind === "highest") {
+      this.#awaitingAnswer = false;
       this.#highestKnown = message.seq;
       if (this.#sequencerEpoch !== "" && this.#sequencerEpoch !== message.epoch) {
         // The sequencer restarted: what it had received but not logged is gone.
@@ -426,19 +458,20 @@ export class Member {
    * @param payload The payload; the seed's scenarios use `"<id>###<text>"`.
    */
   async multicast(payload: string | Uint8Array): Promise<void> {
-    while (this.#closed || this.#inFlight >= this.#window) {
+    while (this.#closed || this.#ownPending.size >= this.#window) {
       if (this.#closed) {
         throw new ZmqError(`${this.id}: cannot multicast: the member is closed`, 0, "ECLOSED");
       }
       await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
     }
     const data = typeof payload === "string" ? bytes(payload) : payload;
+    const index = ++this.#sentCount;
+    this.#ownPending.set(index, data);
     const key = payloadKey(data);
-    const own = this.#ownPending.get(key);
-    if (own === undefined) this.#ownPending.set(key, { payload: data, count: 1 });
-    else own.count++;
-    this.#inFlight++;
-    await this.#pub.send(multicastFrames(this.id, data));
+    const indexes = this.#ownByPayload.get(key);
+    if (indexes === undefined) this.#ownByPayload.set(key, [index]);
+    else indexes.push(index);
+    await this.#pub.send(multicastFrames({ key: this.#originKey, index }, data));
     this.counters.sent++;
   }
 

@@ -5,9 +5,19 @@
  * @module
  */
 
+import type { Origin } from "./protocol.ts";
+
+/** An order as the history keeps it. */
+export interface HistoryEntry {
+  /** The payload. */
+  payload: Uint8Array;
+  /** Where the multicast came from, if its sender said. */
+  origin: Origin | null;
+}
+
 /** The last `capacity` orders, by sequence number. */
 export class OrderHistory {
-  #payloads: (Uint8Array | undefined)[];
+  #entries: (HistoryEntry | undefined)[];
   #highest = 0;
 
   /**
@@ -21,7 +31,7 @@ export class OrderHistory {
         `Invalid history capacity ${capacity}: expected a whole number >= 1`,
       );
     }
-    this.#payloads = new Array(capacity);
+    this.#entries = new Array(capacity);
   }
 
   /** The highest sequence number recorded (0 if none). */
@@ -35,14 +45,14 @@ export class OrderHistory {
   }
 
   /** Records order `seq` (must be highest + 1, or any when empty). */
-  add(seq: number, payload: Uint8Array): void {
-    this.#payloads[seq % this.capacity] = payload;
+  add(seq: number, payload: Uint8Array, origin: Origin | null = null): void {
+    this.#entries[seq % this.capacity] = { payload, origin };
     this.#highest = seq;
   }
 
-  /** The payload of order `seq`, if still held. */
-  get(seq: number): Uint8Array | undefined {
+  /** Order `seq`, if still held. */
+  get(seq: number): HistoryEntry | undefined {
     if (seq > this.#highest || seq < this.lowest) return undefined;
-    return this.#payloads[seq % this.capacity];
+    return this.#entries[seq % this.capacity];
   }
 }

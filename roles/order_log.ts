@@ -3,7 +3,7 @@
  * that a sequencer killed and started again with the same file continues
  * the sequence: no number reused, no gap.
  *
- * One line per order: `<G> <payload in base64>`. Orders are written (and,
+ * One line per order: `<G> <payload in base64> <origin or ->`. Orders are written (and,
  * by the fsync policy, made durable) BEFORE they are published, so an order
  * that anyone could have seen is always in the file. A torn last line (a
  * crash mid-write) was never published and is cut off on open.
@@ -12,6 +12,7 @@
  */
 
 import { decodeBase64, encodeBase64 } from "./_base64.ts";
+import { formatOrigin, type Origin, parseOrigin } from "./protocol.ts";
 
 /**
  * When the log is made durable: `always` fsyncs every order; `batch` once
@@ -34,6 +35,8 @@ export interface LoggedOrder {
   seq: number;
   /** Its payload. */
   payload: Uint8Array;
+  /** Where its multicast came from, if known. */
+  origin: Origin | null;
 }
 
 /** The durable order log. */
@@ -64,6 +67,7 @@ export class OrderLog {
     path: string,
     policy: FsyncPolicy,
     keep: number,
+    onOrigin: (origin: Origin) => void = () => {},
   ): { log: OrderLog; highest: number; recent: LoggedOrder[] } {
     let bytes: Uint8Array;
     try {
@@ -80,16 +84,22 @@ export class OrderLog {
     let highest = 0;
     const recent: LoggedOrder[] = [];
     lines.forEach((line, index) => {
-      const space = line.indexOf(" ");
-      const seq = Number(line.slice(0, space));
-      if (space < 1 || !Number.isSafeInteger(seq) || seq !== highest + 1) {
+      const [seqText = "", payloadText = "", originText = "-"] = line.split(" ");
+      const seq = Number(seqText);
+      const origin = originText === "-" ? null : parseOrigin(originText);
+      if (
+        !Number.isSafeInteger(seq) || seq !== highest + 1 || (originText !== "-" && origin === null)
+      ) {
         throw new Error(
-          `Corrupt order log ${path}:${index + 1}: expected "<${highest + 1}> <base64 payload>"`,
+          `Corrupt order log ${path}:${index + 1}: expected "${
+            highest + 1
+          } <base64 payload> <origin|->"`,
         );
       }
       highest = seq;
+      if (origin !== null) onOrigin(origin);
       if (lines.length - index <= keep) {
-        recent.push({ seq, payload: decodeBase64(line.slice(space + 1)) });
+        recent.push({ seq, payload: decodeBase64(payloadText), origin });
       }
     });
     const file = Deno.openSync(path, { read: true, write: true, create: true });
@@ -99,8 +109,10 @@ export class OrderLog {
   }
 
   /** Queues order `seq` for the next `commit()`. */
-  add(seq: number, payload: Uint8Array): void {
-    this.#pending.push(`${seq} ${encodeBase64(payload)}\n`);
+  add(seq: number, payload: Uint8Array, origin: Origin | null = null): void {
+    this.#pending.push(
+      `${seq} ${encodeBase64(payload)} ${origin === null ? "-" : formatOrigin(origin)}\n`,
+    );
     if (this.#policy === "always") this.commit();
   }
 

@@ -45,10 +45,37 @@ export function endpoints(host: string, basePort: number): Endpoints {
   };
 }
 
+/**
+ * Where a multicast comes from, when its sender says: `<id>@<incarnation>.<n>`
+ * in the bus's sender frame, n counting the member's multicasts from 1 and
+ * the incarnation telling apart two runs of one id. With it the sequencer
+ * orders a resent multicast at most once. Seed peers send a bare id (no
+ * origin); they only print the frame, so the suffix costs them nothing.
+ */
+export interface Origin {
+  /** `<id>@<incarnation>`: one run of one member. */
+  key: string;
+  /** The member's count of its multicasts, from 1. */
+  index: number;
+}
+
 /** A message on the multicast bus: a client's multicast or the sequencer's order. */
 export type BusMessage =
-  | { kind: "multicast"; sender: string; payload: Uint8Array }
-  | { kind: "order"; seq: number; payload: Uint8Array };
+  | { kind: "multicast"; sender: string; payload: Uint8Array; origin: Origin | null }
+  | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null };
+
+const ORIGIN = /^([A-Za-z0-9_.-]{1,64}@[0-9a-f]{1,16})\.([1-9][0-9]{0,15})$/;
+
+/** Formats an origin as it travels: `c1@3fa9.17`. */
+export function formatOrigin(origin: Origin): string {
+  return `${origin.key}.${origin.index}`;
+}
+
+/** Parses `c1@3fa9.17`; null if it is not an origin. */
+export function parseOrigin(value: string): Origin | null {
+  const match = ORIGIN.exec(value);
+  return match === null ? null : { key: match[1]!, index: Number(match[2]) };
+}
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -93,12 +120,25 @@ export function decodeBus(frames: Uint8Array[]): BusMessage {
     if (sender.length === 0) {
       throw new ProtocolError("expected a sender id, got an empty frame");
     }
-    if (sender === SEQUENCER_ID) {
+    if (sender === SEQUENCER_ID || sender.startsWith(`${SEQUENCER_ID}:`)) {
       throw new ProtocolError(
         "a multicast from the sequencer has no sequence number",
       );
     }
-    return { kind: "multicast", sender, payload };
+    const origin = sender.includes("@") ? parseOrigin(sender) : null;
+    if (sender.includes("@") && origin === null) {
+      throw new ProtocolError(
+        `expected a sender "<id>" or "<id>@<incarnation>.<n>", got ${
+          JSON.stringify(sender.slice(0, 80))
+        }`,
+      );
+    }
+    return {
+      kind: "multicast",
+      sender: origin === null ? sender : origin.key.slice(0, origin.key.indexOf("@")),
+      payload,
+      origin,
+    };
   }
   const seqText = text(seqFrame);
   if (!/^[1-9][0-9]{0,15}$/.test(seqText) || Number(seqText) > MAX_SEQ) {
@@ -108,25 +148,29 @@ export function decodeBus(frames: Uint8Array[]): BusMessage {
       }`,
     );
   }
-  if (sender !== SEQUENCER_ID) {
+  // The sequencer names the multicast's origin after a colon, when it had one.
+  const origin = sender.startsWith(`${SEQUENCER_ID}:`)
+    ? parseOrigin(sender.slice(SEQUENCER_ID.length + 1))
+    : null;
+  if (sender !== SEQUENCER_ID && origin === null) {
     throw new ProtocolError(
-      `a sequence number may come only from "${SEQUENCER_ID}", not from ${JSON.stringify(sender)}`,
+      `a sequence number may come only from "${SEQUENCER_ID}", not from ${
+        JSON.stringify(sender.slice(0, 80))
+      }`,
     );
   }
-  return { kind: "order", seq: Number(seqText), payload };
+  return { kind: "order", seq: Number(seqText), payload, origin };
 }
 
-/** The frames of a client's multicast. */
-export function multicastFrames(
-  sender: string,
-  payload: Uint8Array,
-): Uint8Array[] {
-  return [bytes(sender), new Uint8Array(0), payload];
+/** The frames of a client's multicast: `[<id>@<incarnation>.<n>, "", payload]`. */
+export function multicastFrames(origin: Origin, payload: Uint8Array): Uint8Array[] {
+  return [bytes(formatOrigin(origin)), new Uint8Array(0), payload];
 }
 
-/** The frames of the sequencer's order number `seq` for `payload`. */
-export function orderFrames(seq: number, payload: Uint8Array): Uint8Array[] {
-  return [bytes(SEQUENCER_ID), bytes(String(seq)), payload];
+/** The frames of the sequencer's order number `seq`: `["sequencer[:<origin>]", "<seq>", payload]`. */
+export function orderFrames(seq: number, payload: Uint8Array, origin: Origin | null): Uint8Array[] {
+  const sender = origin === null ? SEQUENCER_ID : `${SEQUENCER_ID}:${formatOrigin(origin)}`;
+  return [bytes(sender), bytes(String(seq)), payload];
 }
 
 /**
@@ -134,14 +178,14 @@ export function orderFrames(seq: number, payload: Uint8Array): Uint8Array[] {
  * it): a client asks the sequencer, whose DEALER has the routing id
  * "sequencer", with the payload `RETRANSMIT <first> <last|*>` (or `HELLO`,
  * which asks for nothing but the last line); the sequencer
- * answers each order it still has with `ORDER <G> <payload>` and then
+ * answers each order it still has with `ORDER <G> <origin|-> <payload>` and then
  * `HIGHEST <H> <epoch>`: the last number it has given, and a token that
  * changes each time the sequencer starts (so a member learns of a restart).
  */
 export type RecoveryMessage =
   | { kind: "retransmit"; first: number; last: number | null }
   | { kind: "hello" }
-  | { kind: "order"; seq: number; payload: Uint8Array }
+  | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null }
   | { kind: "highest"; seq: number; epoch: string };
 
 const ORDER_PREFIX = bytes("ORDER ");
@@ -156,7 +200,9 @@ export function encodeRecovery(message: RecoveryMessage): Uint8Array {
     case "highest":
       return bytes(`HIGHEST ${message.seq} ${message.epoch}`);
     case "order": {
-      const head = bytes(`ORDER ${message.seq} `);
+      const head = bytes(
+        `ORDER ${message.seq} ${message.origin === null ? "-" : formatOrigin(message.origin)} `,
+      );
       const out = new Uint8Array(head.byteLength + message.payload.byteLength);
       out.set(head);
       out.set(message.payload, head.byteLength);
@@ -174,20 +220,25 @@ const SEQ_TEXT = /^[1-9][0-9]{0,15}$/;
  */
 export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
   if (ORDER_PREFIX.every((byte, i) => payload[i] === byte)) {
-    const end = payload.indexOf(32, ORDER_PREFIX.byteLength);
+    const seqEnd = payload.indexOf(32, ORDER_PREFIX.byteLength);
+    const originEnd = seqEnd < 0 ? -1 : payload.indexOf(32, seqEnd + 1);
     const seqText = text(
-      payload.subarray(
-        ORDER_PREFIX.byteLength,
-        end < 0 ? payload.byteLength : end,
-      ),
+      payload.subarray(ORDER_PREFIX.byteLength, seqEnd < 0 ? payload.byteLength : seqEnd),
     );
-    if (end < 0 || !SEQ_TEXT.test(seqText)) {
-      throw new ProtocolError(`bad ORDER message: ${JSON.stringify(seqText)}`);
+    const originText = originEnd < 0 ? "" : text(payload.subarray(seqEnd + 1, originEnd));
+    const origin = originText === "-" ? null : parseOrigin(originText);
+    if (originEnd < 0 || !SEQ_TEXT.test(seqText) || (originText !== "-" && origin === null)) {
+      throw new ProtocolError(
+        `expected "ORDER <seq> <origin|-> <payload>", got ${
+          JSON.stringify(text(payload.subarray(0, 60)))
+        }`,
+      );
     }
     return {
       kind: "order",
       seq: Number(seqText),
-      payload: payload.subarray(end + 1),
+      payload: payload.subarray(originEnd + 1),
+      origin,
     };
   }
   const words = text(payload).split(" ");

@@ -10,6 +10,7 @@ import { type Context, type Socket, ZmqError } from "../mod.ts";
 import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
 import { OrderHistory } from "./order_history.ts";
+import { OriginTracker } from "./origin_tracker.ts";
 import { type FsyncPolicy, OrderLog } from "./order_log.ts";
 import {
   decodeBus,
@@ -19,7 +20,9 @@ import {
   encodeRecovery,
   type Endpoints,
   endpoints,
+  formatOrigin,
   orderFrames,
+  type Origin,
   ProtocolError,
   SEQUENCER_ID,
   START,
@@ -59,6 +62,8 @@ export interface SequencerCounters {
   retransmitted: number;
   /** Retransmission requests answered. */
   requests: number;
+  /** Copies of multicasts ordered before (resent by their member), dropped. */
+  duplicates: number;
   /** Malformed bus messages or requests dropped. */
   badInput: number;
   /** fsync calls on the log. */
@@ -84,6 +89,7 @@ export class Sequencer {
     ordered: 0,
     retransmitted: 0,
     requests: 0,
+    duplicates: 0,
     badInput: 0,
     fsyncs: 0,
   };
@@ -95,6 +101,8 @@ export class Sequencer {
   #orderLog: OrderLog | undefined;
   #log: (line: string) => void;
   #loops: Promise<void>[] = [];
+  /** Every origin ordered (from the log too): a resent copy is ordered at most once. */
+  #ordered = new OriginTracker();
   /** Changes at every start: tells members that the sequencer restarted. */
   #epoch = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 
@@ -107,9 +115,10 @@ export class Sequencer {
         options.logPath,
         options.fsync ?? "batch",
         this.#history.capacity,
+        (origin) => this.#ordered.record(origin),
       );
       this.#orderLog = log;
-      for (const order of recent) this.#history.add(order.seq, order.payload);
+      for (const order of recent) this.#history.add(order.seq, order.payload, order.origin);
     }
   }
 
@@ -159,12 +168,13 @@ export class Sequencer {
         let frames: Uint8Array[] | null = await this.#sub.receive();
         // Number a batch, make it durable, then publish it.
         do {
-          const payload = this.#accept(frames);
-          if (payload !== null) {
+          const accepted = this.#accept(frames);
+          if (accepted !== null) {
+            const { payload, origin } = accepted;
             const seq = this.#history.highest + 1;
-            this.#history.add(seq, payload);
-            this.#orderLog?.add(seq, payload);
-            batch.push(orderFrames(seq, payload));
+            this.#history.add(seq, payload, origin);
+            this.#orderLog?.add(seq, payload, origin);
+            batch.push(orderFrames(seq, payload, origin));
           }
           frames = batch.length < BATCH ? this.#sub.tryReceive() : null;
         } while (frames !== null);
@@ -185,14 +195,19 @@ export class Sequencer {
     }
   }
 
-  /** The payload of a client's multicast, or null for anything else. */
-  #accept(frames: Uint8Array[]): Uint8Array | null {
+  /** A client's multicast to order, or null for anything else (or a copy already ordered). */
+  #accept(frames: Uint8Array[]): { payload: Uint8Array; origin: Origin | null } | null {
     if (frames.length === 1 && text(frames[0]!) === START) return null;
     try {
       const message = decodeBus(frames);
       if (message.kind !== "multicast") return null;
+      if (message.origin !== null && !this.#ordered.record(message.origin)) {
+        this.counters.duplicates++;
+        this.#log(`Dropped a copy of ${formatOrigin(message.origin)}, ordered before`);
+        return null;
+      }
       this.#log(`Received ${text(message.payload)} from ${message.sender} !`);
-      return message.payload;
+      return { payload: message.payload, origin: message.origin };
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.counters.badInput++;
@@ -234,12 +249,8 @@ export class Sequencer {
         if (first <= last) this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
         const empty = new Uint8Array(0);
         for (let seq = first; seq <= last; seq++) {
-          const payload = this.#history.get(seq)!;
-          const reply = [
-            empty,
-            from,
-            encodeRecovery({ kind: "order", seq, payload }),
-          ];
+          const { payload, origin } = this.#history.get(seq)!;
+          const reply = [empty, from, encodeRecovery({ kind: "order", seq, payload, origin })];
           if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
           this.counters.retransmitted++;
         }

@@ -1,13 +1,15 @@
 /**
  * `deno task run:demo`: runs the seed's scenario (or `--scenario DIR`) with
  * the broker, the sequencer and every client as separate processes, checks
- * the result and prints a summary. Exits 1 on any violation.
+ * the result and prints a summary; writes a message-sequence chart
+ * (`index.html`, `sequence.svg`) beside the results. Exits 1 on any violation.
  *
  * @module
  */
 
 import { type FlagSpec, numberFlag, parseFlags, runMain, usage, UsageError } from "../roles/cli.ts";
-import { formatReport, runScenario } from "./scenario.ts";
+import { readChartInput, writeCharts } from "./chart.ts";
+import { formatReport, loadScenario, runScenario } from "./scenario.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   scenario: {
@@ -86,6 +88,14 @@ if (import.meta.main) {
     });
     if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
     console.log(formatReport(report));
+    try {
+      const input = await readChartInput(out, await loadScenario(scenario));
+      const chart = await writeCharts(out, input);
+      console.log(`Chart: ${chart.html} (SVG: ${chart.svg})`);
+    } catch (error) {
+      // The chart is a view of the run; its failure must not change the verdict.
+      console.error(`Chart not written: ${error instanceof Error ? error.message : error}`);
+    }
     if (report.violations.length > 0) Deno.exit(1);
   });
 }

@@ -2,7 +2,8 @@
 # Installs what this project needs on a fresh Debian machine that has only
 # Node.js/npm: Deno 2 from the npm registry (into .deno/) and libzmq5
 # from Debian. With the argument "test" it also installs the test peers
-# (python3-zmq for interop tests, iproute2 for the multi-host test).
+# (python3-zmq for interop tests, iproute2 for the multi-host test) and
+# chromium (headless, to check the demo's sequence chart).
 # Safe to run again: it installs only what is missing.
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,6 +27,9 @@ ldconfig -p 2>/dev/null | grep -q 'libzmq\.so\.5' || missing="$missing libzmq5"
 if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
   /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing="$missing python3-zmq"
   command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+fi
+if [ "${1:-}" = "test" ]; then
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 fi
 if [ "${1:-}" = "bench" ]; then
   [ -f /usr/include/zmq.h ] || missing="$missing libzmq3-dev"

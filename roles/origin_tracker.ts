@@ -1,0 +1,39 @@
+/**
+ * `OriginTracker`: which multicasts (by origin: member run and index) have
+ * been seen, so that a copy sent again is recognised. Memory stays small:
+ * per member run, a watermark below which everything was seen, and the few
+ * indexes seen above it.
+ *
+ * @module
+ */
+
+import type { Origin } from "./protocol.ts";
+
+/** The set of origins seen so far. */
+export class OriginTracker {
+  #byKey = new Map<string, { watermark: number; above: Set<number> }>();
+
+  /**
+   * Records an origin.
+   *
+   * @returns False if it was recorded before (a copy).
+   */
+  record(origin: Origin): boolean {
+    let entry = this.#byKey.get(origin.key);
+    if (entry === undefined) {
+      entry = { watermark: 0, above: new Set() };
+      this.#byKey.set(origin.key, entry);
+    }
+    if (origin.index <= entry.watermark || entry.above.has(origin.index)) return false;
+    entry.above.add(origin.index);
+    while (entry.above.delete(entry.watermark + 1)) entry.watermark++;
+    return true;
+  }
+
+  /** True if the origin was recorded. */
+  has(origin: Origin): boolean {
+    const entry = this.#byKey.get(origin.key);
+    return entry !== undefined &&
+      (origin.index <= entry.watermark || entry.above.has(origin.index));
+  }
+}
