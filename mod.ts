@@ -38,7 +38,7 @@ export {
 export { ZmqError } from "./ffi/error.ts";
 export { type Proxy, proxy, type ProxyHooks, type ProxyStats } from "./ffi/proxy.ts";
 export { Monitor, type MonitorEvent, MonitorEvents, type MonitorEventType } from "./ffi/monitor.ts";
-export { type CurveKeyPair, curveKeyPair } from "./ffi/curve.ts";
+export { type CurveKeyPair, curveKeyPair, z85Decode, z85Encode } from "./ffi/curve.ts";
 export { Broker, type BrokerCounters, type BrokerOptions } from "./roles/broker.ts";
 export { Sequencer, type SequencerCounters, type SequencerOptions } from "./roles/sequencer.ts";
 export {

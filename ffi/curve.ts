@@ -4,7 +4,7 @@
  * @module
  */
 
-import { decodeUntilNul } from "./_util.ts";
+import { cstr, decodeUntilNul } from "./_util.ts";
 import { check, ZmqError } from "./error.ts";
 import { zmqLib } from "./lib.ts";
 
@@ -41,4 +41,35 @@ export function curveKeyPair(): CurveKeyPair {
     publicKey: decodeUntilNul(publicKey),
     secretKey: decodeUntilNul(secretKey),
   };
+}
+
+/**
+ * Encodes bytes as Z85 text (e.g. a 32-byte CURVE key as 40 characters).
+ *
+ * @param data Bytes, a multiple of 4 long.
+ * @returns The Z85 text.
+ * @throws {RangeError} if the length is not a multiple of 4.
+ */
+export function z85Encode(data: Uint8Array): string {
+  if (data.byteLength % 4 !== 0) {
+    throw new RangeError(`Cannot Z85-encode ${data.byteLength} bytes: expected a multiple of 4`);
+  }
+  const out = new Uint8Array((data.byteLength * 5) / 4 + 1);
+  zmqLib().zmq_z85_encode(out, data, BigInt(data.byteLength));
+  return decodeUntilNul(out);
+}
+
+/**
+ * Decodes Z85 text (e.g. a 40-character CURVE key to 32 bytes).
+ *
+ * @param text Z85 text, a multiple of 5 characters long.
+ * @returns The bytes.
+ * @throws {RangeError} if the text is not valid Z85.
+ */
+export function z85Decode(text: string): Uint8Array {
+  const out = new Uint8Array((text.length * 4) / 5);
+  if (text.length % 5 !== 0 || zmqLib().zmq_z85_decode(out, cstr(text)) === null) {
+    throw new RangeError(`Cannot Z85-decode ${JSON.stringify(text.slice(0, 50))}: not Z85 text`);
+  }
+  return out;
 }

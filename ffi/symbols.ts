@@ -161,6 +161,21 @@ export const zmqSymbols = {
     result: "i32",
     optional: true,
   },
+  zmq_z85_encode: {
+    parameters: [
+      "buffer", // char *dest (size * 5 / 4 + 1)
+      "buffer", // const uint8_t *data
+      "usize", // size_t size (a multiple of 4)
+    ],
+    result: "pointer", // char * (dest), or NULL
+  },
+  zmq_z85_decode: {
+    parameters: [
+      "buffer", // uint8_t *dest (strlen * 4 / 5)
+      "buffer", // const char *string
+    ],
+    result: "pointer", // uint8_t * (dest), or NULL
+  },
   zmq_has: {
     parameters: [
       "buffer", // const char *capability

@@ -16,6 +16,7 @@ import {
   text,
 } from "./protocol.ts";
 import { SocketSet } from "./_sockets.ts";
+import { curveServer, type CurveServerOptions, ZapHandler } from "./curve.ts";
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -26,6 +27,8 @@ export interface BrokerOptions {
   endpoints?: Endpoints;
   /** A context to use (and not close) instead of a new one. */
   context?: Context;
+  /** CURVE mode: encrypt, and let in only the allowed public keys. */
+  curve?: CurveServerOptions;
   /** How many participants (clients plus the sequencer) the barrier waits for. */
   expect: number;
   /** The interface to bind. Default 127.0.0.1. */
@@ -55,6 +58,8 @@ export interface BrokerCounters {
   directForwarded: number;
   /** Direct messages to unknown recipients (sender told). */
   unknownRecipients: number;
+  /** CURVE handshakes refused (keys not on the allow-list). */
+  refusedHandshakes: number;
   /** Malformed direct messages dropped. */
   badInput: number;
 }
@@ -78,6 +83,7 @@ export class Broker {
     forwarded: 0,
     directForwarded: 0,
     unknownRecipients: 0,
+    refusedHandshakes: 0,
     badInput: 0,
   };
   /** Resolves once `start` was published. */
@@ -94,6 +100,7 @@ export class Broker {
   #proxy: Proxy | undefined;
   #markStarted!: () => void;
   #resume: boolean;
+  #zap: ZapHandler | undefined;
   #closed = false;
   #wake: () => void = () => {};
 
@@ -119,8 +126,16 @@ export class Broker {
         options.host ?? "127.0.0.1",
         options.basePort ?? DEFAULT_BASE_PORT,
       );
-    this.#ctx = new SocketSet(options.context);
+    this.#ctx = new SocketSet(
+      options.context,
+      options.curve ? curveServer(options.curve) : undefined,
+    );
     try {
+      if (options.curve !== undefined) {
+        // The ZAP handler must be in place before the first handshake.
+        this.#zap = new ZapHandler(this.#ctx, options.curve.allowed, this.#log);
+        this.#tasks.push(this.#zap.done);
+      }
       this.#xsub = this.#ctx.socket("XSUB");
       this.#xsub.setOption("RCVHWM", 100_000);
       this.#xsub.bind(at.multicastIn);
@@ -263,6 +278,12 @@ export class Broker {
     this.#wake();
     this.#ctx.close();
     await Promise.allSettled(this.#tasks);
+  }
+
+  /** Refused CURVE handshakes so far (also in `counters`). */
+  get refusedHandshakes(): number {
+    this.counters.refusedHandshakes = this.#zap?.refused ?? 0;
+    return this.counters.refusedHandshakes;
   }
 
   /** What the forwarder has passed on. */

@@ -17,6 +17,7 @@ import {
   usage,
   UsageError,
 } from "./cli.ts";
+import { BROKER_CURVE_FLAGS, brokerCurveFromFlags } from "./curve.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   expect: {
@@ -25,6 +26,7 @@ const FLAGS: Record<string, FlagSpec> = {
     help:
       "participants to wait for before start: clients plus the sequencer (the seed's -nc); required",
   },
+  ...BROKER_CURVE_FLAGS,
   resume: {
     type: "boolean",
     help:
@@ -68,6 +70,7 @@ if (import.meta.main) {
       host,
       basePort,
       resume: values.resume === true,
+      curve: brokerCurveFromFlags(values),
       log: (line) => log.debug(line),
     });
     const report = () =>

@@ -17,6 +17,7 @@ import {
   usage,
   UsageError,
 } from "./cli.ts";
+import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve.ts";
 import { runClient } from "./client.ts";
 import { type LateJoin, Member } from "./member.ts";
 import { checkClientId } from "./protocol.ts";
@@ -52,6 +53,7 @@ const FLAGS: Record<string, FlagSpec> = {
     help:
       "once the script is done and its multicasts delivered, exit after S seconds without traffic",
   },
+  ...CLIENT_CURVE_FLAGS,
   "join-timeout": {
     type: "string",
     value: "S",
@@ -143,6 +145,7 @@ if (import.meta.main) {
       joinTimeoutMs: joinTimeout * 1000,
       window,
       lateJoin,
+      curve: clientCurveFromFlags(values),
       dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
       log: (l) => log.debug(l),
     });

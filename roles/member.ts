@@ -10,6 +10,7 @@ import { type Context, type Socket, ZmqError } from "../mod.ts";
 import { AsyncQueue } from "./_queue.ts";
 import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
+import { curveClient, type CurveClientOptions } from "./curve.ts";
 import { type Delivery, Holdback, payloadKey } from "./holdback.ts";
 import { OriginTracker } from "./origin_tracker.ts";
 import {
@@ -76,6 +77,8 @@ export interface MemberOptions {
   endpoints?: Endpoints;
   /** A context to use (and not close) instead of a new one. */
   context?: Context;
+  /** CURVE mode: the participant's keys and the broker's public key. */
+  curve?: CurveClientOptions;
   /** This member's id (also its DEALER routing id). */
   id: string;
   /** The broker's host. Default 127.0.0.1. */
@@ -201,7 +204,10 @@ export class Member {
     const at = options.endpoints ??
       endpoints(options.host ?? DEFAULT_HOST, options.basePort ?? DEFAULT_BASE_PORT);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
-    const ctx = new SocketSet(options.context);
+    const ctx = new SocketSet(
+      options.context,
+      options.curve ? curveClient(options.curve) : undefined,
+    );
     try {
       const { pub, sub, dealer, late } = await joinGroup(ctx, at, id, timeoutMs);
       const member = new Member({ ...options, id }, ctx, [pub, sub, dealer]);

@@ -9,6 +9,7 @@
 import { type Context, type Socket, ZmqError } from "../mod.ts";
 import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
+import { curveClient, type CurveClientOptions } from "./curve.ts";
 import { OrderHistory } from "./order_history.ts";
 import { OriginTracker } from "./origin_tracker.ts";
 import { type FsyncPolicy, OrderLog } from "./order_log.ts";
@@ -38,6 +39,8 @@ export interface SequencerOptions {
   endpoints?: Endpoints;
   /** A context to use (and not close) instead of a new one. */
   context?: Context;
+  /** CURVE mode: the participant's keys and the broker's public key. */
+  curve?: CurveClientOptions;
   /** The broker's host. Default 127.0.0.1. */
   host?: string;
   /** The broker's base port. Default 5559. */
@@ -136,7 +139,10 @@ export class Sequencer {
         options.basePort ?? DEFAULT_BASE_PORT,
       );
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
-    const ctx = new SocketSet(options.context);
+    const ctx = new SocketSet(
+      options.context,
+      options.curve ? curveClient(options.curve) : undefined,
+    );
     try {
       const sequencer = new Sequencer(ctx, options);
       if (sequencer.#history.highest > 0) {

@@ -16,10 +16,12 @@ import {
   usage,
   UsageError,
 } from "./cli.ts";
+import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve.ts";
 import { FSYNC_POLICIES, type FsyncPolicy } from "./order_log.ts";
 import { Sequencer } from "./sequencer.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
+  ...CLIENT_CURVE_FLAGS,
   "join-timeout": {
     type: "string",
     value: "S",
@@ -86,6 +88,7 @@ if (import.meta.main) {
       basePort,
       joinTimeoutMs: joinTimeout * 1000,
       history,
+      curve: clientCurveFromFlags(values),
       logPath,
       fsync,
       log: (line) => log.debug(line),
