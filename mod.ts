@@ -43,6 +43,7 @@ export { Broker, type BrokerCounters, type BrokerOptions } from "./roles/broker.
 export { Sequencer, type SequencerCounters, type SequencerOptions } from "./roles/sequencer.ts";
 export {
   type DirectMessage,
+  type LateJoin,
   Member,
   type MemberCounters,
   type MemberOptions,
@@ -53,6 +54,7 @@ export {
   decodeBus,
   type Endpoints,
   endpoints,
+  type Origin,
   ProtocolError,
   SEQUENCER_ID,
   START,
@@ -66,3 +68,5 @@ export {
   ScriptError,
 } from "./roles/script.ts";
 export { type ClientOptions, runClient, type RunningClient } from "./roles/client.ts";
+export { type CurveClientOptions, type CurveServerOptions } from "./roles/curve.ts";
+export { type FsyncPolicy } from "./roles/order_log.ts";
