@@ -10,8 +10,10 @@ import {
   BROKER_ID,
   bytes,
   DEFAULT_BASE_PORT,
+  DEFAULT_MAX_PAYLOAD,
   type Endpoints,
   endpoints,
+  FRAME_SLACK,
   START,
   text,
 } from "./protocol.ts";
@@ -27,6 +29,8 @@ export interface BrokerOptions {
   endpoints?: Endpoints;
   /** A context to use (and not close) instead of a new one. */
   context?: Context;
+  /** The largest payload accepted, bytes; a peer sending more is disconnected. Default 1 MiB. */
+  maxPayload?: number;
   /** CURVE mode: encrypt, and let in only the allowed public keys. */
   curve?: CurveServerOptions;
   /** How many participants (clients plus the sequencer) the barrier waits for. */
@@ -126,6 +130,7 @@ export class Broker {
         options.host ?? "127.0.0.1",
         options.basePort ?? DEFAULT_BASE_PORT,
       );
+    const maxFrame = (options.maxPayload ?? DEFAULT_MAX_PAYLOAD) + FRAME_SLACK;
     this.#ctx = new SocketSet(
       options.context,
       options.curve ? curveServer(options.curve) : undefined,
@@ -138,6 +143,7 @@ export class Broker {
       }
       this.#xsub = this.#ctx.socket("XSUB");
       this.#xsub.setOption("RCVHWM", 100_000);
+      this.#xsub.setOption("MAXMSGSIZE", maxFrame);
       this.#xsub.bind(at.multicastIn);
       this.#xpub = this.#ctx.socket("XPUB");
       this.#xpub.setOption("XPUB_VERBOSE", true);
@@ -145,10 +151,13 @@ export class Broker {
       this.#xpub.setOption("SNDHWM", 100_000);
       this.#xpub.bind(at.multicastOut);
       this.#rep = this.#ctx.socket("REP");
+      this.#rep.setOption("MAXMSGSIZE", 1024);
       this.#rep.bind(at.barrier);
       this.#router = this.#ctx.socket("ROUTER");
       this.#router.setOption("ROUTER_MANDATORY", true);
-      this.#router.setOption("ROUTER_HANDOVER", true);
+      // A second peer claiming a connected member's id is refused, not let in.
+      this.#router.setOption("ROUTER_HANDOVER", false);
+      this.#router.setOption("MAXMSGSIZE", maxFrame);
       this.#router.bind(at.direct);
     } catch (error) {
       this.#ctx.close();

@@ -27,6 +27,12 @@ const FLAGS: Record<string, FlagSpec> = {
       "participants to wait for before start: clients plus the sequencer (the seed's -nc); required",
   },
   ...BROKER_CURVE_FLAGS,
+  "max-payload": {
+    type: "string",
+    value: "BYTES",
+    default: "1048576",
+    help: "the largest payload accepted; a peer that sends more is disconnected",
+  },
   resume: {
     type: "boolean",
     help:
@@ -70,6 +76,7 @@ if (import.meta.main) {
       host,
       basePort,
       resume: values.resume === true,
+      maxPayload: numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true }),
       curve: brokerCurveFromFlags(values),
       log: (line) => log.debug(line),
     });

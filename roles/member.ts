@@ -21,6 +21,7 @@ import {
   decodeRecovery,
   DEFAULT_BASE_PORT,
   DEFAULT_HOST,
+  DEFAULT_MAX_PAYLOAD,
   encodeRecovery,
   type Endpoints,
   endpoints,
@@ -98,6 +99,8 @@ export interface MemberOptions {
    * and follows it down the same FIFO pipe), so a missing one was lost.
    */
   holdbackTimeoutMs?: number;
+  /** The largest payload sent, bytes (the broker's limit must be as large). Default 1 MiB. */
+  maxPayload?: number;
   /** Fault injection, for tests only: drop every Nth bus message received (0: none). */
   dropEvery?: number;
   /** Deliveries not yet consumed at which the member stops reading the bus. Default 10,000. */
@@ -471,6 +474,7 @@ export class Member {
       await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
     }
     const data = typeof payload === "string" ? bytes(payload) : payload;
+    this.#checkSize(data, "multicast");
     const index = ++this.#sentCount;
     this.#ownPending.set(index, data);
     const key = payloadKey(data);
@@ -481,6 +485,15 @@ export class Member {
     this.counters.sent++;
   }
 
+  #checkSize(data: Uint8Array, what: string): void {
+    const limit = this.#options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    if (data.byteLength > limit) {
+      throw new RangeError(
+        `${this.id}: cannot ${what} ${data.byteLength} bytes: the limit is ${limit} (maxPayload)`,
+      );
+    }
+  }
+
   /**
    * Sends a payload directly to one member, through the broker.
    *
@@ -488,6 +501,7 @@ export class Member {
    * @param payload The payload.
    */
   async send(to: string, payload: string | Uint8Array): Promise<void> {
+    this.#checkSize(typeof payload === "string" ? bytes(payload) : payload, "send directly");
     await this.#dealer.send(["", to, payload]);
     this.counters.directSent++;
   }

@@ -11,6 +11,16 @@ export const SEQUENCER_ID = "sequencer";
 export const BROKER_ID = "broker";
 /** The single frame the broker publishes once every participant is in. */
 export const START = "start";
+/**
+ * The largest payload a member sends, by default (1 MiB). The broker drops
+ * the connection of a peer that sends a frame over this plus
+ * {@link FRAME_SLACK} (libzmq's MAXMSGSIZE), so a rogue peer cannot make it
+ * buffer without bound; members refuse larger payloads before sending.
+ */
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room for the protocol's own bytes (e.g. `ORDER <seq> <origin> `) around a payload. */
+export const FRAME_SLACK = 256;
+
 /** The default host and first port (the seed's 5559 to 5562). */
 export const DEFAULT_HOST = "127.0.0.1";
 /** The default base port. */
