@@ -21,7 +21,7 @@ import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve.ts";
 import { runClient } from "./client.ts";
 import { type LateJoin, Member } from "./member.ts";
 import { checkClientId } from "./protocol.ts";
-import { loadScript } from "./script.ts";
+import { countMulticasts, loadScript } from "./script.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   id: {
@@ -168,6 +168,15 @@ if (import.meta.main) {
         `counters ${JSON.stringify({ ...member.counters, heldBack: member.heldBack })}`,
       );
     const stopReports = onCountersSignal(report);
+    // On a terminal (and not --quiet or --verbose): one progress line, redrawn.
+    const expected = countMulticasts(commands);
+    const progress = Deno.stderr.isTerminal() && !values.quiet && !values.verbose
+      ? setInterval(() => {
+        const line =
+          `${id}: sent ${member.counters.sent}/${expected}, delivered ${member.counters.delivered}, held back ${member.heldBack.messages}`;
+        Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
+      }, 250)
+      : undefined;
     // The script's outcome, as a value: null when it ran to its end.
     const scriptOutcome = client.scriptDone.then(
       () => null,
@@ -189,6 +198,8 @@ if (import.meta.main) {
     // A script cut short by the shutdown is no failure; one that failed first is.
     const failure = reason === "failure" ? await scriptOutcome : null;
     log.info(`${reason}: shutting down`);
+    clearInterval(progress);
+    if (progress !== undefined) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
     await client.stop();
     report();
     stopReports();

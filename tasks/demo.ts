@@ -36,6 +36,7 @@ const FLAGS: Record<string, FlagSpec> = {
     help: "the broker's base port (default: a free one)",
   },
   verbose: { type: "boolean", help: "show the roles' logs" },
+  quiet: { type: "boolean", help: "no progress line, even on a terminal" },
   help: { type: "boolean", help: "show this help" },
 };
 const HELP = usage(
@@ -68,7 +69,8 @@ if (import.meta.main) {
         `Scenario folder ${JSON.stringify(scenario)} does not exist`,
       );
     }
-    const tty = Deno.stderr.isTerminal();
+    // Progress (deliveries so far per client) only on a terminal, not under --quiet.
+    const tty = Deno.stderr.isTerminal() && values.quiet !== true;
     console.log(
       `Running ${scenario} (time scale ${timeScale}); results in ${out}/`,
     );
