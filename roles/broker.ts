@@ -46,6 +46,8 @@ export interface BrokerOptions {
    * For a broker started again while the group runs.
    */
   resume?: boolean;
+  /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
+  trace?: (line: string) => void;
   /** Called with a line for the log. */
   log?: (line: string) => void;
 }
@@ -104,6 +106,7 @@ export class Broker {
   #proxy: Proxy | undefined;
   #markStarted!: () => void;
   #resume: boolean;
+  #trace: ((line: string) => void) | undefined;
   #zap: ZapHandler | undefined;
   #closed = false;
   #wake: () => void = () => {};
@@ -124,6 +127,7 @@ export class Broker {
     this.#resume = options.resume ?? false;
     this.#grace = options.unknownRecipientGraceMs ?? 1000;
     this.#log = options.log ?? (() => {});
+    this.#trace = options.trace;
     this.started = new Promise((resolve) => this.#markStarted = resolve);
     const at = options.endpoints ??
       endpoints(
@@ -233,9 +237,7 @@ export class Broker {
           Uint8Array,
           Uint8Array,
         ];
-        this.#log(
-          `Received ${text(payload)} from ${text(from)} ! Forwarding to ${text(to)}`,
-        );
+        this.#trace?.(`Received ${text(payload)} from ${text(from)} ! Forwarding to ${text(to)}`);
         await this.#forwardDirect(from, to, payload);
       }
     } catch (error) {

@@ -18,8 +18,8 @@ export interface ClientOptions {
   timeScale?: number;
   /** Waits this long after writing each delivery (a deliberately slow client). Default 0. */
   deliveryDelayMs?: number;
-  /** Called with a line for the log. */
-  log?: (line: string) => void;
+  /** Called with a line per message (the seed's log), only when set. */
+  trace?: (line: string) => void;
 }
 
 /** A running client: its script, its result files and how to stop it. */
@@ -71,7 +71,7 @@ export function runClient(
   commands: ScriptCommand[],
   options: ClientOptions,
 ): RunningClient {
-  const log = options.log ?? (() => {});
+  const trace = options.trace;
   const delay = options.deliveryDelayMs ?? 0;
   Deno.mkdirSync(options.outDir, { recursive: true });
   const tom = new ResultFile(
@@ -85,13 +85,13 @@ export function runClient(
       for await (const delivery of member.delivered()) {
         tom.line(delivery.payload);
         if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        log(`Delivered ${text(delivery.payload)} as ${delivery.seq}`);
+        trace?.(`Delivered ${text(delivery.payload)} as ${delivery.seq}`);
       }
     })(),
     (async () => {
       for await (const message of member.direct()) {
         uno.line(message.payload);
-        log(`Received ${text(message.payload)} from ${message.from} !`);
+        trace?.(`Received ${text(message.payload)} from ${message.from} !`);
       }
     })(),
   ];
@@ -103,13 +103,13 @@ export function runClient(
       switch (command.kind) {
         case "multicast": {
           const payload = scenarioPayload(member.id, command.text);
-          log(`sending ${payload} from ${member.id} to all!`);
+          trace?.(`sending ${payload} from ${member.id} to all!`);
           await member.multicast(payload);
           break;
         }
         case "direct": {
           const payload = scenarioPayload(member.id, command.text);
-          log(`Sending ${payload} to ${command.to} !`);
+          trace?.(`Sending ${payload} to ${command.to} !`);
           await member.send(command.to, payload);
           break;
         }

@@ -148,6 +148,7 @@ if (import.meta.main) {
       curve: clientCurveFromFlags(values),
       dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
       log: (l) => log.debug(l),
+      trace: values.verbose ? (l) => log.debug(l) : undefined,
     });
     const first = await Promise.race([joining, signal.promise]);
     if (typeof first === "string") {
@@ -161,7 +162,7 @@ if (import.meta.main) {
       outDir,
       timeScale,
       deliveryDelayMs,
-      log: (l) => log.debug(l),
+      trace: values.verbose ? (l) => log.debug(l) : undefined,
     });
     const report = () =>
       log.info(

@@ -111,6 +111,8 @@ export interface MemberOptions {
    * seen. Default "catch-up".
    */
   lateJoin?: LateJoin;
+  /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
+  trace?: (line: string) => void;
   /** Called with a line for the log. */
   log?: (line: string) => void;
 }
@@ -171,6 +173,7 @@ export class Member {
   #ownByPayload = new Map<string, number[]>();
   #windowWaiters: (() => void)[] = [];
   #log: (line: string) => void;
+  #trace: ((line: string) => void) | undefined;
   #loops: Promise<void>[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastActivity = performance.now();
@@ -193,6 +196,7 @@ export class Member {
     [this.#pub, this.#sub, this.#dealer] = sockets;
     this.#window = options.window ?? 1000;
     this.#log = options.log ?? (() => {});
+    this.#trace = options.trace;
   }
 
   /**
@@ -264,9 +268,13 @@ export class Member {
         if (message.kind === "multicast") {
           // A copy sent again after a failure, when the first one came too.
           if (message.origin !== null && !this.#seen.record(message.origin)) continue;
+          this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
           deliveries = this.#holdback.addMulticast(message.sender, message.payload);
         } else {
           this.counters.ordered++;
+          this.#trace?.(
+            `Received ${text(message.payload)} from sequencer ! (order ${message.seq})`,
+          );
           if (this.#fromNow) {
             this.#fromNow = false;
             this.#holdback.skipTo(message.seq);

@@ -53,6 +53,8 @@ export interface SequencerOptions {
   logPath?: string;
   /** When the log is fsynced. Default "batch". */
   fsync?: FsyncPolicy;
+  /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
+  trace?: (line: string) => void;
   /** Called with a line for the log. */
   log?: (line: string) => void;
 }
@@ -104,6 +106,7 @@ export class Sequencer {
   #orderLog: OrderLog | undefined;
   #log: (line: string) => void;
   #loops: Promise<void>[] = [];
+  #trace: ((line: string) => void) | undefined;
   /** Every origin ordered (from the log too): a resent copy is ordered at most once. */
   #ordered = new OriginTracker();
   /** Changes at every start: tells members that the sequencer restarted. */
@@ -112,6 +115,7 @@ export class Sequencer {
   private constructor(ctx: SocketSet, options: SequencerOptions) {
     this.#ctx = ctx;
     this.#log = options.log ?? (() => {});
+    this.#trace = options.trace;
     this.#history = new OrderHistory(options.history ?? 100_000);
     if (options.logPath !== undefined) {
       const { log, recent } = OrderLog.open(
@@ -212,7 +216,7 @@ export class Sequencer {
         this.#log(`Dropped a copy of ${formatOrigin(message.origin)}, ordered before`);
         return null;
       }
-      this.#log(`Received ${text(message.payload)} from ${message.sender} !`);
+      this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
       return { payload: message.payload, origin: message.origin };
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;

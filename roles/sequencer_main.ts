@@ -92,6 +92,7 @@ if (import.meta.main) {
       logPath,
       fsync,
       log: (line) => log.debug(line),
+      trace: values.verbose ? (line) => log.debug(line) : undefined,
     });
     const first = await Promise.race([joining, signal.promise]);
     if (typeof first === "string") {

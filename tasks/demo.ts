@@ -80,6 +80,10 @@ if (import.meta.main) {
       timeScale,
       basePort,
       echo: values.verbose === true,
+      // --verbose: every role logs every message, as the seed does.
+      ...(values.verbose === true
+        ? { clientFlags: ["--verbose"], brokerFlags: ["--verbose"], sequencerFlags: ["--verbose"] }
+        : {}),
       onProgress: tty
         ? (delivered, expected) => {
           const line = [...delivered].map(([id, n]) => `${id} ${n}/${expected}`)
