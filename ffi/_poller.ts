@@ -35,7 +35,11 @@ export interface Waitable {
 /**
  * How long (ms) the loop checks the watched sockets on the main thread before
  * it parks in `poll()`. A reply that comes within this window is taken
- * without a thread hop; this is what brings round trips near C's.
+ * without a thread hop; this is what brings round trips near C's. The spin
+ * adapts: each spin that finds nothing halves the next one (down to none),
+ * and a wait that ended within this window restores it, so a process whose
+ * messages come slower than that does not burn a core for nothing (several
+ * processes spinning on 2 cores would delay each other).
  */
 export const SPIN_MS = 0.3;
 
@@ -53,6 +57,7 @@ class Poller {
   /** The sockets in the poll() that is in flight, or null when none is. */
   #inFlight: Set<Waitable> | null = null;
   #woken = false;
+  #spinMs = SPIN_MS;
   #pollfds = new Int32Array(2 * 16);
   #byte = new Uint8Array(64);
 
@@ -93,9 +98,10 @@ class Poller {
     this.#libc.write(this.#wakeWrite, this.#byte, 1n);
   }
 
-  /** Spins for up to SPIN_MS; true if a socket became ready (and was served). */
+  /** Spins for up to the current budget; true if a socket became ready (and was served). */
   #spin(watched: Waitable[]): boolean {
-    const deadline = performance.now() + SPIN_MS;
+    if (this.#spinMs === 0) return false;
+    const deadline = performance.now() + this.#spinMs;
     do {
       for (const socket of watched) {
         if (socket.ready()) {
@@ -106,6 +112,7 @@ class Poller {
       // Give the CPU to libzmq's I/O threads: on 2 cores they are who we wait for.
       this.#libc.sched_yield();
     } while (performance.now() < deadline);
+    this.#spinMs = this.#spinMs < SPIN_MS / 8 ? 0 : this.#spinMs / 2;
     return false;
   }
 
@@ -135,8 +142,11 @@ class Poller {
           pollfds[2 * i + 3] = POLLIN;
         }
         this.#inFlight = new Set(watched);
+        const parked = performance.now();
         await this.#libc.poll(pollfds, BigInt(count), -1);
         this.#inFlight = null;
+        // A wait a spin would have covered: spin again next time.
+        if (performance.now() - parked < SPIN_MS) this.#spinMs = SPIN_MS;
         if (this.#woken) {
           while (
             this.#libc.read(this.#wakeRead, this.#byte, 64n) > 0
