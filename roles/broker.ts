@@ -82,8 +82,7 @@ export interface BrokerCounters {
  * ```
  */
 export class Broker {
-  /** What the broker counted. */
-  readonly counters: BrokerCounters = {
+  #counters: BrokerCounters = {
     synced: 0,
     subscriptions: 0,
     forwarded: 0,
@@ -183,7 +182,7 @@ export class Broker {
       // not passed upstream, so that a publisher sees one per connection.
       backward: (message) => {
         if (message[0]?.[0] === 1) {
-          this.counters.subscriptions++;
+          this.#counters.subscriptions++;
           this.#wake();
         }
         return false;
@@ -194,13 +193,13 @@ export class Broker {
     await this.#xsub.send(new Uint8Array([1]));
     try {
       if (!this.#resume) {
-        while (this.counters.synced < this.#expect) {
+        while (this.#counters.synced < this.#expect) {
           await this.#rep.receive();
           await this.#rep.send("");
-          this.counters.synced++;
-          this.#log(`+1 subscriber (${this.counters.synced}/${this.#expect})`);
+          this.#counters.synced++;
+          this.#log(`+1 subscriber (${this.#counters.synced}/${this.#expect})`);
         }
-        while (this.counters.subscriptions < this.#expect && !this.#closed) {
+        while (this.#counters.subscriptions < this.#expect && !this.#closed) {
           await new Promise<void>((resolve) => this.#wake = resolve);
         }
         if (this.#closed) return;
@@ -212,8 +211,8 @@ export class Broker {
       while (true) {
         await this.#rep.receive();
         await this.#rep.send(START);
-        this.counters.synced++;
-        this.#log(`a late participant joined (${this.counters.synced})`);
+        this.#counters.synced++;
+        this.#log(`a late participant joined (${this.#counters.synced})`);
       }
     } catch (error) {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
@@ -225,7 +224,7 @@ export class Broker {
     try {
       for await (const frames of this.#router) {
         if (frames.length !== 4 || frames[1]!.byteLength !== 0) {
-          this.counters.badInput++;
+          this.#counters.badInput++;
           this.#log(
             `Dropped a direct message of ${frames.length} frames: expected [sender, "", receiver, payload]`,
           );
@@ -255,7 +254,7 @@ export class Broker {
     while (true) {
       try {
         await this.#router.send([to, new Uint8Array(0), from, payload]);
-        this.counters.directForwarded++;
+        this.#counters.directForwarded++;
         return;
       } catch (error) {
         if (!(error instanceof ZmqError) || error.code !== "EHOSTUNREACH") {
@@ -266,7 +265,7 @@ export class Broker {
       // The recipient may still be connecting: try again shortly.
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    this.counters.unknownRecipients++;
+    this.#counters.unknownRecipients++;
     const notice = `unknown recipient "${text(to)}": direct message ${
       JSON.stringify(text(payload))
     } dropped`;
@@ -291,13 +290,21 @@ export class Broker {
     await Promise.allSettled(this.#tasks);
   }
 
-  /** Refused CURVE handshakes so far (also in `counters`). */
-  get refusedHandshakes(): number {
-    this.counters.refusedHandshakes = this.#zap?.refused ?? 0;
-    return this.counters.refusedHandshakes;
+  /** What the broker counted so far: a snapshot. */
+  get counters(): BrokerCounters {
+    return {
+      ...this.#counters,
+      forwarded: this.#proxy?.stats.forward ?? 0,
+      refusedHandshakes: this.#zap?.refused ?? 0,
+    };
   }
 
-  /** What the forwarder has passed on. */
+  /** Refused CURVE handshakes so far (also in `counters`). */
+  get refusedHandshakes(): number {
+    return this.#zap?.refused ?? 0;
+  }
+
+  /** Bus messages the forwarder has passed on (also in `counters`). */
   get forwarded(): number {
     return this.#proxy?.stats.forward ?? 0;
   }

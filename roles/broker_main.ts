@@ -83,7 +83,7 @@ if (import.meta.main) {
     });
     const report = () =>
       log.info(
-        `counters ${JSON.stringify({ ...broker.counters, forwarded: broker.forwarded })}`,
+        `counters ${JSON.stringify(broker.counters)}`,
       );
     const stopReports = onCountersSignal(report);
     log.info(

@@ -60,6 +60,12 @@ const FLAGS: Record<string, FlagSpec> = {
     default: "30",
     help: "seconds to wait for the broker and the start",
   },
+  "max-payload": {
+    type: "string",
+    value: "BYTES",
+    default: "1048576",
+    help: "the largest payload this client sends (the broker's --max-payload must be as large)",
+  },
   "late-join": {
     type: "string",
     value: "catch-up|now",
@@ -145,6 +151,7 @@ if (import.meta.main) {
       joinTimeoutMs: joinTimeout * 1000,
       window,
       lateJoin,
+      maxPayload: numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true }),
       curve: clientCurveFromFlags(values),
       dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
       log: (l) => log.debug(l),

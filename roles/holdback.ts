@@ -88,13 +88,14 @@ export class Holdback {
   highestOrder = 0;
 
   /**
-   * Starts delivering at `seq` (a member that joins a running group "from
-   * now"): earlier orders are ignored. Only before anything was delivered.
+   * Goes on at `seq`: orders before it are dropped and never delivered (a
+   * member joining "from now", or orders the sequencer no longer holds).
    */
   skipTo(seq: number): void {
     if (seq <= this.#next) return;
     for (const held of this.#orders.keys()) if (held < seq) this.#orders.delete(held);
     this.#next = seq;
+    this.#waitingSince = 0;
   }
 
   /**
@@ -127,6 +128,16 @@ export class Holdback {
     if (seq < this.#next || this.#orders.has(seq)) return [];
     this.#orders.set(seq, { payload, origin });
     if (seq > this.highestOrder) this.highestOrder = seq;
+    return this.#release();
+  }
+
+  /** True if order `seq` is held (known, not yet delivered). */
+  has(seq: number): boolean {
+    return this.#orders.has(seq);
+  }
+
+  /** What can be delivered now, in order (e.g. after `skipTo`). */
+  release(): Delivery[] {
     return this.#release();
   }
 

@@ -58,6 +58,8 @@ export interface MemberCounters {
   gapsFilled: number;
   /** Own multicasts sent again after a broker reconnect. */
   resent: number;
+  /** Orders skipped because the sequencer no longer held them (a late catch-up). */
+  skipped: number;
   /** Direct messages sent. */
   directSent: number;
   /** Direct messages received. */
@@ -149,6 +151,7 @@ export class Member {
     retransmitRequests: 0,
     gapsFilled: 0,
     resent: 0,
+    skipped: 0,
     directSent: 0,
     directReceived: 0,
     badInput: 0,
@@ -183,6 +186,8 @@ export class Member {
   #resendPending = false;
   #highestKnown = 0;
   #sequencerEpoch = "";
+  /** Held multicasts known never to be ordered (not counted as pending). */
+  #orphans = 0;
   #awaitingAnswer = false;
   #backoffMs = 0;
   #helloRetries = 20;
@@ -326,7 +331,7 @@ export class Member {
   #checkProgress(): void {
     const now = performance.now();
     const recoveryAfterMs = this.#options.recoveryAfterMs ?? 300;
-    const pending = this.#holdback.heldOrders > 0 || this.#holdback.heldMessages > 0 ||
+    const pending = this.#holdback.heldOrders > 0 || this.#holdback.heldMessages > this.#orphans ||
       this.#ownPending.size > 0;
     this.counters.heldBack = this.#holdback.heldMessages;
     if (
@@ -441,13 +446,30 @@ export class Member {
     if (message.kind === "order") {
       this.counters.ordered++;
       const before = this.#holdback.next;
-      const deliveries = this.#holdback.addOrder(message.seq, message.payload);
-      if (message.seq >= before) this.counters.gapsFilled++;
+      const known = this.#holdback.has(message.seq);
+      const deliveries = this.#holdback.addOrder(message.seq, message.payload, message.origin);
+      if (message.seq >= before && !known) this.counters.gapsFilled++;
       this.#deliver(deliveries);
       this.#deliverLost();
     } else if (message.kind === "highest") {
       this.#awaitingAnswer = false;
       this.#highestKnown = message.seq;
+      // Orders older than the sequencer still holds cannot be had: go on from its oldest.
+      if (this.#holdback.next < message.lowest && this.#holdback.next <= message.seq) {
+        this.#log(
+          `${this.id}: orders ${this.#holdback.next}..${
+            message.lowest - 1
+          } are no longer held; skipping them`,
+        );
+        this.counters.skipped += message.lowest - this.#holdback.next;
+        this.#holdback.skipTo(message.lowest);
+        this.#deliver(this.#holdback.release());
+        this.#deliverLost();
+      }
+      // Everything the sequencer gave is here: held multicasts without an
+      // order will not get one (their sender's copy to the sequencer was
+      // lost, or it died): stop asking for them.
+      if (this.#holdback.next > message.seq) this.#orphans = this.#holdback.heldMessages;
       if (this.#sequencerEpoch !== "" && this.#sequencerEpoch !== message.epoch) {
         // The sequencer restarted: what it had received but not logged is gone.
         this.#log(`${this.id}: the sequencer restarted; recovering`);

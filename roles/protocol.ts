@@ -189,14 +189,15 @@ export function orderFrames(seq: number, payload: Uint8Array, origin: Origin | n
  * "sequencer", with the payload `RETRANSMIT <first> <last|*>` (or `HELLO`,
  * which asks for nothing but the last line); the sequencer
  * answers each order it still has with `ORDER <G> <origin|-> <payload>` and then
- * `HIGHEST <H> <epoch>`: the last number it has given, and a token that
- * changes each time the sequencer starts (so a member learns of a restart).
+ * `HIGHEST <H> <epoch> <L>`: the last number it has given, a token that
+ * changes each time the sequencer starts (so a member learns of a restart),
+ * and the oldest order it still holds (older ones cannot be had any more).
  */
 export type RecoveryMessage =
   | { kind: "retransmit"; first: number; last: number | null }
   | { kind: "hello" }
   | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null }
-  | { kind: "highest"; seq: number; epoch: string };
+  | { kind: "highest"; seq: number; epoch: string; lowest: number };
 
 const ORDER_PREFIX = bytes("ORDER ");
 
@@ -208,7 +209,7 @@ export function encodeRecovery(message: RecoveryMessage): Uint8Array {
     case "retransmit":
       return bytes(`RETRANSMIT ${message.first} ${message.last ?? "*"}`);
     case "highest":
-      return bytes(`HIGHEST ${message.seq} ${message.epoch}`);
+      return bytes(`HIGHEST ${message.seq} ${message.epoch} ${message.lowest}`);
     case "order": {
       const head = bytes(
         `ORDER ${message.seq} ${message.origin === null ? "-" : formatOrigin(message.origin)} `,
@@ -254,10 +255,11 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
   const words = text(payload).split(" ");
   if (words[0] === "HELLO" && words.length === 1) return { kind: "hello" };
   if (
-    words[0] === "HIGHEST" && words.length === 3 &&
-    /^(0|[1-9][0-9]{0,15})$/.test(words[1]!) && /^[0-9a-f]{1,32}$/.test(words[2]!)
+    words[0] === "HIGHEST" && words.length === 4 &&
+    /^(0|[1-9][0-9]{0,15})$/.test(words[1]!) && /^[0-9a-f]{1,32}$/.test(words[2]!) &&
+    SEQ_TEXT.test(words[3]!)
   ) {
-    return { kind: "highest", seq: Number(words[1]), epoch: words[2]! };
+    return { kind: "highest", seq: Number(words[1]), epoch: words[2]!, lowest: Number(words[3]) };
   }
   if (
     words[0] === "RETRANSMIT" && words.length === 3 &&

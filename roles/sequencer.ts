@@ -153,6 +153,15 @@ export class Sequencer {
         sequencer.#log(`continuing from the log after order ${sequencer.#history.highest}`);
       }
       const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs);
+      if (joined.late && sequencer.#history.highest === 0) {
+        // Numbering from 1 again would hand out numbers members already delivered.
+        throw new Error(
+          `The group at ${at.barrier} is already running and this sequencer has no orders to continue from: ` +
+            `start it with the --log of the sequencer before it${
+              options.logPath ? ` (${options.logPath} is empty)` : ""
+            }`,
+        );
+      }
       [sequencer.#sub, sequencer.#pub, sequencer.#dealer] = [joined.sub, joined.pub, joined.dealer];
       sequencer.#loops.push(
         sequencer.#run(),
@@ -267,7 +276,12 @@ export class Sequencer {
         await this.#dealer.send([
           empty,
           from,
-          encodeRecovery({ kind: "highest", seq: highest, epoch: this.#epoch }),
+          encodeRecovery({
+            kind: "highest",
+            seq: highest,
+            epoch: this.#epoch,
+            lowest: this.#history.lowest,
+          }),
         ]);
       }
     } catch (error) {

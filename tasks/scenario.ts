@@ -273,6 +273,7 @@ export async function runScenario(
         ? sequencer
         : clients.get(role);
       if (process === undefined) throw new Error(`No role ${role} to kill`);
+      notePeak(role === "broker" || role === "sequencer" ? role : `client ${role}`, process);
       if (role !== "broker" && role !== "sequencer") killed.add(role);
       process.child.kill("SIGKILL");
       await process.status;
@@ -302,9 +303,6 @@ export async function runScenario(
     if (total !== deliveredSoFar) {
       deliveredSoFar = total;
       lastDelivery = performance.now();
-      for (const id of live()) notePeak(`client ${id}`, clients.get(id)!);
-      notePeak("broker", broker);
-      notePeak("sequencer", sequencer);
     }
     const counts = live().map((id) => delivered.get(id)!);
     const directs = live().every((id) => countLines(unoPath(id)) >= directsTo.get(id)!.length);
@@ -332,6 +330,10 @@ export async function runScenario(
   await faults;
   const seconds = (lastDelivery - started) / 1000;
 
+  // VmHWM is the peak: read once, just before each role stops.
+  for (const id of live()) notePeak(`client ${id}`, clients.get(id)!);
+  notePeak("broker", broker);
+  notePeak("sequencer", sequencer);
   // Stop the clients, then the sequencer and the broker; each must exit 0.
   const codes = new Map<string, number>();
   await Promise.all(
@@ -408,11 +410,20 @@ export async function runScenario(
   };
 }
 
-/** The peak resident memory of a process in KiB (VmHWM), 0 where unknown. */
+/**
+ * The peak resident memory of a process in KiB (VmHWM), 0 where unknown.
+ * Read through `cat`: Deno lets a program read /proc/<pid> only with
+ * --allow-all, and the tasks run with --allow-run instead.
+ */
 export function peakMemory(pid: number): number {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+    const { stdout } = new Deno.Command("cat", {
+      args: [`/proc/${pid}/status`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .outputSync();
+    return Number(/VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(stdout))?.[1] ?? 0);
   } catch {
     return 0;
   }
