@@ -26,8 +26,8 @@ export interface Waitable {
   readonly fd: number;
   /** True while a receive or send waits on this socket. */
   waiting(): boolean;
-  /** Reads `ZMQ_EVENTS` and serves what can be served. */
-  service(): void;
+  /** Reads `ZMQ_EVENTS` and serves what can be served; true if a waiter was served. */
+  service(): boolean;
   /** Reads `ZMQ_EVENTS`: true if a waiter of this socket can be served now. */
   ready(): boolean;
 }
@@ -105,8 +105,11 @@ class Poller {
     do {
       for (const socket of watched) {
         if (socket.ready()) {
-          for (const each of watched) each.service();
-          return true;
+          // Ready is a hint (a ROUTER's POLLOUT is for any peer): only a
+          // served waiter ends the spin, else the loop would never park.
+          let served = false;
+          for (const each of watched) served = each.service() || served;
+          if (served) return true;
         }
       }
       // Give the CPU to libzmq's I/O threads: on 2 cores they are who we wait for.

@@ -486,10 +486,17 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     if (this.waiting()) thePoller().watch(this);
   }
 
-  /** Reads `ZMQ_EVENTS` and serves receivers and senders, in call order, until neither can go on. */
-  service(): void {
-    if (this.#servicing || this.#handle === null) return;
+  /**
+   * Reads `ZMQ_EVENTS` and serves receivers and senders, in call order, until
+   * neither can go on.
+   *
+   * @returns True if a waiter was served (POLLOUT on a ROUTER can be true
+   * while the one peer a send is for has no room).
+   */
+  service(): boolean {
+    if (this.#servicing || this.#handle === null) return false;
     this.#servicing = true;
+    let served = false;
     try {
       let progress = true;
       while (progress && this.waiting()) {
@@ -502,12 +509,12 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
               message = this.#tryReceive();
             } catch (error) {
               this.#takeReceiver().reject(error as Error);
-              progress = true;
+              progress = served = true;
               continue;
             }
             if (message === null) break;
             this.#takeReceiver().resolve(message);
-            progress = true;
+            progress = served = true;
           }
         }
         if (events & POLLOUT) {
@@ -518,18 +525,19 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
               sent = this.#trySend(waiter.frames);
             } catch (error) {
               this.#takeSender().reject(error as Error);
-              progress = true;
+              progress = served = true;
               continue;
             }
             if (!sent) break;
             this.#takeSender().resolve();
-            progress = true;
+            progress = served = true;
           }
         }
       }
     } finally {
       this.#servicing = false;
     }
+    return served;
   }
 
   #takeReceiver(): ReceiveWaiter {

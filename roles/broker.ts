@@ -52,6 +52,21 @@ export interface BrokerOptions {
   log?: (line: string) => void;
 }
 
+/** A direct message the broker holds until its recipient can take it. */
+interface WaitingDirect {
+  from: Uint8Array;
+  to: Uint8Array;
+  payload: Uint8Array;
+  since: number;
+}
+
+/** How often waiting direct messages are retried, ms. */
+const RETRY_MS = 20;
+/** How long a direct message waits for a recipient that does not read, ms. */
+const STUCK_MS = 10_000;
+/** Direct messages held per recipient at most; beyond, the oldest is dropped (sender told). */
+const MAX_QUEUED_PER_RECIPIENT = 10_000;
+
 /** What the broker counts. */
 export interface BrokerCounters {
   /** Participants that passed the barrier. */
@@ -62,7 +77,7 @@ export interface BrokerCounters {
   forwarded: number;
   /** Direct messages forwarded. */
   directForwarded: number;
-  /** Direct messages to unknown recipients (sender told). */
+  /** Direct messages dropped: unknown recipient, or one that does not read (sender told). */
   unknownRecipients: number;
   /** CURVE handshakes refused (keys not on the allow-list). */
   refusedHandshakes: number;
@@ -105,6 +120,9 @@ export class Broker {
   #proxy: Proxy | undefined;
   #markStarted!: () => void;
   #resume: boolean;
+  /** Direct messages waiting for their recipient, by recipient id, in order. */
+  #waiting = new Map<string, WaitingDirect[]>();
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #trace: ((line: string) => void) | undefined;
   #zap: ZapHandler | undefined;
   #closed = false;
@@ -151,6 +169,8 @@ export class Broker {
       this.#xpub = this.#ctx.socket("XPUB");
       this.#xpub.setOption("XPUB_VERBOSE", true);
       this.#xpub.setOption("XPUB_NODROP", true);
+      // Subscriptions are one byte here; a huge topic would cost memory in libzmq's trie.
+      this.#xpub.setOption("MAXMSGSIZE", 256);
       this.#xpub.setOption("SNDHWM", 100_000);
       this.#xpub.bind(at.multicastOut);
       this.#rep = this.#ctx.socket("REP");
@@ -237,7 +257,7 @@ export class Broker {
           Uint8Array,
         ];
         this.#trace?.(`Received ${text(payload)} from ${text(from)} ! Forwarding to ${text(to)}`);
-        await this.#forwardDirect(from, to, payload);
+        this.#forwardDirect(from, to, payload);
       }
     } catch (error) {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
@@ -245,38 +265,82 @@ export class Broker {
     }
   }
 
-  async #forwardDirect(
-    from: Uint8Array,
-    to: Uint8Array,
-    payload: Uint8Array,
-  ): Promise<void> {
-    const deadline = performance.now() + this.#grace;
-    while (true) {
-      try {
-        await this.#router.send([to, new Uint8Array(0), from, payload]);
-        this.#counters.directForwarded++;
-        return;
-      } catch (error) {
-        if (!(error instanceof ZmqError) || error.code !== "EHOSTUNREACH") {
-          throw error;
-        }
+  /**
+   * Forwards a direct message without waiting: a recipient that is not
+   * connected yet (EHOSTUNREACH) or has no room (its high-water mark) gets
+   * it queued, in order, and retried on a timer, so that no recipient holds
+   * up the others. After the grace (unknown) or STUCK_MS (not reading) the
+   * message is dropped and its sender told.
+   */
+  #forwardDirect(from: Uint8Array, to: Uint8Array, payload: Uint8Array): void {
+    const key = text(to);
+    const queued = this.#waiting.get(key);
+    const item = { from, to, payload, since: performance.now() };
+    if (queued !== undefined) {
+      if (queued.length >= MAX_QUEUED_PER_RECIPIENT) {
+        this.#drop(
+          queued.shift()!,
+          `recipient "${key}" is not reading (${MAX_QUEUED_PER_RECIPIENT} waiting)`,
+        );
       }
-      if (performance.now() >= deadline) break;
-      // The recipient may still be connecting: try again shortly.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      queued.push(item);
+      return;
     }
-    this.#counters.unknownRecipients++;
-    const notice = `unknown recipient "${text(to)}": direct message ${
-      JSON.stringify(text(payload))
-    } dropped`;
-    this.#log(`Direct message from ${text(from)}: ${notice}`);
+    if (this.#trySendDirect(item) === "sent") return;
+    this.#waiting.set(key, [item]);
+    this.#retryTimer ??= setTimeout(() => this.#retryWaiting(), RETRY_MS);
+  }
+
+  /** Sends one direct message now: "sent", "full" (no room) or "unknown" (no such peer). */
+  #trySendDirect(item: WaitingDirect): "sent" | "full" | "unknown" {
     try {
-      await this.#router.send([
-        from,
-        new Uint8Array(0),
-        bytes(BROKER_ID),
-        bytes(notice),
-      ]);
+      if (!this.#router.trySend([item.to, new Uint8Array(0), item.from, item.payload])) {
+        return "full";
+      }
+    } catch (error) {
+      if (error instanceof ZmqError && error.code === "EHOSTUNREACH") return "unknown";
+      throw error;
+    }
+    this.#counters.directForwarded++;
+    return "sent";
+  }
+
+  #retryWaiting(): void {
+    this.#retryTimer = undefined;
+    if (this.#closed) return;
+    const now = performance.now();
+    for (const [key, queued] of this.#waiting) {
+      while (queued.length > 0) {
+        const item = queued[0]!;
+        const outcome = this.#trySendDirect(item);
+        if (outcome === "sent") {
+          queued.shift();
+          continue;
+        }
+        const limit = outcome === "unknown" ? this.#grace : STUCK_MS;
+        if (now - item.since < limit) break;
+        queued.shift();
+        this.#drop(
+          item,
+          outcome === "unknown"
+            ? `unknown recipient "${key}"`
+            : `recipient "${key}" is not reading`,
+        );
+      }
+      if (queued.length === 0) this.#waiting.delete(key);
+    }
+    if (this.#waiting.size > 0) this.#retryTimer = setTimeout(() => this.#retryWaiting(), RETRY_MS);
+  }
+
+  /** Drops a direct message, logs it and tells its sender. */
+  #drop(item: WaitingDirect, why: string): void {
+    this.#counters.unknownRecipients++;
+    const notice = `${why}: direct message ${
+      JSON.stringify(text(item.payload).slice(0, 200))
+    } dropped`;
+    this.#log(`Direct message from ${text(item.from)}: ${notice}`);
+    try {
+      this.#router.trySend([item.from, new Uint8Array(0), bytes(BROKER_ID), bytes(notice)]);
     } catch {
       // The sender is gone too.
     }
@@ -285,6 +349,8 @@ export class Broker {
   /** Closes every socket; resolves when the tasks have ended. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     this.#wake();
     this.#ctx.close();
     await Promise.allSettled(this.#tasks);

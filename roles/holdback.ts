@@ -136,6 +136,24 @@ export class Holdback {
     return this.#orders.has(seq);
   }
 
+  /**
+   * The gaps: ranges of orders missing between the next one to deliver and
+   * the highest seen, at most `limit` of them.
+   */
+  missingRanges(limit: number): [number, number][] {
+    const ranges: [number, number][] = [];
+    let start = 0;
+    for (let seq = this.#next; seq <= this.highestOrder && ranges.length < limit; seq++) {
+      const missing = !this.#orders.has(seq);
+      if (missing && start === 0) start = seq;
+      if (!missing && start !== 0) {
+        ranges.push([start, seq - 1]);
+        start = 0;
+      }
+    }
+    return ranges;
+  }
+
   /** What can be delivered now, in order (e.g. after `skipTo`). */
   release(): Delivery[] {
     return this.#release();

@@ -183,7 +183,6 @@ export class Member {
   #lastProgress = performance.now();
   #lastRequest = 0;
   #fromNow = false;
-  #resendPending = false;
   #highestKnown = 0;
   #sequencerEpoch = "";
   /** Held multicasts known never to be ordered (not counted as pending). */
@@ -349,9 +348,6 @@ export class Member {
     ) {
       this.#hello();
     }
-    if (this.#resendPending && this.#highestKnown > 0 && this.#holdback.next > this.#highestKnown) {
-      this.#resendUnordered();
-    }
   }
 
   /** Delivers from the order's payload while the next order's multicast is lost. */
@@ -384,9 +380,20 @@ export class Member {
     this.#awaitingAnswer = true;
     this.#lastRequest = performance.now();
     this.counters.retransmitRequests++;
-    const request = encodeRecovery({ kind: "retransmit", first: this.#holdback.next, last: null });
-    this.#log(`${this.id}: asking the sequencer for orders from ${this.#holdback.next}`);
-    void this.#dealer.send(["", SEQUENCER_ID, request]).catch(() => {});
+    // Only the gaps (orders already held are not asked for again), then
+    // everything after the highest order seen: a lost last order, and the
+    // sequencer's HIGHEST line that answers the round.
+    const ranges: [number, number | null][] = this.#holdback.missingRanges(64);
+    ranges.push([Math.max(this.#holdback.next, this.#holdback.highestOrder + 1), null]);
+    this.#log(
+      `${this.id}: asking the sequencer for orders ${
+        ranges.map(([a, b]) => `${a}..${b ?? "*"}`).join(", ")
+      }`,
+    );
+    for (const [first, last] of ranges) {
+      const request = encodeRecovery({ kind: "retransmit", first, last });
+      void this.#dealer.send(["", SEQUENCER_ID, request]).catch(() => {});
+    }
   }
 
   /**
@@ -395,7 +402,7 @@ export class Member {
    * is delivered) were lost on the way: send them again.
    */
   #resendUnordered(): void {
-    this.#resendPending = false;
+    const before = this.counters.resent;
     // Same origins as before: the sequencer orders each at most once.
     for (const [index, payload] of this.#ownPending) {
       this.counters.resent++;
@@ -403,9 +410,7 @@ export class Member {
         () => {},
       );
     }
-    if (this.counters.resent > 0) {
-      this.#log(`${this.id}: sent ${this.counters.resent} unordered multicasts again`);
-    }
+    this.#log(`${this.id}: sent ${this.counters.resent - before} unordered multicasts again`);
   }
 
   async #directLoop(): Promise<void> {
@@ -469,13 +474,21 @@ export class Member {
       // Everything the sequencer gave is here: held multicasts without an
       // order will not get one (their sender's copy to the sequencer was
       // lost, or it died): stop asking for them.
-      if (this.#holdback.next > message.seq) this.#orphans = this.#holdback.heldMessages;
-      if (this.#sequencerEpoch !== "" && this.#sequencerEpoch !== message.epoch) {
-        // The sequencer restarted: what it had received but not logged is gone.
-        this.#log(`${this.id}: the sequencer restarted; recovering`);
-        this.#resendPending = true;
-      }
+      const restarted = this.#sequencerEpoch !== "" && this.#sequencerEpoch !== message.epoch;
       this.#sequencerEpoch = message.epoch;
+      if (this.#holdback.next > message.seq) {
+        this.#orphans = this.#holdback.heldMessages;
+        // Everything the sequencer ordered is delivered, yet own multicasts
+        // wait: they were lost on the way (a broker or sequencer restart, a
+        // cut link). Sending them again is safe: the sequencer orders each
+        // origin once. This repeats with every answer until they are ordered.
+        if (this.#ownPending.size > 0) this.#resendUnordered();
+      } else if (restarted) {
+        // The sequencer restarted: what it had received but not logged is
+        // gone; ask again so that the next answer can settle it.
+        this.#log(`${this.id}: the sequencer restarted; recovering`);
+        this.#requestRetransmission();
+      }
     }
   }
 
@@ -484,7 +497,6 @@ export class Member {
     for await (const frames of this.#pub) {
       if (frames[0]?.[0] !== 1) continue;
       this.#log(`${this.id}: the broker reconnected; recovering`);
-      this.#resendPending = true;
       this.#highestKnown = 0;
       this.#requestRetransmission();
     }

@@ -1,0 +1,589 @@
+/**
+ * The group under load and faults, as separate processes: bursts without
+ * sleeps, a slow client, a client killed mid-run, lost bus messages, the
+ * sequencer and the broker killed and started again; and late joiners, in
+ * one process. Every run checks agreement, integrity and each role's peak
+ * memory, and prints its numbers.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Broker, type Delivery, Member, Sequencer } from "../mod.ts";
+import { decodeBase64 } from "../roles/_base64.ts";
+import { freeBasePort, type RoleProcess, spawnRole, stop } from "../tasks/_processes.ts";
+import {
+  formatReport,
+  peakMemory,
+  runScenario,
+  type ScenarioControl,
+  type ScenarioReport,
+} from "../tasks/scenario.ts";
+import { within } from "./_helpers.ts";
+
+/** How long one scenario may take, all in, before the test fails. */
+const T = 90_000;
+/** No role's peak resident memory (VmHWM) may exceed this, in KiB. */
+const MEMORY_BOUND_KIB = 400 * 1024;
+const decoder = new TextDecoder();
+
+/** Client id -> how many multicasts its script sends, with no sleeps. */
+type Counts = Record<string, number>;
+
+/** The payload of multicast `i` of `id`, as the client writes it to its `_tom` file. */
+function payloadOf(id: string, i: number): string {
+  return `${id}###m${i}`;
+}
+
+/** Writes one burst script per client (`Multicast,<id>,m<i>`, no sleeps) into `dir`. */
+async function writeBurst(dir: string, counts: Counts): Promise<string[]> {
+  const all: string[] = [];
+  for (const [id, count] of Object.entries(counts)) {
+    const lines = Array.from({ length: count }, (_, i) => `Multicast,${id},m${i}`);
+    await Deno.writeTextFile(
+      join(dir, `${id}.txt`),
+      `# ${count} multicasts\n${lines.join("\n")}\n`,
+    );
+    for (let i = 0; i < count; i++) all.push(payloadOf(id, i));
+  }
+  return all;
+}
+
+/** Makes a temporary folder for `fn`, and removes it afterwards. */
+async function inTempDir<R>(prefix: string, fn: (dir: string) => Promise<R>): Promise<R> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs a burst scenario (scripts written into a temporary folder) through `runScenario`. */
+function burstScenario(
+  counts: Counts,
+  options: Omit<Parameters<typeof runScenario>[0], "scenario" | "out"> = {},
+): Promise<{ report: ScenarioReport; sent: string[] }> {
+  return inTempDir("faults-test-", async (dir) => {
+    const scenario = join(dir, "scenario");
+    await Deno.mkdir(scenario);
+    const sent = await writeBurst(scenario, counts);
+    const report = await within(
+      T,
+      `the scenario ${JSON.stringify(counts)}`,
+      runScenario({ timeoutSeconds: 60, ...options, scenario, out: join(dir, "out") }),
+    );
+    return { report, sent };
+  });
+}
+
+/** Asserts that every role stayed under the memory bound; returns the numbers in MiB for printing. */
+function assertMemory(peakKiB: Record<string, number>): string {
+  const roles = Object.keys(peakKiB);
+  assert.ok(roles.includes("broker") && roles.includes("sequencer"), `no peaks for ${roles}`);
+  for (const [role, kib] of Object.entries(peakKiB)) {
+    assert.ok(kib > 0, `no peak memory was read for ${role}`);
+    assert.ok(
+      kib < MEMORY_BOUND_KIB,
+      `${role} peaked at ${(kib / 1024).toFixed(0)} MiB, over ${MEMORY_BOUND_KIB / 1024} MiB`,
+    );
+  }
+  return roles.map((role) => `${role} ${(peakKiB[role]! / 1024).toFixed(0)}`).join(", ") +
+    ` MiB (bound ${MEMORY_BOUND_KIB / 1024} MiB)`;
+}
+
+/** Asserts a clean report in which every client delivered all of `sent`. */
+function assertComplete(report: ScenarioReport, sent: string[]): void {
+  assert.deepEqual(report.violations, [], formatReport(report));
+  assert.equal(report.expected, sent.length, formatReport(report));
+  for (const client of report.clients) {
+    assert.equal(client.delivered, sent.length, `${client.id}: ${formatReport(report)}`);
+  }
+  assert.deepEqual([...report.order].sort(), [...sent].sort(), "the agreed order's messages");
+  assert.deepEqual(report.infrastructure, { broker: 0, sequencer: 0 });
+}
+
+/**
+ * Waits until `condition()` holds, checking every 20 ms; fails after `ms`
+ * naming `what`. (Progress of other processes is only seen in their files.)
+ */
+async function waitUntil(condition: () => boolean, ms: number, what: () => string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${ms} ms waiting for ${what()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until client `id` delivered at least `count` multicasts (a fault script's trigger). */
+function untilDelivered(control: ScenarioControl, id: string, count: number): Promise<void> {
+  return waitUntil(
+    () => control.delivered(id) >= count,
+    30_000,
+    () => `${id} to deliver ${count} (it has ${control.delivered(id)})`,
+  );
+}
+
+// --- A group of processes with flags per client, and the roles' counters ------------------------
+
+/** What {@link runGroup} found. */
+interface GroupRun {
+  /** Each client's `_tom` lines. */
+  tom: Map<string, string[]>;
+  /** Seconds from the start until each client had delivered everything. */
+  doneAfter: Map<string, number>;
+  /** Deliveries of every client at the moment the first one was done. */
+  atFirstDone: Map<string, number>;
+  /** The last `counters {...}` line each role logged on shutdown. */
+  counters: Map<string, Record<string, number>>;
+  /** What each role wrote to stderr. */
+  stderr: Map<string, string>;
+  /** Peak resident memory of each role, KiB. */
+  peakKiB: Record<string, number>;
+}
+
+function lineCount(path: string): number {
+  try {
+    let count = 0;
+    for (const byte of Deno.readFileSync(path)) if (byte === 10) count++;
+    return count;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+}
+
+function countersOf(process: RoleProcess): Record<string, number> {
+  const lines = [...process.stderr().matchAll(/\bcounters (\{.*\})$/gm)];
+  const last = lines[lines.length - 1];
+  assert.ok(last !== undefined, `${process.name} logged no counters:\n${process.stderr()}`);
+  return JSON.parse(last[1]!);
+}
+
+/**
+ * Runs broker, sequencer and one client per script as processes, each
+ * client with its own extra flags (runScenario's `clientFlags` go to every
+ * client), until every client has delivered all `expected` multicasts;
+ * then stops them all (each must exit 0) and collects their counters.
+ */
+async function runGroup(
+  dir: string,
+  counts: Counts,
+  flags: Record<string, string[]>,
+  timeoutMs: number,
+): Promise<GroupRun> {
+  const ids = Object.keys(counts);
+  const expected = Object.values(counts).reduce((a, b) => a + b, 0);
+  const scenario = join(dir, "scenario");
+  const out = join(dir, "out");
+  await Deno.mkdir(scenario);
+  await Deno.mkdir(out);
+  await writeBurst(scenario, counts);
+  const port = ["--base-port", String(freeBasePort())];
+  const roles = new Map<string, RoleProcess>();
+  const tomOf = (id: string) => join(out, `test_result_${id}_tom.txt`);
+  const peakKiB: Record<string, number> = {};
+  const doneAfter = new Map<string, number>();
+  let atFirstDone = new Map<string, number>();
+  try {
+    roles.set(
+      "broker",
+      spawnRole("broker", "broker", ["--expect", String(ids.length + 1), ...port]),
+    );
+    roles.set("sequencer", spawnRole("sequencer", "sequencer", port));
+    const started = performance.now();
+    for (const id of ids) {
+      roles.set(
+        id,
+        spawnRole(`client ${id}`, "client", [
+          ...["--id", id, "--script", join(scenario, `${id}.txt`), "--out", out, ...port],
+          ...(flags[id] ?? []),
+        ]),
+      );
+    }
+    const exited = new Map<string, number>();
+    for (const [name, process] of roles) void process.status.then((s) => exited.set(name, s.code));
+    await waitUntil(
+      () => {
+        for (const [name, process] of roles) {
+          if (exited.has(name)) {
+            throw new Error(
+              `${process.name} exited with code ${exited.get(name)}:\n${process.stderr()}`,
+            );
+          }
+        }
+        const delivered = new Map(ids.map((id) => [id, lineCount(tomOf(id))]));
+        for (const [id, count] of delivered) {
+          if (count >= expected && !doneAfter.has(id)) {
+            if (doneAfter.size === 0) atFirstDone = delivered;
+            doneAfter.set(id, (performance.now() - started) / 1000);
+          }
+        }
+        return doneAfter.size === ids.length;
+      },
+      timeoutMs,
+      () =>
+        `every client to deliver ${expected}: ${
+          ids.map((id) => `${id} ${lineCount(tomOf(id))}`).join(", ")
+        }`,
+    );
+    // VmHWM is the peak so far: read once, before each role stops.
+    for (const [name, process] of roles) peakKiB[name] = peakMemory(process.child.pid);
+  } finally {
+    // Clients first, then the sequencer, then the broker, as runScenario does.
+    for (const id of ids) if (roles.has(id)) await stop(roles.get(id)!);
+    for (const name of ["sequencer", "broker"]) if (roles.has(name)) await stop(roles.get(name)!);
+  }
+  const counters = new Map<string, Record<string, number>>();
+  const stderr = new Map<string, string>();
+  for (const [name, process] of roles) {
+    stderr.set(name, process.stderr());
+    const { code } = await process.status;
+    assert.equal(code, 0, `${process.name} exited with code ${code}:\n${process.stderr()}`);
+    counters.set(name, countersOf(process));
+  }
+  const tom = new Map(
+    ids.map((id) => {
+      const text = Deno.readTextFileSync(tomOf(id));
+      return [id, text === "" ? [] : text.replace(/\n$/, "").split("\n")];
+    }),
+  );
+  return { tom, doneAfter, atFirstDone, counters, stderr, peakKiB };
+}
+
+/** Asserts that every client's `_tom` is the same order of exactly the multicasts sent. */
+function assertAgreement(run: GroupRun, counts: Counts): string[] {
+  const sent = Object.entries(counts).flatMap(([id, n]) =>
+    Array.from({ length: n }, (_, i) => payloadOf(id, i))
+  );
+  const [first, ...others] = [...run.tom.keys()];
+  const reference = run.tom.get(first!)!;
+  assert.equal(reference.length, sent.length, `${first} delivered ${reference.length}`);
+  assert.deepEqual([...reference].sort(), [...sent].sort(), `${first}: not each exactly once`);
+  for (const id of others) {
+    const order = run.tom.get(id)!;
+    const at = order.findIndex((line, i) => line !== reference[i]);
+    assert.ok(
+      at < 0 && order.length === reference.length,
+      `${id} differs from ${first} at delivery ${at + 1}: ${order[at]} vs ${reference[at]}`,
+    );
+  }
+  return reference;
+}
+
+// --- Bursts --------------------------------------------------------------------------------------
+
+for (const each of [2_500, 25_000]) {
+  const counts: Counts = { c1: each, c2: each, c3: each, c4: each };
+  const total = 4 * each;
+  Deno.test(`runScenario(): a burst of 4 x ${each.toLocaleString("en")} multicasts without sleeps is delivered by every client once, in one order, in bounded memory`, async () => {
+    const { report, sent } = await burstScenario(counts);
+    assertComplete(report, sent);
+    assert.equal(sent.length, total);
+    // Each client's own multicasts keep their sending order within the total order.
+    for (const id of Object.keys(counts)) {
+      const own = report.order.filter((p) => p.startsWith(`${id}###`));
+      assert.deepEqual(own, sent.filter((p) => p.startsWith(`${id}###`)), `${id}'s FIFO order`);
+    }
+    const memory = assertMemory(report.peakMemoryKiB);
+    console.log(
+      `burst 4 x ${each}: ${total} multicasts delivered by 4 clients in ${
+        report.seconds.toFixed(2)
+      } s (${Math.round(total / report.seconds)} multicasts/s); peak memory: ${memory}`,
+    );
+  });
+}
+
+// --- A slow client -------------------------------------------------------------------------------
+
+Deno.test("A slow client (--delivery-delay 1 on c4 only) loses nothing, while the others finish first", async () => {
+  // 11,000 deliveries at >= 1 ms each: the slow client's backlog passes the
+  // 10,000 at which a member stops reading the bus, so flow control acts.
+  const counts: Counts = { c1: 2_750, c2: 2_750, c3: 2_750, c4: 2_750 };
+  const run = await inTempDir(
+    "faults-slow-",
+    (dir) => runGroup(dir, counts, { c4: ["--delivery-delay", "1"] }, 90_000),
+  );
+  assertAgreement(run, counts);
+  const memory = assertMemory(run.peakKiB);
+  const slow = run.doneAfter.get("c4")!;
+  const fast = Math.max(...["c1", "c2", "c3"].map((id) => run.doneAfter.get(id)!));
+  // At >= 1 ms a delivery, the slow one cannot be done before 11 s.
+  assert.ok(slow >= 11, `c4 was done after ${slow} s: was it slowed at all?`);
+  assert.ok(
+    fast < slow,
+    `the fast clients were done after ${fast} s, not before the slow one (${slow} s)`,
+  );
+  assert.ok(
+    run.atFirstDone.get("c4")! < 11_000,
+    `c4 had delivered ${run.atFirstDone.get("c4")} when the first fast client was done`,
+  );
+  for (const id of Object.keys(counts)) {
+    assert.equal(run.counters.get(id)!.delivered, 11_000, `${id}'s counters`);
+  }
+  console.log(
+    `slow client: 11000 multicasts, c4 delayed 1 ms a delivery: fast clients done after ${
+      fast.toFixed(2)
+    } s (c4 had ${run.atFirstDone.get("c4")} then), c4 after ${
+      slow.toFixed(2)
+    } s with nothing lost; peak memory: ${memory}`,
+  );
+});
+
+// --- A client killed ------------------------------------------------------------------------------
+
+Deno.test("A client killed with SIGKILL mid-run does not stall the others (they finish within 15 s of the kill)", async () => {
+  const STALL_BOUND_S = 15;
+  const counts: Counts = { c1: 5_000, c2: 5_000, c3: 5_000, c4: 5_000 };
+  let killedAfter = 0;
+  let c2Delivered = 0;
+  const { report, sent } = await burstScenario(counts, {
+    async faults(control) {
+      const started = performance.now();
+      await untilDelivered(control, "c1", 4_000);
+      c2Delivered = control.delivered("c2");
+      await control.kill("c2");
+      killedAfter = (performance.now() - started) / 1000;
+    },
+  });
+  assert.deepEqual(report.violations, [], formatReport(report));
+  assert.ok(killedAfter > 0, "c2 was not killed");
+  const c2 = report.clients.find((c) => c.id === "c2")!;
+  assert.ok(c2.killed, "the report does not show c2 as killed");
+  // The others delivered everything of c1, c3, c4, each once; and the same
+  // prefix of c2's multicasts (those that reached the sequencer), in one order.
+  const live = sent.filter((p) => !p.startsWith("c2###"));
+  const ofC2 = report.order.filter((p) => p.startsWith("c2###"));
+  assert.deepEqual(report.order.filter((p) => !p.startsWith("c2###")).sort(), [...live].sort());
+  assert.deepEqual(ofC2, sent.filter((p) => p.startsWith("c2###")).slice(0, ofC2.length));
+  for (const client of report.clients) {
+    if (client.id !== "c2") assert.equal(client.delivered, report.order.length, client.id);
+  }
+  const stall = report.seconds - killedAfter;
+  assert.ok(
+    stall < STALL_BOUND_S,
+    `the others needed ${stall.toFixed(2)} s after the kill, over ${STALL_BOUND_S} s`,
+  );
+  const memory = assertMemory(report.peakMemoryKiB);
+  console.log(
+    `kill: c2 killed after ${
+      killedAfter.toFixed(2)
+    } s (it had delivered ${c2Delivered} of ${sent.length}); ${ofC2.length} of its 5000 multicasts were ordered; the 3 others delivered ${report.order.length} each, done ${
+      stall.toFixed(2)
+    } s after the kill (bound ${STALL_BOUND_S} s); peak memory: ${memory}`,
+  );
+});
+
+// --- Lost bus messages -----------------------------------------------------------------------------
+
+Deno.test("Lost bus messages (--drop-every 13) are recovered from the sequencer's history, the last order too", async () => {
+  const counts: Counts = { c1: 2_600, c2: 2_600, c3: 2_600, c4: 2_600 };
+  const total = 10_400;
+  // Each client receives every multicast and every order: 20,800 bus
+  // messages, the last of them the order of 10,400 (an order follows its
+  // multicast down the same pipe). 20,800 = 13 x 1,600, so every client
+  // drops that last order too, and only a retransmission can complete it.
+  assert.equal((2 * total) % 13, 0);
+  const run = await inTempDir(
+    "faults-loss-",
+    (dir) =>
+      runGroup(
+        dir,
+        counts,
+        {
+          // c1 also traces every bus message it keeps: the last order must not be among them.
+          c1: ["--drop-every", "13", "--verbose"],
+          c2: ["--drop-every", "13"],
+          c3: ["--drop-every", "13"],
+          c4: ["--drop-every", "13"],
+        },
+        60_000,
+      ),
+  );
+  assertAgreement(run, counts);
+  const trace = run.stderr.get("c1")!;
+  assert.match(trace, /\(order 1\)/, "c1 traced no order from the bus");
+  assert.doesNotMatch(trace, /\(order 10400\)/, "c1 kept the last order: it was not dropped");
+  const memory = assertMemory(run.peakKiB);
+  const lines: string[] = [];
+  for (const id of Object.keys(counts)) {
+    const c = run.counters.get(id)!;
+    assert.equal(c.delivered, total, `${id}: ${JSON.stringify(c)}`);
+    // 1,600 dropped: about half multicasts (delivered from their order),
+    // half orders (gaps, filled by retransmission).
+    assert.ok(c.retransmitRequests! > 0, `${id} never asked for a retransmission`);
+    assert.ok(c.gapsFilled! > 0, `${id} filled no gap`);
+    assert.ok(c.recovered! > 0, `${id} delivered nothing from an order`);
+    lines.push(
+      `${id}: ${c.retransmitRequests} requests, ${c.gapsFilled} orders retransmitted, ${c.recovered} delivered from the order`,
+    );
+  }
+  const sequencer = run.counters.get("sequencer")!;
+  assert.ok(sequencer.retransmitted! > 0, JSON.stringify(sequencer));
+  assert.equal(sequencer.ordered, total);
+  console.log(
+    `loss: ${total} multicasts, 1600 bus messages dropped per client (the last order included), nothing lost; ${
+      lines.join("; ")
+    }; the sequencer retransmitted ${sequencer.retransmitted} orders for ${sequencer.requests} requests; peak memory: ${memory}`,
+  );
+});
+
+// --- The sequencer and the broker killed and started again -------------------------------------------
+
+Deno.test("The sequencer killed with SIGKILL and started again with the same --log continues the sequence: no number reused, no gap, nothing twice", async () => {
+  const counts: Counts = { c1: 5_000, c2: 5_000, c3: 5_000, c4: 5_000 };
+  await inTempDir("faults-sequencer-", async (dir) => {
+    const log = join(dir, "orders.log");
+    let killedAt = 0;
+    const { report, sent } = await burstScenario(counts, {
+      sequencerFlags: ["--log", log],
+      async faults(control) {
+        await untilDelivered(control, "c1", 3_000);
+        killedAt = control.delivered("c1");
+        await control.kill("sequencer");
+        control.restart("sequencer");
+      },
+    });
+    assertComplete(report, sent);
+    assert.ok(killedAt > 0, "the sequencer was not killed");
+    // The log: "<G> <base64 payload> <origin|->", G = 1..N with N the number of multicasts.
+    const records = (await Deno.readTextFile(log)).replace(/\n$/, "").split("\n");
+    assert.equal(records.length, sent.length, `the log has ${records.length} orders`);
+    const payloads = records.map((record, i) => {
+      const [seq, payload] = record.split(" ");
+      assert.equal(seq, String(i + 1), `log line ${i + 1}: ${record.slice(0, 80)}`);
+      return decoder.decode(decodeBase64(payload!));
+    });
+    assert.deepEqual(payloads, report.order, "the log's order is not the delivered order");
+    const memory = assertMemory(report.peakMemoryKiB);
+    console.log(
+      `sequencer restart: killed when c1 had delivered ${killedAt}; the log holds 1..${records.length} contiguous, each of the ${sent.length} multicasts once, as delivered (${
+        report.seconds.toFixed(2)
+      } s); peak memory: ${memory}`,
+    );
+  });
+});
+
+Deno.test("The broker killed with SIGKILL and started again with --resume: clients reconnect and nothing is lost", async () => {
+  const counts: Counts = { c1: 5_000, c2: 5_000, c3: 5_000, c4: 5_000 };
+  let killedAt = 0;
+  const { report, sent } = await burstScenario(counts, {
+    async faults(control) {
+      await untilDelivered(control, "c1", 3_000);
+      killedAt = control.delivered("c1");
+      await control.kill("broker");
+      control.restart("broker");
+    },
+  });
+  assertComplete(report, sent);
+  assert.ok(killedAt > 0, "the broker was not killed");
+  const memory = assertMemory(report.peakMemoryKiB);
+  console.log(
+    `broker restart: killed when c1 had delivered ${killedAt}; all ${sent.length} delivered by every client, once, in one order (${
+      report.seconds.toFixed(2)
+    } s); peak memory: ${memory}`,
+  );
+});
+
+// --- Late joiners, in one process ---------------------------------------------------------------------
+
+/** Collects a member's deliveries as they come, and wakes whoever waits for enough of them. */
+class Deliveries {
+  readonly list: Delivery[] = [];
+  #waiters: (() => void)[] = [];
+  readonly done: Promise<void>;
+
+  constructor(member: Member) {
+    this.done = (async () => {
+      for await (const delivery of member.delivered()) {
+        this.list.push(delivery);
+        for (const wake of this.#waiters.splice(0)) wake();
+      }
+    })();
+  }
+
+  /** Resolves once `condition` holds for the deliveries; fails after `ms` naming `what`. */
+  async until(condition: (list: Delivery[]) => boolean, ms: number, what: string): Promise<void> {
+    await within(
+      ms,
+      what,
+      (async () => {
+        while (!condition(this.list)) {
+          await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        }
+      })(),
+    );
+  }
+
+  get payloads(): string[] {
+    return this.list.map((d) => decoder.decode(d.payload));
+  }
+}
+
+Deno.test("Member.join() into a running group: lateJoin catch-up delivers from order 1, now only what is ordered after it joined", async () => {
+  const basePort = freeBasePort();
+  const where = { host: "127.0.0.1", basePort, joinTimeoutMs: 10_000 };
+  const broker = new Broker({ ...where, expect: 3 });
+  const members: Member[] = [];
+  let sequencer: Sequencer | undefined;
+  const collectors: Deliveries[] = [];
+  try {
+    const joined = await Promise.all([
+      Sequencer.join(where),
+      Member.join({ ...where, id: "c1" }),
+      Member.join({ ...where, id: "c2" }),
+    ]);
+    sequencer = joined[0];
+    const [c1, c2] = [joined[1], joined[2]];
+    members.push(c1, c2);
+    await within(10_000, "the broker's start", broker.started);
+    const [d1, d2] = [new Deliveries(c1), new Deliveries(c2)];
+    collectors.push(d1, d2);
+    await Promise.all([c1, c2].map(async (member) => {
+      for (let i = 0; i < 100; i++) await member.multicast(`${member.id}###early${i}`);
+    }));
+    await d1.until((l) => l.length === 200, 10_000, "c1 to deliver the first 200");
+    await d2.until((l) => l.length === 200, 10_000, "c2 to deliver the first 200");
+
+    const c3 = await Member.join({ ...where, id: "c3", lateJoin: "catch-up" });
+    members.push(c3);
+    const c4 = await Member.join({ ...where, id: "c4", lateJoin: "now" });
+    members.push(c4);
+    const [d3, d4] = [new Deliveries(c3), new Deliveries(c4)];
+    collectors.push(d3, d4);
+    for (let i = 0; i < 50; i++) await c1.multicast(`c1###later${i}`);
+    for (const [id, d] of [["c1", d1], ["c2", d2], ["c3", d3]] as const) {
+      await d.until((l) => l.length === 250, 10_000, `${id} to deliver 250`);
+    }
+    await d4.until(
+      (l) => l.some((d) => d.seq === 250),
+      10_000,
+      "c4 (lateJoin now) to deliver order 250, the last",
+    );
+
+    // catch-up: all 250, the same order as those who were there.
+    assert.deepEqual(d3.payloads, d1.payloads, "c3 (catch-up) disagrees with c1");
+    assert.deepEqual(d3.list.map((d) => d.seq), Array.from({ length: 250 }, (_, i) => i + 1));
+    assert.deepEqual(d2.payloads, d1.payloads, "c2 disagrees with c1");
+    // now: none of the 200 ordered before it joined; a contiguous run of the later ones.
+    const first = d4.list[0]!.seq;
+    assert.ok(first > 200, `c4 (lateJoin now) delivered order ${first}, from before it joined`);
+    assert.deepEqual(
+      d4.list.map((d) => d.seq),
+      Array.from({ length: 251 - first }, (_, i) => first + i),
+    );
+    assert.deepEqual(d4.payloads, d1.payloads.slice(first - 1), "c4 disagrees with c1");
+    assert.equal(d4.payloads.at(-1), "c1###later49");
+    console.log(
+      `late join: c3 (catch-up) delivered 1..250; c4 (now) delivered ${first}..250 (${d4.list.length})`,
+    );
+  } finally {
+    for (const member of members) await member.close();
+    await Promise.all(collectors.map((c) => c.done));
+    await sequencer?.close();
+    await broker.close();
+  }
+});
