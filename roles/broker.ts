@@ -169,12 +169,13 @@ export class Broker {
       this.#xpub = this.#ctx.socket("XPUB");
       this.#xpub.setOption("XPUB_VERBOSE", true);
       this.#xpub.setOption("XPUB_NODROP", true);
-      // Subscriptions are one byte here; a huge topic would cost memory in libzmq's trie.
-      this.#xpub.setOption("MAXMSGSIZE", 256);
+      // Subscriptions are one byte here (CURVE handshakes a few hundred); a huge
+      // topic would cost memory in libzmq's trie.
+      this.#xpub.setOption("MAXMSGSIZE", 4096);
       this.#xpub.setOption("SNDHWM", 100_000);
       this.#xpub.bind(at.multicastOut);
       this.#rep = this.#ctx.socket("REP");
-      this.#rep.setOption("MAXMSGSIZE", 1024);
+      this.#rep.setOption("MAXMSGSIZE", 4096);
       this.#rep.bind(at.barrier);
       this.#router = this.#ctx.socket("ROUTER");
       this.#router.setOption("ROUTER_MANDATORY", true);

@@ -32,6 +32,9 @@ import {
   text,
 } from "./protocol.ts";
 
+/** How old (ms) an unordered own multicast must be before it is sent again. */
+const RESEND_AFTER_MS = 1000;
+
 /** A direct message received. */
 export interface DirectMessage {
   /** The sender's id. */
@@ -171,7 +174,7 @@ export class Member {
   /** Multicasts seen on the bus or delivered, by origin: copies are dropped. */
   #seen = new OriginTracker();
   /** Own multicasts not yet delivered, by index (in sending order). */
-  #ownPending = new Map<number, Uint8Array>();
+  #ownPending = new Map<number, { payload: Uint8Array; sentAt: number }>();
   /** The same, by payload: indexes in sending order. */
   #ownByPayload = new Map<string, number[]>();
   #windowWaiters: (() => void)[] = [];
@@ -397,20 +400,26 @@ export class Member {
   }
 
   /**
-   * After the broker came back, own multicasts that the sequencer never
-   * ordered (the sequencer answered, and everything up to its highest order
-   * is delivered) were lost on the way: send them again.
+   * Own multicasts that the sequencer has not ordered though everything it
+   * ordered is delivered, and that left more than RESEND_AFTER_MS ago, were
+   * lost on the way (a broker or sequencer restart, a cut link): send them
+   * again, with the same origins (the sequencer orders each at most once).
+   * Younger ones may simply still be on their way.
    */
   #resendUnordered(): void {
+    const now = performance.now();
     const before = this.counters.resent;
-    // Same origins as before: the sequencer orders each at most once.
-    for (const [index, payload] of this.#ownPending) {
+    for (const [index, own] of this.#ownPending) {
+      if (now - own.sentAt < RESEND_AFTER_MS) continue;
+      own.sentAt = now;
       this.counters.resent++;
-      void this.#pub.send(multicastFrames({ key: this.#originKey, index }, payload)).catch(
+      void this.#pub.send(multicastFrames({ key: this.#originKey, index }, own.payload)).catch(
         () => {},
       );
     }
-    this.#log(`${this.id}: sent ${this.counters.resent - before} unordered multicasts again`);
+    if (this.counters.resent > before) {
+      this.#log(`${this.id}: sent ${this.counters.resent - before} unordered multicasts again`);
+    }
   }
 
   async #directLoop(): Promise<void> {
@@ -518,7 +527,7 @@ export class Member {
     const data = typeof payload === "string" ? bytes(payload) : payload;
     this.#checkSize(data, "multicast");
     const index = ++this.#sentCount;
-    this.#ownPending.set(index, data);
+    this.#ownPending.set(index, { payload: data, sentAt: performance.now() });
     const key = payloadKey(data);
     const indexes = this.#ownByPayload.get(key);
     if (indexes === undefined) this.#ownByPayload.set(key, [index]);
