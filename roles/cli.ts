@@ -197,11 +197,14 @@ export function untilSignal(): { promise: Promise<string>; dispose(): void } {
   };
 }
 
-/** Calls `report` on every SIGUSR1 (where the OS has it); returns a disposer. */
+/**
+ * Calls `report` on every SIGUSR2 (where the OS has it); returns a disposer.
+ * Not SIGUSR1: Deno answers that one by opening its inspector on port 9229.
+ */
 export function onCountersSignal(report: () => void): () => void {
   if (Deno.build.os === "windows") return () => {};
-  Deno.addSignalListener("SIGUSR1", report);
-  return () => Deno.removeSignalListener("SIGUSR1", report);
+  Deno.addSignalListener("SIGUSR2", report);
+  return () => Deno.removeSignalListener("SIGUSR2", report);
 }
 
 /**

@@ -1081,7 +1081,7 @@ export function renderSvg(results: RunResult[]): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="820" height="330" viewBox="0 0 820 330" font-family="sans-serif">`,
     `<rect width="820" height="330" fill="white"/>`,
     panel(0, "Deliveries/s per client (32 B, max rate)", "deliveries/s", [
-      { name: "ours", color: "#1f77b4", points: rate("deno") },
+      { name: "ours (median client)", color: "#1f77b4", points: rate("deno") },
       {
         name: "seed design (pyzmq), until it stalled",
         color: "#ff7f0e",
