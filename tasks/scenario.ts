@@ -443,10 +443,19 @@ export function formatReport(report: ScenarioReport): string {
       `| ${c.id} | ${c.multicasts} | ${c.delivered}/${report.expected} | ${c.directReceived}/${c.directExpected} | ${c.exitCode} |`
     ),
   ];
-  const verdict = report.violations.length === 0
-    ? `OK: all ${report.clients.length} clients delivered the same ${report.expected} multicasts in the same order, each exactly once; every direct message arrived once (${
+  const killed = report.clients.filter((c) => c.killed).map((c) => c.id);
+  const live = report.clients.filter((c) => !c.killed);
+  const agreed = live[0]?.delivered ?? 0;
+  const verdict = report.violations.length > 0
+    ? `FAILED:\n${report.violations.map((v) => `  - ${v}`).join("\n")}`
+    : killed.length === 0
+    ? `OK: all ${live.length} clients delivered the same ${agreed} multicasts in the same order, each exactly once; every direct message arrived once (${
       report.seconds.toFixed(2)
     } s)`
-    : `FAILED:\n${report.violations.map((v) => `  - ${v}`).join("\n")}`;
+    : `OK: the ${live.length} live clients delivered the same ${agreed} multicasts in the same order, each exactly once ` +
+      `(all ${report.expected} of the live clients, and what ${
+        killed.join(", ")
+      } sent before it was killed); ` +
+      `every direct message between live clients arrived once (${report.seconds.toFixed(2)} s)`;
   return `${rows.join("\n")}\n\n${verdict}`;
 }
