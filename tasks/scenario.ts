@@ -94,7 +94,8 @@ export interface ScenarioControl {
 const SEED_DIR = "tests/peers/seed";
 const PYTHON = "/usr/bin/python3";
 
-function readLines(path: string): string[] {
+/** The lines of a result file ([] if it does not exist yet). */
+export function readLines(path: string): string[] {
   try {
     const text = Deno.readTextFileSync(path);
     return text.length === 0 ? [] : text.replace(/\n$/, "").split("\n");
@@ -104,7 +105,8 @@ function readLines(path: string): string[] {
   }
 }
 
-function countLines(path: string): number {
+/** How many lines a result file has (0 if it does not exist yet). */
+export function countLines(path: string): number {
   try {
     const bytes = Deno.readFileSync(path);
     let count = 0;

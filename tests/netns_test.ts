@@ -23,6 +23,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { scenarioPayload } from "../roles/protocol.ts";
 import { ROLE_ENTRY, type RoleProcess, spawn, stop } from "../tasks/_processes.ts";
+import { countLines, readLines } from "../tasks/scenario.ts";
 import { DENO } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -253,24 +254,6 @@ function startRole(host: Host, role: keyof typeof ROLE_ENTRY, args: string[]): R
     ...(VERBOSE ? ["--verbose"] : []),
     ...args,
   ]);
-}
-
-function readLines(path: string): string[] {
-  try {
-    const text = Deno.readTextFileSync(path);
-    return text.length === 0 ? [] : text.replace(/\n$/, "").split("\n");
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-}
-
-function countLines(path: string): number {
-  try {
-    return Deno.readFileSync(path).reduce((n, byte) => n + (byte === 10 ? 1 : 0), 0);
-  } catch {
-    return 0;
-  }
 }
 
 function sorted(items: string[]): string[] {
