@@ -83,7 +83,8 @@ if (import.meta.main) {
     });
     const report = () =>
       log.info(
-        `counters ${JSON.stringify(broker.counters)}`,
+        "counters",
+        { ...broker.counters },
       );
     const stopReports = onCountersSignal(report);
     log.info(

@@ -161,7 +161,7 @@ export function makeLogger(
         message,
         ...fields,
       })
-      : `[${role}] ${message}`;
+      : `[${role}] ${message}${fields === undefined ? "" : ` ${JSON.stringify(fields)}`}`;
     Deno.stderr.writeSync(encoder.encode(line + "\n"));
   };
   return {

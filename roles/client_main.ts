@@ -173,7 +173,8 @@ if (import.meta.main) {
     });
     const report = () =>
       log.info(
-        `counters ${JSON.stringify({ ...member.counters, heldBack: member.heldBack })}`,
+        "counters",
+        { ...member.counters, heldBack: member.heldBack },
       );
     const stopReports = onCountersSignal(report);
     // On a terminal (and not --quiet or --verbose): one progress line, redrawn.

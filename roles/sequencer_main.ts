@@ -103,7 +103,7 @@ if (import.meta.main) {
     }
     const sequencer = first;
     log.info("started");
-    const report = () => log.info(`counters ${JSON.stringify(sequencer.counters)}`);
+    const report = () => log.info("counters", { ...sequencer.counters });
     const stopReports = onCountersSignal(report);
     const got = await signal.promise;
     log.info(`${got}: shutting down`);
