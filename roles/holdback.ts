@@ -53,7 +53,7 @@ export class Holdback {
   /** Multicasts received and not yet delivered: payload key -> senders in arrival order. */
   #messages = new Map<string, string[]>();
   /** Orders received and not yet delivered: seq -> payload. */
-  #orders = new Map<number, { payload: Uint8Array; origin: Origin | null }>();
+  #orders = new Map<number, { payload: Uint8Array; origin: Origin | null; key: string }>();
   #waitingSince = 0;
   /** Multicasts delivered from their order, whose late copy is still to be dropped. */
   #forced = new Map<string, number>();
@@ -126,7 +126,7 @@ export class Holdback {
    */
   addOrder(seq: number, payload: Uint8Array, origin: Origin | null = null): Delivery[] {
     if (seq < this.#next || this.#orders.has(seq)) return [];
-    this.#orders.set(seq, { payload, origin });
+    this.#orders.set(seq, { payload, origin, key: keyDecoder.decode(payload) });
     if (seq > this.highestOrder) this.highestOrder = seq;
     return this.#release();
   }
@@ -189,8 +189,7 @@ export class Holdback {
       payload,
       origin,
     };
-    const key = keyDecoder.decode(payload);
-    this.#forced.set(key, (this.#forced.get(key) ?? 0) + 1);
+    this.#forced.set(order.key, (this.#forced.get(order.key) ?? 0) + 1);
     this.#waitingSince = 0;
     return [forced, ...this.#release()];
   }
@@ -200,8 +199,7 @@ export class Holdback {
     while (true) {
       const order = this.#orders.get(this.#next);
       if (order === undefined) break;
-      const { payload, origin } = order;
-      const key = keyDecoder.decode(payload);
+      const { payload, origin, key } = order;
       const senders = this.#messages.get(key);
       if (senders === undefined) {
         if (this.#waitingSince === 0) this.#waitingSince = performance.now();

@@ -174,7 +174,7 @@ export class Member {
   /** Multicasts seen on the bus or delivered, by origin: copies are dropped. */
   #seen = new OriginTracker();
   /** Own multicasts not yet delivered, by index (in sending order). */
-  #ownPending = new Map<number, { payload: Uint8Array; sentAt: number }>();
+  #ownPending = new Map<number, { payload: Uint8Array; sentAt: number; key: string }>();
   /** The same, by payload: indexes in sending order. */
   #ownByPayload = new Map<string, number[]>();
   #windowWaiters: (() => void)[] = [];
@@ -320,7 +320,10 @@ export class Member {
 
   /** Forgets an own multicast once delivered; true if the delivery was one. */
   #settleOwn(delivery: Delivery): boolean {
-    const key = payloadKey(delivery.payload);
+    // Another member's multicast, named by its origin: nothing to decode.
+    if (delivery.origin !== null && delivery.origin.key !== this.#originKey) return false;
+    const own = delivery.origin === null ? undefined : this.#ownPending.get(delivery.origin.index);
+    const key = own?.key ?? payloadKey(delivery.payload);
     const indexes = this.#ownByPayload.get(key);
     if (indexes === undefined) return false;
     // By origin when the order names it (ours), else the oldest equal payload.
@@ -534,8 +537,8 @@ export class Member {
     const data = typeof payload === "string" ? bytes(payload) : payload;
     this.#checkSize(data, "multicast");
     const index = ++this.#sentCount;
-    this.#ownPending.set(index, { payload: data, sentAt: performance.now() });
     const key = payloadKey(data);
+    this.#ownPending.set(index, { payload: data, sentAt: performance.now(), key });
     const indexes = this.#ownByPayload.get(key);
     if (indexes === undefined) this.#ownByPayload.set(key, [index]);
     else indexes.push(index);
