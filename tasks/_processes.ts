@@ -32,44 +32,60 @@ export interface RoleProcess {
   readonly status: Promise<Deno.CommandStatus>;
   /** What the child wrote to stderr so far. */
   stderr(): string;
+  /** What the child wrote to stdout so far ("" unless it was captured). */
+  stdout(): string;
+}
+
+/** Reads a stream to its end as text, into `chunks`; `echo` copies each chunk to our stderr. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  chunks: string[],
+  echo: boolean,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    chunks.push(decoder.decode(chunk, { stream: true }));
+    if (echo) Deno.stderr.writeSync(chunk);
+  }
+  chunks.push(decoder.decode());
 }
 
 /**
- * Starts a command with its stderr collected (and stdout discarded).
+ * Starts a command with its stderr collected (and stdout discarded, unless
+ * `captureStdout`: benchmark peers report one JSON line there).
  *
  * @param name A name for messages.
  * @param command The executable.
  * @param args Its arguments.
- * @param echo Also copy its stderr to ours, line by line.
+ * @param echo Also copy its stderr to ours.
+ * @param captureStdout Keep its stdout too (see `stdout()`).
  */
 export function spawn(
   name: string,
   command: string,
   args: string[],
   echo = false,
+  captureStdout = false,
 ): RoleProcess {
   const child = new Deno.Command(command, {
     args,
     cwd: ROOT,
     stdin: "null",
-    stdout: "null",
+    stdout: captureStdout ? "piped" : "null",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  const chunks: string[] = [];
-  const decoder = new TextDecoder();
-  const reading = (async () => {
-    for await (const chunk of child.stderr) {
-      const text = decoder.decode(chunk, { stream: true });
-      chunks.push(text);
-      if (echo) Deno.stderr.writeSync(chunk);
-    }
-  })();
+  const out: string[] = [];
+  const err: string[] = [];
+  const reading = Promise.all([
+    collect(child.stderr, err, echo),
+    captureStdout ? collect(child.stdout, out, false) : undefined,
+  ]);
   const status = child.status.then(async (status) => {
     await reading;
     return status;
   });
-  return { name, child, status, stderr: () => chunks.join("") };
+  return { name, child, status, stderr: () => err.join(""), stdout: () => out.join("") };
 }
 
 /**

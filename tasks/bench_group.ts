@@ -36,7 +36,8 @@
 import { parseArgs } from "node:util";
 import { Context, ZmqError, zmqVersion } from "../mod.ts";
 import { ROLE_ENTRY, type RoleProcess, spawn, spawnRole, stop } from "./_processes.ts";
-import { type CapturedProcess, lastJsonLine, spawnCaptured } from "./_capture.ts";
+import { lastJsonLine } from "./_capture.ts";
+import type { ClientResult, LatencySummary } from "../bench/group_client.ts";
 import { peakMemory } from "./scenario.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -88,44 +89,24 @@ export interface RunSpec {
 }
 
 /** Latency percentiles, ms. */
-export interface Latency {
-  /** Median. */
-  p50: number;
-  /** 99th percentile. */
-  p99: number;
-  /** Maximum. */
-  max: number;
-}
+export type Latency = LatencySummary;
 
-/** One client's report, either implementation. */
-export interface ClientLine {
-  /** Its id. */
-  id: string;
-  /** Multicasts it sent. */
-  sent: number;
-  /** Multicasts delivered there. */
-  delivered: number;
-  /** Deliveries expected there. */
-  expected: number;
-  /** All expected deliveries arrived. */
-  complete: boolean;
-  /** Seconds from its first send (the seed: "start") to its last delivery. */
-  seconds: number;
-  /** Deliveries per second over those seconds. */
-  perSec: number;
-  /** Latency of the deliveries there sent after the warm-up (ours only). */
-  latency?: Latency;
-  /** Latency of every delivery there, warm-up included (ours only). */
-  latencyAll?: Latency;
-  /** Latency of its own multicasts only (ours only; one clock). */
-  ownLatency?: Latency;
-  /** Peak resident memory, KiB. */
-  peakRssKiB: number;
-  /** CPU seconds it used. */
-  cpuSeconds: number;
-  /** Exit code. */
-  exitCode: number;
-}
+/** One client's report, either implementation: our client's JSON line (the seed's has no latencies) and its exit code. */
+export type ClientLine =
+  & Pick<
+    ClientResult,
+    | "id"
+    | "sent"
+    | "delivered"
+    | "expected"
+    | "complete"
+    | "seconds"
+    | "perSec"
+    | "peakRssKiB"
+    | "cpuSeconds"
+  >
+  & Partial<Pick<ClientResult, "latency" | "latencyAll" | "ownLatency">>
+  & { exitCode: number };
 
 /** What a run found. */
 export interface RunResult extends RunSpec {
@@ -315,47 +296,59 @@ function clientTimeout(spec: RunSpec): number {
   return Math.ceil(30 + work);
 }
 
-function startClient(spec: RunSpec, port: number, id: string, count: number): CapturedProcess {
+function startClient(spec: RunSpec, port: number, id: string, count: number): RoleProcess {
   if (spec.impl === "seed") {
     const width = Math.max(0, spec.size - `${id}###`.length);
-    return spawnCaptured(`seed client ${id}`, PYTHON, [
-      `${SEED}burst.py`,
-      "-id",
+    return spawn(
+      `seed client ${id}`,
+      PYTHON,
+      [
+        `${SEED}burst.py`,
+        "-id",
+        id,
+        "--base-port",
+        String(port),
+        "--count",
+        String(count),
+        "--size",
+        String(width),
+        "--expect-deliveries",
+        String(spec.total),
+        "--idle-exit",
+        "3",
+      ],
+      false,
+      true,
+    );
+  }
+  return spawn(
+    `client ${id}`,
+    Deno.execPath(),
+    [
+      "run",
+      ...PERMISSIONS,
+      ...profileFlags(spec, id),
+      CLIENT,
+      "--id",
       id,
       "--base-port",
       String(port),
       "--count",
       String(count),
       "--size",
-      String(width),
-      "--expect-deliveries",
+      String(spec.size),
+      "--rate",
+      String(spec.rate / spec.clients),
+      "--expect",
       String(spec.total),
-      "--idle-exit",
-      "3",
-    ]);
-  }
-  return spawnCaptured(`client ${id}`, Deno.execPath(), [
-    "run",
-    ...PERMISSIONS,
-    ...profileFlags(spec, id),
-    CLIENT,
-    "--id",
-    id,
-    "--base-port",
-    String(port),
-    "--count",
-    String(count),
-    "--size",
-    String(spec.size),
-    "--rate",
-    String(spec.rate / spec.clients),
-    "--expect",
-    String(spec.total),
-    "--timeout",
-    String(clientTimeout(spec)),
-    "--warmup",
-    String(spec.rate > 0 ? WARMUP_SECONDS : 0),
-  ]);
+      "--timeout",
+      String(clientTimeout(spec)),
+      "--warmup",
+      String(spec.rate > 0 ? WARMUP_SECONDS : 0),
+    ],
+    false,
+    true,
+  );
 }
 
 function tail(text: string, lines = 3): string {
@@ -415,7 +408,7 @@ async function runOne(spec: RunSpec): Promise<RunResult> {
     otherCpuSeconds: 0,
   };
   const busyAtStart = await machineBusySeconds();
-  const clients: CapturedProcess[] = [];
+  const clients: RoleProcess[] = [];
   const sampled = new Map<string, ProcSample>();
   let broker: RoleProcess | undefined;
   let sequencer: RoleProcess | undefined;
