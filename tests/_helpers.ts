@@ -63,3 +63,18 @@ export async function within<T>(
 
 /** The path of the Deno executable running the tests. */
 export const DENO = Deno.execPath();
+
+/**
+ * A small seeded PRNG (mulberry32): the same seed gives the same run, so a
+ * failing permutation or fuzz run can be replayed.
+ */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

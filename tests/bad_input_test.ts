@@ -23,7 +23,7 @@ import {
   type Socket,
 } from "../mod.ts";
 import { freeBasePort, spawnRole, stop } from "../tasks/_processes.ts";
-import { within } from "./_helpers.ts";
+import { prng, within } from "./_helpers.ts";
 
 /** How long any one wait may take. */
 const T = 15_000;
@@ -454,18 +454,6 @@ Deno.test("Broker and Sequencer drop and count malformed direct messages; unknow
 });
 
 // --- Raw bytes -----------------------------------------------------------------------------------
-
-/** A seeded PRNG (mulberry32): the same seed, the same run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(random: () => number, length: number): Uint8Array {
   const out = new Uint8Array(length);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Broker, Context, curveKeyPair, Member, Sequencer } from "../mod.ts";
+import { curveClient } from "../roles/curve.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { runScenario } from "../tasks/scenario.ts";
 import { DENO, within } from "./_helpers.ts";
@@ -39,24 +40,17 @@ Deno.test("CURVE mode: only allowed keys join; others can neither read nor injec
   );
   // Intruders: one with a key not on the list, one without CURVE at all.
   using intruderCtx = new Context();
+  const asIntruder = curveClient(client(intruderKeys));
   const listeners = [true, false].map((withKey) => {
     const sub = intruderCtx.socket("SUB");
-    if (withKey) {
-      sub.setOption("CURVE_SERVERKEY", brokerKeys.publicKey);
-      sub.setOption("CURVE_PUBLICKEY", intruderKeys.publicKey);
-      sub.setOption("CURVE_SECRETKEY", intruderKeys.secretKey);
-    }
+    if (withKey) asIntruder(sub);
     sub.setOption("SUBSCRIBE", "");
     sub.connect(`tcp://127.0.0.1:${basePort + 1}`);
     return sub;
   });
   const injectors = [true, false].map((withKey) => {
     const pub = intruderCtx.socket("PUB");
-    if (withKey) {
-      pub.setOption("CURVE_SERVERKEY", brokerKeys.publicKey);
-      pub.setOption("CURVE_PUBLICKEY", intruderKeys.publicKey);
-      pub.setOption("CURVE_SECRETKEY", intruderKeys.secretKey);
-    }
+    if (withKey) asIntruder(pub);
     pub.connect(`tcp://127.0.0.1:${basePort}`);
     return pub;
   });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Delivery, Holdback } from "../mod.ts";
+import { prng } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -11,18 +12,6 @@ function bytes(text: string): Uint8Array {
 /** Deliveries as `[seq, sender, payload]` triples, for readable assertions. */
 function view(deliveries: Delivery[]): [number, string, string][] {
   return deliveries.map((d) => [d.seq, d.sender, decoder.decode(d.payload)]);
-}
-
-/** A small seeded PRNG (mulberry32), so that a failing permutation can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fisher-Yates with the given random source. */
