@@ -42,6 +42,7 @@ export { type CurveKeyPair, curveKeyPair, z85Decode, z85Encode } from "./ffi/cur
 export { Broker, type BrokerCounters, type BrokerOptions } from "./roles/broker.ts";
 export { Sequencer, type SequencerCounters, type SequencerOptions } from "./roles/sequencer.ts";
 export {
+  type BusReception,
   type DirectMessage,
   type LateJoin,
   Member,

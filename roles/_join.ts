@@ -32,6 +32,8 @@ export interface JoinedSockets {
  * @param at The group's endpoints.
  * @param id The participant's id (the DEALER's routing id).
  * @param timeoutMs How long the whole join may take.
+ * @param topics What the bus socket subscribes to (prefixes of the first
+ * frame); it must include a prefix of "start" (the broker counts those).
  * @returns The sockets, ready.
  * @throws {Error} naming what did not come in time, and from where.
  */
@@ -40,6 +42,7 @@ export async function joinGroup(
   at: Endpoints,
   id: string,
   timeoutMs: number,
+  topics: readonly string[] = [""],
 ): Promise<JoinedSockets> {
   const pub = sockets.socket("XPUB");
   pub.setOption("XPUB_NODROP", true);
@@ -50,7 +53,7 @@ export async function joinGroup(
   pub.connect(at.multicastIn);
   const sub = sockets.socket("SUB");
   sub.setOption("RCVHWM", 100_000);
-  sub.setOption("SUBSCRIBE", "");
+  for (const topic of topics) sub.setOption("SUBSCRIBE", topic);
   sub.connect(at.multicastOut);
   const dealer = sockets.socket("DEALER");
   dealer.setOption("ROUTING_ID", id);

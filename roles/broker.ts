@@ -201,8 +201,10 @@ export class Broker {
     this.#proxy = proxy(this.#xsub, this.#xpub, undefined, {
       // The XSUB subscribes to everything itself: subscriptions are counted,
       // not passed upstream, so that a publisher sees one per connection.
+      // Only subscriptions that "start" matches count: a member that takes
+      // only orders subscribes to "start" and "sequencer".
       backward: (message) => {
-        if (message[0]?.[0] === 1) {
+        if (message[0]?.[0] === 1 && receivesStart(message[0])) {
           this.#counters.subscriptions++;
           this.#wake();
         }
@@ -375,4 +377,15 @@ export class Broker {
   get forwarded(): number {
     return this.#proxy?.stats.forward ?? 0;
   }
+}
+
+const START_BYTES = bytes(START);
+
+/** True if a subscription message (`\x01<topic>`) is for a prefix of "start". */
+function receivesStart(subscription: Uint8Array): boolean {
+  if (subscription.byteLength - 1 > START_BYTES.byteLength) return false;
+  for (let i = 1; i < subscription.byteLength; i++) {
+    if (subscription[i] !== START_BYTES[i - 1]) return false;
+  }
+  return true;
 }

@@ -19,7 +19,7 @@ import {
 } from "./cli.ts";
 import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve.ts";
 import { runClient } from "./client.ts";
-import { type LateJoin, Member } from "./member.ts";
+import { type BusReception, type LateJoin, Member } from "./member.ts";
 import { checkClientId } from "./protocol.ts";
 import { countMulticasts, loadScript } from "./script.ts";
 
@@ -65,6 +65,13 @@ const FLAGS: Record<string, FlagSpec> = {
     value: "BYTES",
     default: "1048576",
     help: "the largest payload this client sends (the broker's --max-payload must be as large)",
+  },
+  receive: {
+    type: "string",
+    value: "orders|all",
+    default: "orders",
+    help:
+      "take the sequencer's orders only (each carries its payload), or every multicast too, held back until its order (the seed's way)",
   },
   "late-join": {
     type: "string",
@@ -133,6 +140,12 @@ if (import.meta.main) {
         `Invalid --late-join ${JSON.stringify(lateJoin)}: expected catch-up or now`,
       );
     }
+    const receive = String(values.receive ?? "orders") as BusReception;
+    if (receive !== "orders" && receive !== "all") {
+      throw new UsageError(
+        `Invalid --receive ${JSON.stringify(receive)}: expected orders or all`,
+      );
+    }
     const deliveryDelayMs = numberFlag(values, "delivery-delay", 0, { min: 0 });
     const window = numberFlag(values, "window", 1000, {
       min: 1,
@@ -151,6 +164,7 @@ if (import.meta.main) {
       joinTimeoutMs: joinTimeout * 1000,
       window,
       lateJoin,
+      receive,
       maxPayload: numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true }),
       curve: clientCurveFromFlags(values),
       dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
@@ -182,7 +196,9 @@ if (import.meta.main) {
     const progress = Deno.stderr.isTerminal() && !values.quiet && !values.verbose
       ? setInterval(() => {
         const line =
-          `${id}: sent ${member.counters.sent}/${expected}, delivered ${member.counters.delivered}, held back ${member.heldBack.messages}`;
+          `${id}: sent ${member.counters.sent}/${expected}, delivered ${member.counters.delivered}, held back ${
+            member.heldBack.messages + member.heldBack.orders
+          }`;
         Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
       }, 250)
       : undefined;

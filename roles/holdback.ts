@@ -37,6 +37,8 @@ export function payloadKey(payload: Uint8Array): string {
  * Matches orders to multicasts in O(1) per message and releases them in
  * sequence order. Equal payloads are interchangeable (as in the seed, the
  * order names its message by payload), so they are counted, not listed.
+ * With `ordersOnly`, an order is its own message (it carries the payload):
+ * orders are released in sequence as they come, and only gaps hold back.
  *
  * @example
  * ```ts
@@ -50,6 +52,7 @@ export function payloadKey(payload: Uint8Array): string {
  */
 export class Holdback {
   #next = 1;
+  #ordersOnly: boolean;
   /** Multicasts received and not yet delivered: payload key -> senders in arrival order. */
   #messages = new Map<string, string[]>();
   /** Orders received and not yet delivered: seq -> payload. */
@@ -62,9 +65,12 @@ export class Holdback {
    * Creates an empty holdback queue.
    *
    * @param startAt The first sequence number to deliver (1 for a new group).
+   * @param ordersOnly Deliver orders from the payload they carry, without
+   * waiting for (or taking) multicasts.
    */
-  constructor(startAt = 1) {
+  constructor(startAt = 1, ordersOnly = false) {
     this.#next = startAt;
+    this.#ordersOnly = ordersOnly;
   }
 
   /** The next sequence number to deliver (L + 1). */
@@ -99,11 +105,12 @@ export class Holdback {
   }
 
   /**
-   * Adds a client's multicast.
+   * Adds a client's multicast (ignored with `ordersOnly`).
    *
    * @returns What can be delivered now, in order.
    */
   addMulticast(sender: string, payload: Uint8Array): Delivery[] {
+    if (this.#ordersOnly) return [];
     const key = keyDecoder.decode(payload);
     // A late copy of a multicast that was delivered from its order.
     const forced = this.#forced.get(key);
@@ -126,8 +133,16 @@ export class Holdback {
    */
   addOrder(seq: number, payload: Uint8Array, origin: Origin | null = null): Delivery[] {
     if (seq < this.#next || this.#orders.has(seq)) return [];
-    this.#orders.set(seq, { payload, origin, key: keyDecoder.decode(payload) });
     if (seq > this.highestOrder) this.highestOrder = seq;
+    if (this.#ordersOnly) {
+      if (seq === this.#next && this.#orders.size === 0) {
+        this.#next++;
+        return [{ seq, sender: origin === null ? "" : senderOf(origin), payload, origin }];
+      }
+      this.#orders.set(seq, { payload, origin, key: "" });
+      return this.#release();
+    }
+    this.#orders.set(seq, { payload, origin, key: keyDecoder.decode(payload) });
     return this.#release();
   }
 
@@ -200,6 +215,16 @@ export class Holdback {
       const order = this.#orders.get(this.#next);
       if (order === undefined) break;
       const { payload, origin, key } = order;
+      if (this.#ordersOnly) {
+        this.#orders.delete(this.#next);
+        out.push({
+          seq: this.#next++,
+          sender: origin === null ? "" : senderOf(origin),
+          payload,
+          origin,
+        });
+        continue;
+      }
       const senders = this.#messages.get(key);
       if (senders === undefined) {
         if (this.#waitingSince === 0) this.#waitingSince = performance.now();

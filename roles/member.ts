@@ -11,7 +11,7 @@ import { AsyncQueue } from "./_queue.ts";
 import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
 import { curveClient, type CurveClientOptions } from "./curve.ts";
-import { type Delivery, Holdback, payloadKey } from "./holdback.ts";
+import { type Delivery, Holdback } from "./holdback.ts";
 import { OriginTracker } from "./origin_tracker.ts";
 import {
   BROKER_ID,
@@ -71,6 +71,15 @@ export interface MemberCounters {
   badInput: number;
 }
 
+/**
+ * What a member takes from the bus: "orders", the sequencer's orders only
+ * (each carries its multicast's payload, so it is delivered from the order,
+ * and the broker sends the multicasts to the sequencer alone); or "all",
+ * every multicast too, each held back until its order comes (the seed's way,
+ * twice the messages).
+ */
+export type BusReception = "orders" | "all";
+
 /** Where a member that joins a running group starts delivering. */
 export type LateJoin = "catch-up" | "now";
 
@@ -106,6 +115,8 @@ export interface MemberOptions {
   holdbackTimeoutMs?: number;
   /** The largest payload sent, bytes (the broker's limit must be as large). Default 1 MiB. */
   maxPayload?: number;
+  /** What to take from the bus. Default "orders". */
+  receive?: BusReception;
   /** Fault injection, for tests only: drop every Nth bus message received (0: none). */
   dropEvery?: number;
   /** Deliveries not yet consumed at which the member stops reading the bus. Default 10,000. */
@@ -163,7 +174,8 @@ export class Member {
   #pub: Socket;
   #sub: Socket;
   #dealer: Socket;
-  #holdback = new Holdback();
+  #holdback: Holdback;
+  #ordersOnly: boolean;
   #deliveries = new AsyncQueue<Delivery>();
   #directs = new AsyncQueue<DirectMessage>();
   #options: MemberOptions;
@@ -174,9 +186,7 @@ export class Member {
   /** Multicasts seen on the bus or delivered, by origin: copies are dropped. */
   #seen = new OriginTracker();
   /** Own multicasts not yet delivered, by index (in sending order). */
-  #ownPending = new Map<number, { payload: Uint8Array; sentAt: number; key: string }>();
-  /** The same, by payload: indexes in sending order. */
-  #ownByPayload = new Map<string, number[]>();
+  #ownPending = new Map<number, { payload: Uint8Array; sentAt: number }>();
   #windowWaiters: (() => void)[] = [];
   #log: (line: string) => void;
   #trace: ((line: string) => void) | undefined;
@@ -204,6 +214,8 @@ export class Member {
     this.#window = options.window ?? 1000;
     this.#log = options.log ?? (() => {});
     this.#trace = options.trace;
+    this.#ordersOnly = (options.receive ?? "orders") === "orders";
+    this.#holdback = new Holdback(1, this.#ordersOnly);
   }
 
   /**
@@ -223,7 +235,8 @@ export class Member {
       options.curve ? curveClient(options.curve) : undefined,
     );
     try {
-      const { pub, sub, dealer, late } = await joinGroup(ctx, at, id, timeoutMs);
+      const topics = (options.receive ?? "orders") === "orders" ? [START, SEQUENCER_ID] : [""];
+      const { pub, sub, dealer, late } = await joinGroup(ctx, at, id, timeoutMs, topics);
       const member = new Member({ ...options, id }, ctx, [pub, sub, dealer]);
       member.#log(`${id} started${late ? " (late)" : ""}`);
       member.#start(late);
@@ -273,6 +286,8 @@ export class Member {
       try {
         const message = decodeBus(frames);
         if (message.kind === "multicast") {
+          // A member whose id starts like "sequencer" or "start".
+          if (this.#ordersOnly) continue;
           // A copy sent again after a failure, when the first one came too.
           if (message.origin !== null && !this.#seen.record(message.origin)) continue;
           this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
@@ -305,7 +320,7 @@ export class Member {
     if (deliveries.length > 0) this.#lastProgress = performance.now();
     for (const delivery of deliveries) {
       this.counters.delivered++;
-      if (delivery.origin !== null) this.#seen.record(delivery.origin);
+      if (delivery.origin !== null && !this.#ordersOnly) this.#seen.record(delivery.origin);
       // A full window opens again at half: the senders then go in one burst,
       // which libzmq batches, instead of one message per delivery.
       if (
@@ -320,23 +335,15 @@ export class Member {
 
   /** Forgets an own multicast once delivered; true if the delivery was one. */
   #settleOwn(delivery: Delivery): boolean {
-    // Another member's multicast, named by its origin: nothing to decode.
-    if (delivery.origin !== null && delivery.origin.key !== this.#originKey) return false;
-    const own = delivery.origin === null ? undefined : this.#ownPending.get(delivery.origin.index);
-    const key = own?.key ?? payloadKey(delivery.payload);
-    const indexes = this.#ownByPayload.get(key);
-    if (indexes === undefined) return false;
-    // By origin when the order names it (ours), else the oldest equal payload.
-    let at = 0;
-    if (delivery.origin !== null) {
-      if (delivery.origin.key !== this.#originKey) return false;
-      at = indexes.indexOf(delivery.origin.index);
-      if (at < 0) return false;
+    const origin = delivery.origin;
+    if (origin !== null) {
+      return origin.key === this.#originKey && this.#ownPending.delete(origin.index);
     }
-    const [index] = indexes.splice(at, 1);
-    if (indexes.length === 0) this.#ownByPayload.delete(key);
-    this.#ownPending.delete(index!);
-    return true;
+    // A seed sequencer names no origin: the oldest own multicast of equal payload.
+    for (const [index, own] of this.#ownPending) {
+      if (sameBytes(own.payload, delivery.payload)) return this.#ownPending.delete(index);
+    }
+    return false;
   }
 
   /** Runs on a timer: recovery requests, delivery from orders, resends. */
@@ -537,11 +544,7 @@ export class Member {
     const data = typeof payload === "string" ? bytes(payload) : payload;
     this.#checkSize(data, "multicast");
     const index = ++this.#sentCount;
-    const key = payloadKey(data);
-    this.#ownPending.set(index, { payload: data, sentAt: performance.now(), key });
-    const indexes = this.#ownByPayload.get(key);
-    if (indexes === undefined) this.#ownByPayload.set(key, [index]);
-    else indexes.push(index);
+    this.#ownPending.set(index, { payload: data, sentAt: performance.now() });
     await this.#pub.send(multicastFrames({ key: this.#originKey, index }, data));
     this.counters.sent++;
   }
@@ -593,4 +596,10 @@ export class Member {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

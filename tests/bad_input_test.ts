@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import {
   Broker,
+  type BusReception,
   Context,
   decodeBus,
   type Delivery,
@@ -28,6 +29,8 @@ import { prng, within } from "./_helpers.ts";
 /** How long any one wait may take. */
 const T = 15_000;
 const MEMBERS = ["c1", "c2", "c3"] as const;
+/** c1 takes every bus message (the seed's way); the others only the orders (the default). */
+const RECEIVE: Record<string, BusReception> = { c1: "all", c2: "orders", c3: "orders" };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MiB = 1024 * 1024;
@@ -105,7 +108,7 @@ async function startGroup(options: { unknownRecipientGraceMs?: number } = {}): P
   });
   const joining = await Promise.allSettled([
     Sequencer.join({ ...where, log: logger("sequencer") }),
-    ...MEMBERS.map((id) => Member.join({ ...where, id, log: logger(id) })),
+    ...MEMBERS.map((id) => Member.join({ ...where, id, receive: RECEIVE[id], log: logger(id) })),
   ]);
   const failed = joining.find((r) => r.status === "rejected");
   if (failed !== undefined) {
@@ -300,13 +303,16 @@ Deno.test("Sequencer and Member drop and count malformed bus frames from a rogue
     const after = badInput(group);
     assert.equal(after.sequencer - before.sequencer, BAD_BUS.length, "the sequencer's badInput");
     assert.equal(logged(group, "sequencer", "Dropped a bad bus message"), BAD_BUS.length);
+    // A member that takes only orders subscribes to "sequencer" and "start":
+    // the broker passes it only the bad frames whose sender starts so.
+    const toOrdersOnly = BAD_BUS.filter(([, [sender]]) =>
+      /^(sequencer|start)/.test(new TextDecoder().decode(sender))
+    ).length;
+    assert.ok(toOrdersOnly > 0 && toOrdersOnly < BAD_BUS.length);
     for (const [i, member] of group.members.entries()) {
-      assert.equal(logged(group, member.id, "dropped a bad bus message"), BAD_BUS.length);
-      assert.equal(
-        after.members[i]! - before.members[i]!,
-        BAD_BUS.length,
-        `${member.id}'s badInput`,
-      );
+      const expected = RECEIVE[member.id] === "all" ? BAD_BUS.length : toOrdersOnly;
+      assert.equal(logged(group, member.id, "dropped a bad bus message"), expected, member.id);
+      assert.equal(after.members[i]! - before.members[i]!, expected, `${member.id}'s badInput`);
     }
 
     // Oversize: the broker refuses a frame over its limit (1 MiB) by
@@ -333,7 +339,7 @@ Deno.test("Sequencer and Member drop and count malformed bus frames from a rogue
       assert.ok(inbox.payloads.every((p) => p.length < MiB), "a 2 MiB payload was delivered");
     }
     console.log(
-      `bad bus frames: ${BAD_BUS.length} kinds, each counted once by the sequencer and each of 3 members; a 2 MiB frame dropped with the rogue's connection; ${sent.length} multicasts delivered by all, none lost`,
+      `bad bus frames: ${BAD_BUS.length} kinds, each counted once by the sequencer and by each member that receives them; a 2 MiB frame dropped with the rogue's connection; ${sent.length} multicasts delivered by all, none lost`,
     );
   } finally {
     ctx.close();
