@@ -90,6 +90,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #senders: SendWaiter[] = [];
   #senderHead = 0;
   #servicing = false;
+  #recheckQueued = false;
 
   /**
    * Use `Context.socket(type)` instead.
@@ -474,10 +475,18 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 
   /**
    * A send or receive may have consumed the edge of `ZMQ_FD` that another
-   * waiter of this socket needed: serve waiters from `ZMQ_EVENTS` again.
+   * waiter of this socket needed: serve waiters from `ZMQ_EVENTS` again,
+   * once after the operations of this turn of the event loop (a socket that
+   * sends while a receive waits, such as an XPUB read for subscriptions,
+   * would otherwise read `ZMQ_EVENTS` after every send).
    */
   #afterOperation(): void {
-    if (this.waiting()) queueMicrotask(() => this.service());
+    if (this.#recheckQueued || !this.waiting()) return;
+    this.#recheckQueued = true;
+    nextTurn(() => {
+      this.#recheckQueued = false;
+      this.service();
+    });
   }
 
   /** Serves what is ready now, then hands the socket to the poller if it still waits. */

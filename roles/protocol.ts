@@ -115,6 +115,95 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
  * @throws {ProtocolError} naming what was wrong.
  */
 export function decodeBus(frames: Uint8Array[]): BusMessage {
+  return (frames.length === 3 ? decodeBusFast(frames[0]!, frames[1]!, frames[2]!) : null) ??
+    decodeBusChecked(frames);
+}
+
+/**
+ * The common well-formed cases, parsed from the bytes without text decoding
+ * or regular expressions; null for anything else, which the checked path
+ * then decodes (or refuses, saying why).
+ */
+function decodeBusFast(
+  senderFrame: Uint8Array,
+  seqFrame: Uint8Array,
+  payload: Uint8Array,
+): BusMessage | null {
+  if (seqFrame.byteLength === 0) {
+    const origin = originAt(senderFrame, 0);
+    if (origin === null) return null;
+    return {
+      kind: "multicast",
+      sender: origin.key.slice(0, origin.key.indexOf("@")),
+      payload,
+      origin,
+    };
+  }
+  const seq = decimalAt(seqFrame, 0);
+  if (seq === 0 || !startsWith(senderFrame, SEQUENCER_BYTES)) return null;
+  const length = SEQUENCER_BYTES.byteLength;
+  if (senderFrame.byteLength === length) return { kind: "order", seq, payload, origin: null };
+  if (senderFrame[length] !== COLON) return null;
+  const origin = originAt(senderFrame, length + 1);
+  return origin === null ? null : { kind: "order", seq, payload, origin };
+}
+
+const SEQUENCER_BYTES = new TextEncoder().encode(SEQUENCER_ID);
+const COLON = 0x3a;
+const AT = 0x40;
+const DOT = 0x2e;
+
+function startsWith(frame: Uint8Array, prefix: Uint8Array): boolean {
+  if (frame.byteLength < prefix.byteLength) return false;
+  for (let i = 0; i < prefix.byteLength; i++) if (frame[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** `[1-9][0-9]{0,15}` from `start` to the end, at most MAX_SEQ; 0 if not. */
+function decimalAt(frame: Uint8Array, start: number): number {
+  const length = frame.byteLength - start;
+  if (length < 1 || length > 16 || frame[start] === 0x30) return 0;
+  let value = 0;
+  for (let i = start; i < frame.byteLength; i++) {
+    const digit = frame[i]! - 0x30;
+    if (digit < 0 || digit > 9) return 0;
+    value = value * 10 + digit;
+  }
+  return value <= MAX_SEQ ? value : 0;
+}
+
+/** True for `A-Z a-z 0-9 _ . -`. */
+function isIdByte(byte: number): boolean {
+  return (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) ||
+    (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === DOT || byte === 0x2d;
+}
+
+/** An origin `<id>@<hex>.<n>` from `start` to the end of the frame, as ORIGIN matches; else null. */
+function originAt(frame: Uint8Array, start: number): Origin | null {
+  const end = frame.byteLength;
+  let at = start;
+  while (at < end && at - start <= 64 && frame[at] !== AT) {
+    if (!isIdByte(frame[at]!)) return null;
+    at++;
+  }
+  if (at === start || at - start > 64 || at === end) return null;
+  let dot = at + 1;
+  while (dot < end && frame[dot] !== DOT) {
+    const byte = frame[dot]!;
+    if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return null;
+    dot++;
+  }
+  if (dot === at + 1 || dot - at - 1 > 16 || dot === end) return null;
+  const index = decimalAt(frame, dot + 1);
+  if (index === 0) return null;
+  return {
+    key: String.fromCharCode.apply(null, frame.subarray(start, dot) as unknown as number[]),
+    index,
+  };
+}
+
+/** The checked path of {@link decodeBus}: every case, with an error naming what is wrong. */
+function decodeBusChecked(frames: Uint8Array[]): BusMessage {
   if (frames.length !== 3) {
     throw new ProtocolError(
       `expected 3 frames [sender, seq, payload], got ${frames.length}`,
@@ -172,15 +261,59 @@ export function decodeBus(frames: Uint8Array[]): BusMessage {
   return { kind: "order", seq: Number(seqText), payload, origin };
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** The frames of a client's multicast: `[<id>@<incarnation>.<n>, "", payload]`. */
 export function multicastFrames(origin: Origin, payload: Uint8Array): Uint8Array[] {
-  return [bytes(formatOrigin(origin)), new Uint8Array(0), payload];
+  if (origin.key !== lastKey) {
+    lastKey = origin.key;
+    lastKeyPrefix = ascii(`${origin.key}.`);
+  }
+  return [decimalBytes(origin.index, lastKeyPrefix), EMPTY, payload];
+}
+
+/** `<key>.` as bytes for the last origin key a multicast was framed for. */
+let lastKey = "";
+let lastKeyPrefix: Uint8Array = EMPTY;
+
+/**
+ * Encodes text known to be ASCII (ids, origins, numbers): for a few dozen
+ * characters a loop is several times cheaper than `TextEncoder`'s call into
+ * the runtime.
+ */
+function ascii(value: string): Uint8Array {
+  const out = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) out[i] = value.charCodeAt(i);
+  return out;
 }
 
 /** The frames of the sequencer's order number `seq`: `["sequencer[:<origin>]", "<seq>", payload]`. */
 export function orderFrames(seq: number, payload: Uint8Array, origin: Origin | null): Uint8Array[] {
-  const sender = origin === null ? SEQUENCER_ID : `${SEQUENCER_ID}:${formatOrigin(origin)}`;
-  return [bytes(sender), bytes(String(seq)), payload];
+  if (origin === null) return [SEQUENCER_BYTES, decimalBytes(seq, EMPTY), payload];
+  let prefix = orderPrefixes.get(origin.key);
+  if (prefix === undefined) {
+    // One entry per member run; a long-lived sequencer forgets them now and then.
+    if (orderPrefixes.size >= 4096) orderPrefixes.clear();
+    prefix = ascii(`${SEQUENCER_ID}:${origin.key}.`);
+    orderPrefixes.set(origin.key, prefix);
+  }
+  return [decimalBytes(origin.index, prefix), decimalBytes(seq, EMPTY), payload];
+}
+
+/** `sequencer:<key>.` as bytes, by origin key. */
+const orderPrefixes = new Map<string, Uint8Array>();
+
+/** `prefix` followed by the decimal digits of `value` (a positive integer), as new bytes. */
+function decimalBytes(value: number, prefix: Uint8Array): Uint8Array {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  const out = new Uint8Array(prefix.byteLength + digits);
+  out.set(prefix);
+  for (let i = out.byteLength - 1, rest = value; i >= prefix.byteLength; i--) {
+    out[i] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return out;
 }
 
 /**
