@@ -32,6 +32,7 @@ import {
 import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
 import { type LibcLib, libcLib, type ZmqLib, zmqLib } from "./lib.ts";
 import { countOperation, nextTurn, owesTurn, thePoller } from "./_poller.ts";
+import { type InlineFrames, probeInlineFrames } from "./_inline_frames.ts";
 
 /** A message frame as given to `send()`. */
 export type Frame = string | Uint8Array;
@@ -83,6 +84,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #type: SocketType;
   #fd: number;
   #msg = new Uint8Array(new ArrayBuffer(MSG_T_SIZE));
+  #inline: InlineFrames | null;
   #intValue = new Int32Array(new ArrayBuffer(8));
   #intLength = new BigUint64Array(1);
   #receivers: ReceiveWaiter[] = [];
@@ -106,6 +108,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       );
     }
     this.#lib = zmqLib();
+    this.#inline = inlineFrames(this.#lib);
     this.#owner = owner;
     this.#type = type;
     const handle = this.#lib.zmq_socket(owner.pointer, id);
@@ -426,9 +429,18 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       throw lastError("Cannot receive");
     }
     const frames: Uint8Array[] = [];
+    const inline = this.#inline;
     while (true) {
       const frame = frameBuffer(size);
-      if (size > 0) this.#libc.memcpy(frame, lib.zmq_msg_data(msg), BigInt(size));
+      if (
+        inline !== null && size <= inline.maxSize && msg[inline.typeOffset] === inline.inlineType &&
+        msg[inline.sizeOffset] === size
+      ) {
+        // A small frame: its bytes are in the message struct itself.
+        for (let i = 0, at = inline.dataOffset; i < size; i++, at++) frame[i] = msg[at]!;
+      } else if (size > 0) {
+        this.#libc.memcpy(frame, lib.zmq_msg_data(msg), BigInt(size));
+      }
       frames.push(frame);
       if (lib.zmq_msg_more(msg) === 0) return frames;
       // The rest of a multipart message is already here (atomic delivery).
@@ -447,7 +459,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     for (let i = 0; i <= last; i++) {
       const frame = frames[i]!;
       const flags = i === last ? DONTWAIT : DONTWAIT | SNDMORE;
-      while (lib.zmq_send(handle, frame, BigInt(frame.byteLength), flags) === -1) {
+      const size = frame.byteLength;
+      while (lib.zmq_send(handle, frame, SIZES[size] ?? BigInt(size), flags) === -1) {
         const errno = lib.zmq_errno();
         if (errno === ERRNO.EINTR) continue;
         if (i === 0 && errno === ERRNO.EAGAIN) return false;
@@ -626,6 +639,17 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   get _owner(): SocketOwner {
     return this.#owner;
   }
+}
+
+/** `BigInt(n)` for small n: a frame's size is passed as a BigInt, allocated once here. */
+const SIZES: readonly bigint[] = Array.from({ length: 1025 }, (_, n) => BigInt(n));
+
+let inlineLayout: InlineFrames | null | undefined;
+
+/** The inline-frame layout of the loaded libzmq, probed once. */
+function inlineFrames(lib: ZmqLib): InlineFrames | null {
+  if (inlineLayout === undefined) inlineLayout = probeInlineFrames(lib);
+  return inlineLayout;
 }
 
 /** Frames up to this size are cut from a shared slab instead of allocated one by one. */

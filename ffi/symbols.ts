@@ -111,6 +111,13 @@ export const zmqSymbols = {
     ],
     result: "i32",
   },
+  zmq_msg_init_size: {
+    parameters: [
+      "buffer", // zmq_msg_t *msg
+      "usize", // size_t size
+    ],
+    result: "i32",
+  },
   zmq_msg_recv: {
     parameters: [
       "buffer", // zmq_msg_t *msg
