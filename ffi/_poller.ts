@@ -41,7 +41,23 @@ export interface Waitable {
  * messages come slower than that does not burn a core for nothing (several
  * processes spinning on 2 cores would delay each other).
  */
-export const SPIN_MS = 0.3;
+export const SPIN_MS = 0.1;
+
+/**
+ * While messages keep coming, the loop waits in `poll()` on the main thread
+ * itself, at most this long (ms) at a time, with a turn of the event loop
+ * (timers, I/O) between two such waits. A message that comes meanwhile wakes
+ * the main thread directly: two thread switches fewer than a wait on a pool
+ * thread, which on a 2-core VM is most of a hop's cost, and no CPU burnt.
+ */
+export const PARK_MS = 1;
+
+/**
+ * How long (ms) after the last message the loop keeps parking on the main
+ * thread; after that it waits on a pool thread, and an idle process sleeps
+ * without waking up.
+ */
+export const HOT_MS = 50;
 
 const POLLIN = 0x1;
 const F_GETFL = 3;
@@ -58,6 +74,8 @@ class Poller {
   #inFlight: Set<Waitable> | null = null;
   #woken = false;
   #spinMs = SPIN_MS;
+  /** When a waiter was last served (performance.now()). */
+  #lastServed = -Infinity;
   #pollfds = new Int32Array(2 * 16);
   #byte = new Uint8Array(64);
 
@@ -119,6 +137,49 @@ class Poller {
     return false;
   }
 
+  /** Fills the pollfd array with the watched sockets' fds, after `first` (the wake pipe) if given. */
+  #fill(watched: Waitable[], first: number | null): number {
+    const count = watched.length + (first === null ? 0 : 1);
+    if (this.#pollfds.length < count * 2) this.#pollfds = new Int32Array(count * 4);
+    const pollfds = this.#pollfds;
+    // struct pollfd { int fd; short events; short revents; }
+    let at = 0;
+    if (first !== null) {
+      pollfds[0] = first;
+      pollfds[1] = POLLIN;
+      at = 2;
+    }
+    for (const socket of watched) {
+      pollfds[at++] = socket.fd;
+      pollfds[at++] = POLLIN;
+    }
+    return count;
+  }
+
+  /**
+   * Waits up to the park budget in `poll()` on the main thread; true if a
+   * waiter was served. Nothing else can register meanwhile (the main thread
+   * is here), so the wake pipe is not needed.
+   */
+  #parkHere(watched: Waitable[]): boolean {
+    const start = performance.now();
+    const deadline = start + PARK_MS;
+    const count = this.#fill(watched, null);
+    while (true) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      if (this.#libc.poll_here(this.#pollfds, BigInt(count), Math.ceil(left)) > 0) {
+        let served = false;
+        for (const socket of watched) served = socket.service() || served;
+        if (served) {
+          // A wait a spin would have covered: spin again next time.
+          if (performance.now() - start < SPIN_MS) this.#spinMs = SPIN_MS;
+          return true;
+        }
+      }
+    }
+  }
+
   async #run(): Promise<void> {
     try {
       while (true) {
@@ -131,24 +192,21 @@ class Poller {
           else this.#members.delete(socket);
         }
         if (watched.length === 0) return;
-        if (this.#spin(watched)) continue;
-        const count = watched.length + 1;
-        if (this.#pollfds.length < count * 2) {
-          this.#pollfds = new Int32Array(count * 4);
+        if (this.#spin(watched)) {
+          this.#lastServed = performance.now();
+          continue;
         }
-        const pollfds = this.#pollfds;
-        // struct pollfd { int fd; short events; short revents; }
-        pollfds[0] = this.#wakeRead;
-        pollfds[1] = POLLIN;
-        for (let i = 0; i < watched.length; i++) {
-          pollfds[2 * i + 2] = watched[i]!.fd;
-          pollfds[2 * i + 3] = POLLIN;
+        if (performance.now() - this.#lastServed < HOT_MS) {
+          if (this.#parkHere(watched)) this.#lastServed = performance.now();
+          else await new Promise<void>((resolve) => nextTurn(resolve));
+          continue;
         }
+        const count = this.#fill(watched, this.#wakeRead);
         this.#inFlight = new Set(watched);
         const parked = performance.now();
-        await this.#libc.poll(pollfds, BigInt(count), -1);
+        await this.#libc.poll(this.#pollfds, BigInt(count), -1);
         this.#inFlight = null;
-        // A wait a spin would have covered: spin again next time.
+        // A wait a spin or a park would have covered: try them again next time.
         if (performance.now() - parked < SPIN_MS) this.#spinMs = SPIN_MS;
         if (this.#woken) {
           while (
@@ -157,7 +215,7 @@ class Poller {
           this.#woken = false;
         }
         for (const socket of watched) {
-          if (this.#members.has(socket)) socket.service();
+          if (this.#members.has(socket) && socket.service()) this.#lastServed = performance.now();
         }
       }
     } finally {

@@ -203,6 +203,16 @@ export const libcSymbols = {
     result: "i32",
     nonblocking: true,
   },
+  /** The same `poll()`, on the calling (main) thread: a short park with a timeout. */
+  poll_here: {
+    name: "poll",
+    parameters: [
+      "buffer", // struct pollfd *fds
+      "u64", // nfds_t nfds
+      "i32", // int timeout (ms)
+    ],
+    result: "i32",
+  },
   pipe: {
     parameters: [
       "buffer", // int pipefd[2]
