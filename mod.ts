@@ -36,6 +36,7 @@ export {
   type WritableOption,
 } from "./ffi/constants.ts";
 export { ZmqError } from "./ffi/error.ts";
+export { allocBytes, encodeText } from "./ffi/bytes.ts";
 export { type Proxy, proxy, type ProxyHooks, type ProxyStats } from "./ffi/proxy.ts";
 export { Monitor, type MonitorEvent, MonitorEvents, type MonitorEventType } from "./ffi/monitor.ts";
 export { type CurveKeyPair, curveKeyPair, z85Decode, z85Encode } from "./ffi/curve.ts";

@@ -27,7 +27,7 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { Member } from "../mod.ts";
+import { allocBytes, Member } from "../mod.ts";
 
 /** Latency percentiles, in ms. */
 export interface LatencySummary {
@@ -255,12 +255,12 @@ async function main(): Promise<number> {
   // reference to own multicasts in flight.
   const counter = new DataView(new ArrayBuffer(4));
   const payload = (i: number): Uint8Array => {
-    const bytes = new Uint8Array(size);
+    const bytes = allocBytes(size);
     bytes.set(prefix);
     counter.setUint32(0, i, true);
     bytes.set(new Uint8Array(counter.buffer), stampAt + 8);
     const now = clock();
-    new DataView(bytes.buffer).setFloat64(stampAt, now, true);
+    new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setFloat64(stampAt, now, true);
     if (firstSend === 0) firstSend = now;
     return bytes;
   };

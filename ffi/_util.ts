@@ -4,6 +4,8 @@
  * @module
  */
 
+import { encodeText } from "./bytes.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -20,7 +22,7 @@ export function readCString(pointer: Deno.PointerValue): string {
 
 /** Encodes a frame given as a string or bytes. */
 export function toBytes(frame: string | Uint8Array): Uint8Array {
-  return typeof frame === "string" ? encoder.encode(frame) : frame;
+  return typeof frame === "string" ? encodeText(frame) : frame;
 }
 
 /** Decodes UTF-8 bytes up to the first NUL (or the end). */

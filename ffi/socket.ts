@@ -33,6 +33,7 @@ import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
 import { type LibcLib, libcLib, type ZmqLib, zmqLib } from "./lib.ts";
 import { countOperation, nextTurn, owesTurn, thePoller } from "./_poller.ts";
 import { type InlineFrames, probeInlineFrames } from "./_inline_frames.ts";
+import { allocBytes } from "./bytes.ts";
 
 /** A message frame as given to `send()`. */
 export type Frame = string | Uint8Array;
@@ -431,7 +432,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     const frames: Uint8Array[] = [];
     const inline = this.#inline;
     while (true) {
-      const frame = frameBuffer(size);
+      const frame = allocBytes(size);
       if (
         inline !== null && size <= inline.maxSize && msg[inline.typeOffset] === inline.inlineType &&
         msg[inline.sizeOffset] === size
@@ -650,30 +651,6 @@ let inlineLayout: InlineFrames | null | undefined;
 function inlineFrames(lib: ZmqLib): InlineFrames | null {
   if (inlineLayout === undefined) inlineLayout = probeInlineFrames(lib);
   return inlineLayout;
-}
-
-/** Frames up to this size are cut from a shared slab instead of allocated one by one. */
-const SLAB_FRAME_MAX = 4096;
-const SLAB_SIZE = 64 * 1024;
-let slab = new ArrayBuffer(SLAB_SIZE);
-let slabUsed = 0;
-
-/**
- * A fresh Uint8Array of `size` bytes for a received frame. Small frames are
- * views into a shared 64 KiB slab (as Node's Buffer pool does): allocating
- * each one costs ten times the copy. So `frame.buffer` may be larger than the
- * frame and shared: use `frame.byteOffset`/`byteLength`, or `slice()` it.
- */
-function frameBuffer(size: number): Uint8Array {
-  if (size > SLAB_FRAME_MAX) return new Uint8Array(size);
-  if (slabUsed + size > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const frame = new Uint8Array(slab, slabUsed, size);
-  // Keep the next frame 8-byte aligned.
-  slabUsed += (size + 7) & ~7;
-  return frame;
 }
 
 function toFrames(message: Message): Uint8Array[] {

@@ -5,6 +5,9 @@
  * @module
  */
 
+// Directly, not through mod.ts: mod.ts re-exports this module (no import cycle).
+import { allocBytes, encodeText } from "../ffi/bytes.ts";
+
 /** The sender id the sequencer uses on the bus. */
 export const SEQUENCER_ID = "sequencer";
 /** The sender id the broker uses for its notices on the direct channel. */
@@ -88,14 +91,13 @@ export function parseOrigin(value: string): Origin | null {
 }
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 /** Decodes a frame as text (invalid UTF-8 becomes U+FFFD). */
 export function text(frame: Uint8Array): string {
   return decoder.decode(frame);
 }
 /** Encodes text as a frame. */
 export function bytes(value: string): Uint8Array {
-  return encoder.encode(value);
+  return encodeText(value);
 }
 
 /** Why a bus message was refused. */
@@ -282,7 +284,7 @@ let lastKeyPrefix: Uint8Array = EMPTY;
  * the runtime.
  */
 function ascii(value: string): Uint8Array {
-  const out = new Uint8Array(value.length);
+  const out = allocBytes(value.length);
   for (let i = 0; i < value.length; i++) out[i] = value.charCodeAt(i);
   return out;
 }
@@ -307,7 +309,7 @@ const orderPrefixes = new Map<string, Uint8Array>();
 function decimalBytes(value: number, prefix: Uint8Array): Uint8Array {
   let digits = 1;
   for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  const out = new Uint8Array(prefix.byteLength + digits);
+  const out = allocBytes(prefix.byteLength + digits);
   out.set(prefix);
   for (let i = out.byteLength - 1, rest = value; i >= prefix.byteLength; i--) {
     out[i] = 0x30 + (rest % 10);
