@@ -30,6 +30,8 @@ export interface Waitable {
   service(): boolean;
   /** Reads `ZMQ_EVENTS`: true if a waiter of this socket can be served now. */
   ready(): boolean;
+  /** True if the socket sent since it last received: a reply may be on its way. */
+  awaitsReply(): boolean;
 }
 
 /**
@@ -118,7 +120,10 @@ class Poller {
 
   /** Spins for up to the current budget; true if a socket became ready (and was served). */
   #spin(watched: Waitable[]): boolean {
-    if (this.#spinMs === 0) return false;
+    // Only a socket that has just sent can expect an answer that soon (a
+    // round trip); spinning for a stream would take the CPU from whoever
+    // produces it.
+    if (this.#spinMs === 0 || !watched.some((socket) => socket.awaitsReply())) return false;
     const deadline = performance.now() + this.#spinMs;
     do {
       for (const socket of watched) {

@@ -62,6 +62,9 @@ export interface SocketOwner {
   socket(type: SocketType): Socket;
 }
 
+/** Socket types whose sends are not answered on the same socket. */
+const ONE_WAY: ReadonlySet<SocketType> = new Set(["PUB", "XPUB", "SUB", "XSUB", "PUSH", "PULL"]);
+
 const typeNames = Object.fromEntries(
   Object.entries(SocketTypes).map(([name, id]) => [id, name]),
 ) as Record<number, SocketType>;
@@ -94,6 +97,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #senderHead = 0;
   #servicing = false;
   #recheckQueued = false;
+  #sentSinceReceive = false;
 
   /**
    * Use `Context.socket(type)` instead.
@@ -429,6 +433,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       if (errno === ERRNO.EAGAIN || errno === ERRNO.EINTR) return null;
       throw lastError("Cannot receive");
     }
+    this.#sentSinceReceive = false;
     const frames: Uint8Array[] = [];
     const inline = this.#inline;
     while (true) {
@@ -470,6 +475,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         );
       }
     }
+    this.#sentSinceReceive = true;
     return true;
   }
 
@@ -479,6 +485,16 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return ((events & POLLIN) !== 0 &&
       this.#receiverHead < this.#receivers.length) ||
       ((events & POLLOUT) !== 0 && this.#senderHead < this.#senders.length);
+  }
+
+  /**
+   * True if this socket sent since it last received and is of a type whose
+   * peers answer on the same socket (REQ, REP, DEALER, ROUTER, PAIR...): a
+   * reply may come at once (for the poller's spin). An XPUB read for its
+   * subscriptions while it publishes does not count.
+   */
+  awaitsReply(): boolean {
+    return this.#sentSinceReceive && !ONE_WAY.has(this.#type);
   }
 
   /** True while a receive or send waits (for the poller). */
