@@ -30,7 +30,7 @@ export interface Waitable {
   service(): boolean;
   /** Reads `ZMQ_EVENTS`: true if a waiter of this socket can be served now. */
   ready(): boolean;
-  /** True if the socket sent since it last received: a reply may be on its way. */
+  /** True if the socket has just sent and not received since: a reply may be on its way. */
   awaitsReply(): boolean;
 }
 
@@ -197,6 +197,7 @@ class Poller {
           else this.#members.delete(socket);
         }
         if (watched.length === 0) return;
+        cycle++;
         if (this.#spin(watched)) {
           this.#lastServed = performance.now();
           continue;
@@ -258,6 +259,16 @@ export function owesTurn(): boolean {
   if (++streak < OPERATIONS_PER_TURN) return false;
   streak = 0;
   return true;
+}
+
+let cycle = 0;
+
+/**
+ * The poller's wait cycle, counting up: a socket notes it when it sends, and
+ * a send made this cycle or the one before is "just sent" for the spin.
+ */
+export function pollCycle(): number {
+  return cycle;
 }
 
 let poller: Poller | undefined;

@@ -31,7 +31,7 @@ import {
 } from "./constants.ts";
 import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
 import { type LibcLib, libcLib, type ZmqLib, zmqLib } from "./lib.ts";
-import { countOperation, nextTurn, owesTurn, thePoller } from "./_poller.ts";
+import { countOperation, nextTurn, owesTurn, pollCycle, thePoller } from "./_poller.ts";
 import { type InlineFrames, probeInlineFrames } from "./_inline_frames.ts";
 import { allocBytes } from "./bytes.ts";
 
@@ -98,6 +98,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #servicing = false;
   #recheckQueued = false;
   #sentSinceReceive = false;
+  #sentCycle = 0;
 
   /**
    * Use `Context.socket(type)` instead.
@@ -476,6 +477,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       }
     }
     this.#sentSinceReceive = true;
+    this.#sentCycle = pollCycle();
     return true;
   }
 
@@ -488,13 +490,15 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   /**
-   * True if this socket sent since it last received and is of a type whose
+   * True if this socket sent (in this wait cycle of the poller or the one
+   * before) and has not received since, and is of a type whose
    * peers answer on the same socket (REQ, REP, DEALER, ROUTER, PAIR...): a
    * reply may come at once (for the poller's spin). An XPUB read for its
    * subscriptions while it publishes does not count.
    */
   awaitsReply(): boolean {
-    return this.#sentSinceReceive && !ONE_WAY.has(this.#type);
+    return this.#sentSinceReceive && pollCycle() - this.#sentCycle <= 1 &&
+      !ONE_WAY.has(this.#type);
   }
 
   /** True while a receive or send waits (for the poller). */

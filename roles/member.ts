@@ -197,6 +197,8 @@ export class Member {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastActivity = performance.now();
   #lastProgress = performance.now();
+  /** The time of the last arrival or timer tick (ms), for what needs no precision. */
+  #coarseNow = performance.now();
   #lastRequest = 0;
   #fromNow = false;
   #highestKnown = 0;
@@ -284,7 +286,7 @@ export class Member {
     try {
       while (true) {
         let frames: Uint8Array[] | null = await this.#sub.receive();
-        this.#lastActivity = performance.now();
+        this.#lastActivity = this.#coarseNow = performance.now();
         // Take what else is ready without a promise each, up to a batch.
         let batch = 0;
         do {
@@ -337,7 +339,8 @@ export class Member {
   }
 
   #deliver(deliveries: Delivery[]): void {
-    if (deliveries.length > 0) this.#lastProgress = performance.now();
+    // The time of the bus batch, direct message or timer tick that brought them.
+    if (deliveries.length > 0) this.#lastProgress = this.#coarseNow;
     for (const delivery of deliveries) {
       this.counters.delivered++;
       if (delivery.origin !== null && !this.#ordersOnly) this.#seen.record(delivery.origin);
@@ -368,7 +371,7 @@ export class Member {
 
   /** Runs on a timer: recovery requests, delivery from orders, resends. */
   #checkProgress(): void {
-    const now = performance.now();
+    const now = this.#coarseNow = performance.now();
     const recoveryAfterMs = this.#options.recoveryAfterMs ?? 300;
     const pending = this.#holdback.heldOrders > 0 || this.#holdback.heldMessages > this.#orphans ||
       this.#ownPending.size > 0;
@@ -461,7 +464,7 @@ export class Member {
 
   async #directLoop(): Promise<void> {
     for await (const frames of this.#dealer) {
-      this.#lastActivity = performance.now();
+      this.#lastActivity = this.#coarseNow = performance.now();
       if (frames.length !== 3 || frames[0]!.byteLength !== 0) {
         this.counters.badInput++;
         this.#log(`${this.id}: dropped a direct message of ${frames.length} frames`);
@@ -564,7 +567,8 @@ export class Member {
     const data = typeof payload === "string" ? bytes(payload) : payload;
     this.#checkSize(data, "multicast");
     const index = ++this.#sentCount;
-    this.#ownPending.set(index, { payload: data, sentAt: performance.now() });
+    // Only compared with RESEND_AFTER_MS: the last arrival or timer tick will do.
+    this.#ownPending.set(index, { payload: data, sentAt: this.#coarseNow });
     await this.#pub.send(multicastFrames({ key: this.#originKey, index }, data));
     this.counters.sent++;
   }
