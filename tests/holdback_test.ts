@@ -192,6 +192,29 @@ Deno.test("Holdback holds later orders back until a gap is filled", () => {
   assert.equal(q.heldMessages, 0);
 });
 
+Deno.test("Holdback with ordersOnly delivers each order from its payload, holds later ones behind a gap, ignores multicasts", () => {
+  const q = new Holdback(1, true);
+  const origin = (key: string, index: number) => ({ key, index });
+  assert.deepEqual(q.addMulticast("c1", bytes("c1###a")), []);
+  assert.equal(q.heldMessages, 0);
+  assert.deepEqual(view(q.addOrder(1, bytes("c1###a"), origin("c1@ab", 1))), [[1, "c1", "c1###a"]]);
+  // A gap: 3 and 4 wait for 2.
+  assert.deepEqual(q.addOrder(3, bytes("c3###c"), origin("c3@cd", 1)), []);
+  assert.deepEqual(q.addOrder(4, bytes("x")), []);
+  assert.equal(q.heldOrders, 2);
+  assert.deepEqual(q.missingRanges(8), [[2, 2]]);
+  // A retransmitted copy of a delivered order changes nothing.
+  assert.deepEqual(q.addOrder(1, bytes("c1###a")), []);
+  assert.deepEqual(view(q.addOrder(2, bytes("c2###b"), origin("c2@ef", 7))), [
+    [2, "c2", "c2###b"],
+    [3, "c3", "c3###c"],
+    // No origin (a seed sequencer's order): no sender name.
+    [4, "", "x"],
+  ]);
+  assert.equal(q.heldOrders, 0);
+  assert.equal(q.next, 5);
+});
+
 Deno.test("Holdback.forceNext() delivers from the order's payload, then what follows", () => {
   const q = new Holdback();
   // Nothing to force: no order, or a gap before the next order.

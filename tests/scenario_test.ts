@@ -286,7 +286,7 @@ Deno.test({
 const ROLE_FLAGS: Record<Role, string[]> = {
   broker: ["expect"],
   sequencer: ["join-timeout"],
-  client: ["id", "script", "out", "time-scale", "idle-exit", "join-timeout", "window"],
+  client: ["id", "script", "out", "time-scale", "idle-exit", "join-timeout", "window", "receive"],
 };
 
 Deno.test("The roles' --help exits 0 and lists every flag", async () => {
@@ -315,6 +315,19 @@ Deno.test("The broker refuses --expect abc with exit code 2, naming --expect", a
   const result = await runRole("broker", ["--expect", "abc", "--base-port", "1"]);
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /--expect "abc"/);
+});
+
+Deno.test("The client refuses --receive some with exit code 2, naming the choices", async () => {
+  const result = await runRole("client", [
+    "--id",
+    "c1",
+    "--script",
+    "scenarios/seed/c1.txt",
+    "--receive",
+    "some",
+  ]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /--receive "some": expected orders or all/);
 });
 
 Deno.test("The client refuses the seed's original test3.txt before connecting, naming test3.txt:1", async () => {
