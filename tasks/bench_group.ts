@@ -7,7 +7,8 @@
  *
  * Runs, each with a fresh broker and sequencer on fresh ports:
  * - throughput: 4 clients, 100,000 multicasts of 32 B in all, as fast as
- *   backpressure allows: deliveries per second at every client;
+ *   backpressure allows: deliveries per second at every client; three runs
+ *   of each implementation, the targets taken from the median run;
  * - latency: 4 clients offering 1,000 and 10,000 multicasts/s in all for
  *   5 s: p50, p99 and max from a multicast to its delivery at every client;
  * - scaling: 2, 4, 8 and 16 clients (40,000 × 32 B, and 1,000/s for the
@@ -48,6 +49,11 @@ const CLIENT = "bench/group_client.ts";
 /** Permissions of the Deno roles and clients. */
 const PERMISSIONS = ["--allow-ffi", "--allow-env", "--allow-read", "--allow-write", "--allow-sys"];
 const FIRST_PORT = 21_000;
+/**
+ * The throughput case runs this many times per implementation (runs on a
+ * shared 2-core VM vary by 15%); the targets use the median run.
+ */
+const THROUGHPUT_RUNS = 3;
 /** At offered loads, multicasts sent in the first second are left out of the latency (JIT warm-up). */
 const WARMUP_SECONDS = 1;
 
@@ -690,6 +696,17 @@ function find(results: RunResult[], impl: Implementation, test: (r: RunResult) =
   return results.find((r) => r.impl === impl && test(r));
 }
 
+/**
+ * Of the throughput runs of `impl`, the one with the median median-client
+ * rate (a failed run counts as the slowest); undefined if there was none.
+ */
+function medianThroughputRun(results: RunResult[], impl: Implementation): RunResult | undefined {
+  const runs = results
+    .filter((r) => r.impl === impl && r.groups.includes("throughput"))
+    .sort((a, b) => (a.perClient?.median ?? -1) - (b.perClient?.median ?? -1));
+  return runs[Math.floor((runs.length - 1) / 2)];
+}
+
 /** What a report needs to know besides the runs. */
 export interface BenchMeta {
   /** When the bench ran (ISO). */
@@ -713,8 +730,8 @@ export interface BenchMeta {
 }
 
 function targetRows(results: RunResult[]): string[] {
-  const ours = find(results, "deno", (r) => r.groups.includes("throughput"));
-  const seed = find(results, "seed", (r) => r.groups.includes("throughput"));
+  const ours = medianThroughputRun(results, "deno");
+  const seed = medianThroughputRun(results, "seed");
   const slow = find(results, "deno", (r) => r.groups.includes("latency") && r.rate === 1000);
   const mark = (met: boolean | undefined) =>
     met === undefined ? "not measured" : met ? "met" : "NOT met";
@@ -728,7 +745,7 @@ function targetRows(results: RunResult[]): string[] {
     "|---|---:|---|",
     `| ≥ ${fmt(TARGETS.perClientPerSec)} ordered deliveries/s at each of 4 clients | ${
       fmt(perClientMin)
-    }/s (slowest client) | ${
+    }/s (slowest client of the median of ${THROUGHPUT_RUNS} runs) | ${
       mark(perClientMin === undefined ? undefined : perClientMin >= TARGETS.perClientPerSec)
     } |`,
     `| p99 ≤ ${TARGETS.p99AtThousandMs} ms at 1,000 multicasts/s | ${
@@ -738,7 +755,9 @@ function targetRows(results: RunResult[]): string[] {
     } ms with it) | ${mark(p99 === undefined ? undefined : p99 <= TARGETS.p99AtThousandMs)} |`,
     `| ≥ ${TARGETS.seedRatio}x the seed design's throughput | ${
       times === undefined ? "–" : `${times.toFixed(1)}x`
-    } (median client) | ${mark(times === undefined ? undefined : times >= TARGETS.seedRatio)} |`,
+    } (median client, median runs) | ${
+      mark(times === undefined ? undefined : times >= TARGETS.seedRatio)
+    } |`,
   ];
 }
 
@@ -799,11 +818,11 @@ export function renderMarkdown(
     md.push("", `## ${title}`, "", ...RUN_HEADER, ...runs.map(runRow), ...extra);
   };
   const tp = reported.filter((r) => r.groups.includes("throughput"));
-  const oursTp = find(tp, "deno", () => true);
-  const seedTp = find(tp, "seed", () => true);
+  const oursTp = medianThroughputRun(tp, "deno");
+  const seedTp = medianThroughputRun(tp, "seed");
   section("Ordered throughput", tp, [
     "",
-    `Ours/seed (median client deliveries/s): ${
+    `${THROUGHPUT_RUNS} runs of each. Ours/seed (median client deliveries/s, the median run of each): ${
       ratio(oursTp?.perClient?.median, seedTp?.perClient?.median)
     }.`,
   ]);
@@ -1112,11 +1131,15 @@ function plan(scale: number, only: Set<string> | undefined, seed: boolean): RunS
     specs.push({ ...spec, groups, key: `${name}-${spec.impl}` });
   };
   add({ groups: ["warmup"], impl: "deno", clients: 2, size: 32, total: 2000, rate: 0 }, "warmup");
-  for (const impl of ["deno", "seed"] as const) {
-    add(
-      { groups: ["throughput"], impl, clients: 4, size: 32, total: n(100_000), rate: 0 },
-      "throughput",
-    );
+  // A profile is of one run.
+  const throughputRuns = Deno.env.get("BENCH_GROUP_CPU_PROF") ? 1 : THROUGHPUT_RUNS;
+  for (let run = 1; run <= throughputRuns; run++) {
+    for (const impl of ["deno", "seed"] as const) {
+      add(
+        { groups: ["throughput"], impl, clients: 4, size: 32, total: n(100_000), rate: 0 },
+        run === 1 ? "throughput" : `throughput-${run}`,
+      );
+    }
   }
   for (const rate of [1000, 10_000]) {
     add(
