@@ -15,6 +15,13 @@
  * message. The loop stops when no socket waits, so an idle process exits and
  * `deno test`'s op sanitizer sees no pending call.
  *
+ * Two shortcuts come before that wait. Right after a socket that is answered
+ * on the same socket has sent, the loop checks for the reply for a moment
+ * ({@link SPIN_MS}). And while messages keep coming ({@link HOT_MS}), it
+ * waits in `poll()` on the main thread itself, 1 ms at a time
+ * ({@link PARK_MS}) with an event-loop turn in between: a message then wakes
+ * the main thread directly instead of through a pool thread.
+ *
  * @module
  */
 
@@ -35,13 +42,13 @@ export interface Waitable {
 }
 
 /**
- * How long (ms) the loop checks the watched sockets on the main thread before
- * it parks in `poll()`. A reply that comes within this window is taken
- * without a thread hop; this is what brings round trips near C's. The spin
- * adapts: each spin that finds nothing halves the next one (down to none),
- * and a wait that ended within this window restores it, so a process whose
- * messages come slower than that does not burn a core for nothing (several
- * processes spinning on 2 cores would delay each other).
+ * How long (ms) the loop checks the watched sockets on the main thread,
+ * right after one of them sent a request (see `Waitable.awaitsReply`),
+ * before it waits. A reply that comes within this window costs no wake-up at
+ * all; this is what brings round trips below C's. The spin adapts: each spin
+ * that finds nothing halves the next one (down to none), and a wait that
+ * ended within this window restores it. It never spins for a stream (SUB,
+ * PULL, XPUB...): several processes spinning on 2 cores delay each other.
  */
 export const SPIN_MS = 0.1;
 
@@ -212,7 +219,7 @@ class Poller {
         const parked = performance.now();
         await this.#libc.poll(this.#pollfds, BigInt(count), -1);
         this.#inFlight = null;
-        // A wait a spin or a park would have covered: try them again next time.
+        // A wait a spin would have covered: spin again next time.
         if (performance.now() - parked < SPIN_MS) this.#spinMs = SPIN_MS;
         if (this.#woken) {
           while (

@@ -331,7 +331,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * Receives one message, waiting for it if none is ready. Calls made while
    * others wait are served in call order.
    *
-   * @returns The message's frames.
+   * @returns The message's frames. Frames up to 4 KiB are views into a
+   * shared slab (see `allocBytes`): their `buffer` is larger than they are.
    * @throws {ZmqError} with code `"ECLOSED"` if the socket closes first.
    */
   receive(): Promise<Uint8Array[]> {
