@@ -36,14 +36,23 @@ const encoder = new TextEncoder();
  */
 export function allocBytes(size: number): Uint8Array {
   if (size > SLAB_ARRAY_MAX) return new Uint8Array(size);
+  const bytes = freeView(size);
+  claim(size);
+  return bytes;
+}
+
+/** A view of `size` bytes where the current slab is free (a new slab if it lacks room); not yet claimed. */
+function freeView(size: number): Uint8Array {
   if (slabUsed + size > SLAB_SIZE) {
     slab = new ArrayBuffer(SLAB_SIZE);
     slabUsed = 0;
   }
-  const bytes = new Uint8Array(slab, slabUsed, size);
-  // Keep the next array 8-byte aligned.
+  return new Uint8Array(slab, slabUsed, size);
+}
+
+/** Claims the first `size` bytes of the last {@link freeView}, keeping the next one 8-byte aligned. */
+function claim(size: number): void {
   slabUsed += (size + 7) & ~7;
-  return bytes;
 }
 
 /**
@@ -58,11 +67,7 @@ export function encodeText(text: string): Uint8Array {
   const length = text.length;
   // At most 3 bytes per UTF-16 code unit.
   if (length * 3 > SLAB_ARRAY_MAX) return encoder.encode(text);
-  if (slabUsed + length * 3 > SLAB_SIZE) {
-    slab = new ArrayBuffer(SLAB_SIZE);
-    slabUsed = 0;
-  }
-  const view = new Uint8Array(slab, slabUsed, length * 3);
+  const view = freeView(length * 3);
   let written = 0;
   for (; written < length; written++) {
     const code = text.charCodeAt(written);
@@ -72,6 +77,6 @@ export function encodeText(text: string): Uint8Array {
   if (written < length) {
     written += encoder.encodeInto(text.slice(written), view.subarray(written)).written;
   }
-  slabUsed += (written + 7) & ~7;
+  claim(written);
   return view.subarray(0, written);
 }

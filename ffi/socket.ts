@@ -447,7 +447,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         // A small frame: its bytes are in the message struct itself.
         for (let i = 0, at = inline.dataOffset; i < size; i++, at++) frame[i] = msg[at]!;
       } else if (size > 0) {
-        this.#libc.memcpy(frame, lib.zmq_msg_data(msg), BigInt(size));
+        this.#libc.memcpy(frame, lib.zmq_msg_data(msg), sizeArgument(size));
       }
       frames.push(frame);
       if (lib.zmq_msg_more(msg) === 0) return frames;
@@ -468,7 +468,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       const frame = frames[i]!;
       const flags = i === last ? DONTWAIT : DONTWAIT | SNDMORE;
       const size = frame.byteLength;
-      while (lib.zmq_send(handle, frame, SIZES[size] ?? BigInt(size), flags) === -1) {
+      while (lib.zmq_send(handle, frame, sizeArgument(size), flags) === -1) {
         const errno = lib.zmq_errno();
         if (errno === ERRNO.EINTR) continue;
         if (i === 0 && errno === ERRNO.EAGAIN) return false;
@@ -665,6 +665,11 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 
 /** `BigInt(n)` for small n: a frame's size is passed as a BigInt, allocated once here. */
 const SIZES: readonly bigint[] = Array.from({ length: 1025 }, (_, n) => BigInt(n));
+
+/** A size as the BigInt a `size_t` parameter takes, without allocating one for small sizes. */
+function sizeArgument(size: number): bigint {
+  return SIZES[size] ?? BigInt(size);
+}
 
 let inlineLayout: InlineFrames | null | undefined;
 

@@ -15,6 +15,7 @@ import {
   endpoints,
   FRAME_SLACK,
   START,
+  startsWith,
   text,
 } from "./protocol.ts";
 import { SocketSet } from "./_sockets.ts";
@@ -383,9 +384,5 @@ const START_BYTES = bytes(START);
 
 /** True if a subscription message (`\x01<topic>`) is for a prefix of "start". */
 function receivesStart(subscription: Uint8Array): boolean {
-  if (subscription.byteLength - 1 > START_BYTES.byteLength) return false;
-  for (let i = 1; i < subscription.byteLength; i++) {
-    if (subscription[i] !== START_BYTES[i - 1]) return false;
-  }
-  return true;
+  return startsWith(START_BYTES, subscription.subarray(1));
 }

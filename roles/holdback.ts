@@ -24,6 +24,11 @@ function senderOf(origin: Origin): string {
   return origin.key.slice(0, origin.key.indexOf("@"));
 }
 
+/** A delivery made from an order alone: the sender is the one its origin names ("" if none). */
+function fromOrder(seq: number, payload: Uint8Array, origin: Origin | null): Delivery {
+  return { seq, sender: origin === null ? "" : senderOf(origin), payload, origin };
+}
+
 // A byte-exact string key for a payload: windows-1252 decoding maps every
 // byte to one distinct code unit.
 const keyDecoder = new TextDecoder("latin1");
@@ -137,7 +142,7 @@ export class Holdback {
     if (this.#ordersOnly) {
       if (seq === this.#next && this.#orders.size === 0) {
         this.#next++;
-        return [{ seq, sender: origin === null ? "" : senderOf(origin), payload, origin }];
+        return [fromOrder(seq, payload, origin)];
       }
       this.#orders.set(seq, { payload, origin, key: "" });
       return this.#release();
@@ -198,12 +203,7 @@ export class Holdback {
     if (order === undefined) return [];
     const { payload, origin } = order;
     this.#orders.delete(this.#next);
-    const forced: Delivery = {
-      seq: this.#next++,
-      sender: origin === null ? "" : senderOf(origin),
-      payload,
-      origin,
-    };
+    const forced = fromOrder(this.#next++, payload, origin);
     this.#forced.set(order.key, (this.#forced.get(order.key) ?? 0) + 1);
     this.#waitingSince = 0;
     return [forced, ...this.#release()];
@@ -217,12 +217,7 @@ export class Holdback {
       const { payload, origin, key } = order;
       if (this.#ordersOnly) {
         this.#orders.delete(this.#next);
-        out.push({
-          seq: this.#next++,
-          sender: origin === null ? "" : senderOf(origin),
-          payload,
-          origin,
-        });
+        out.push(fromOrder(this.#next++, payload, origin));
         continue;
       }
       const senders = this.#messages.get(key);

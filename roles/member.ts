@@ -29,6 +29,7 @@ import {
   ProtocolError,
   SEQUENCER_ID,
   START,
+  startsWith,
   text,
 } from "./protocol.ts";
 
@@ -221,7 +222,7 @@ export class Member {
     this.#window = options.window ?? 1000;
     this.#log = options.log ?? (() => {});
     this.#trace = options.trace;
-    this.#ordersOnly = (options.receive ?? "orders") === "orders";
+    this.#ordersOnly = takesOnlyOrders(options);
     this.#holdback = new Holdback(1, this.#ordersOnly);
   }
 
@@ -242,7 +243,7 @@ export class Member {
       options.curve ? curveClient(options.curve) : undefined,
     );
     try {
-      const topics = (options.receive ?? "orders") === "orders" ? [START, SEQUENCER_ID] : [""];
+      const topics = takesOnlyOrders(options) ? [START, SEQUENCER_ID] : [""];
       const { pub, sub, dealer, late } = await joinGroup(ctx, at, id, timeoutMs, topics);
       const member = new Member({ ...options, id }, ctx, [pub, sub, dealer]);
       member.#log(`${id} started${late ? " (late)" : ""}`);
@@ -364,7 +365,9 @@ export class Member {
     }
     // A seed sequencer names no origin: the oldest own multicast of equal payload.
     for (const [index, own] of this.#ownPending) {
-      if (sameBytes(own.payload, delivery.payload)) return this.#ownPending.delete(index);
+      const same = own.payload.byteLength === delivery.payload.byteLength &&
+        startsWith(own.payload, delivery.payload);
+      if (same) return this.#ownPending.delete(index);
     }
     return false;
   }
@@ -622,8 +625,7 @@ export class Member {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** True if the member takes only the sequencer's orders (the default). */
+function takesOnlyOrders(options: MemberOptions): boolean {
+  return (options.receive ?? "orders") === "orders";
 }

@@ -150,12 +150,13 @@ function decodeBusFast(
   return origin === null ? null : { kind: "order", seq, payload, origin };
 }
 
-const SEQUENCER_BYTES = new TextEncoder().encode(SEQUENCER_ID);
+const SEQUENCER_BYTES = bytes(SEQUENCER_ID);
 const COLON = 0x3a;
 const AT = 0x40;
 const DOT = 0x2e;
 
-function startsWith(frame: Uint8Array, prefix: Uint8Array): boolean {
+/** True if `frame` begins with the bytes of `prefix`. */
+export function startsWith(frame: Uint8Array, prefix: Uint8Array): boolean {
   if (frame.byteLength < prefix.byteLength) return false;
   for (let i = 0; i < prefix.byteLength; i++) if (frame[i] !== prefix[i]) return false;
   return true;
@@ -269,7 +270,7 @@ const EMPTY = new Uint8Array(0);
 export function multicastFrames(origin: Origin, payload: Uint8Array): Uint8Array[] {
   if (origin.key !== lastKey) {
     lastKey = origin.key;
-    lastKeyPrefix = ascii(`${origin.key}.`);
+    lastKeyPrefix = encodeText(`${origin.key}.`);
   }
   return [decimalBytes(origin.index, lastKeyPrefix), EMPTY, payload];
 }
@@ -278,17 +279,6 @@ export function multicastFrames(origin: Origin, payload: Uint8Array): Uint8Array
 let lastKey = "";
 let lastKeyPrefix: Uint8Array = EMPTY;
 
-/**
- * Encodes text known to be ASCII (ids, origins, numbers): for a few dozen
- * characters a loop is several times cheaper than `TextEncoder`'s call into
- * the runtime.
- */
-function ascii(value: string): Uint8Array {
-  const out = allocBytes(value.length);
-  for (let i = 0; i < value.length; i++) out[i] = value.charCodeAt(i);
-  return out;
-}
-
 /** The frames of the sequencer's order number `seq`: `["sequencer[:<origin>]", "<seq>", payload]`. */
 export function orderFrames(seq: number, payload: Uint8Array, origin: Origin | null): Uint8Array[] {
   if (origin === null) return [SEQUENCER_BYTES, decimalBytes(seq, EMPTY), payload];
@@ -296,7 +286,7 @@ export function orderFrames(seq: number, payload: Uint8Array, origin: Origin | n
   if (prefix === undefined) {
     // One entry per member run; a long-lived sequencer forgets them now and then.
     if (orderPrefixes.size >= 4096) orderPrefixes.clear();
-    prefix = ascii(`${SEQUENCER_ID}:${origin.key}.`);
+    prefix = encodeText(`${SEQUENCER_ID}:${origin.key}.`);
     orderPrefixes.set(origin.key, prefix);
   }
   return [decimalBytes(origin.index, prefix), decimalBytes(seq, EMPTY), payload];
