@@ -267,16 +267,7 @@ function startBroker(spec: RunSpec, port: number): RoleProcess {
   if (spec.impl === "seed") {
     return spawn("seed broker", PYTHON, [`${SEED}broker.py`, "-nc", args[1]!, ...args.slice(2)]);
   }
-  const prof = profileFlags(spec, "broker");
-  if (prof.length === 0) return spawnRole("broker", "broker", [...args, "--quiet"]);
-  return spawn("broker", Deno.execPath(), [
-    "run",
-    ...PERMISSIONS,
-    ...prof,
-    ROLE_ENTRY.broker,
-    ...args,
-    "--quiet",
-  ]);
+  return startDenoRole(spec, "broker", args);
 }
 
 function startSequencer(spec: RunSpec, port: number): RoleProcess {
@@ -284,13 +275,22 @@ function startSequencer(spec: RunSpec, port: number): RoleProcess {
   if (spec.impl === "seed") {
     return spawn("seed sequencer", PYTHON, [`${SEED}main.py`, "-id", "sequencer", ...args]);
   }
-  const prof = profileFlags(spec, "sequencer");
-  if (prof.length === 0) return spawnRole("sequencer", "sequencer", [...args, "--quiet"]);
-  return spawn("sequencer", Deno.execPath(), [
+  return startDenoRole(spec, "sequencer", args);
+}
+
+/** Our broker or sequencer, quiet, under `--cpu-prof` when this run profiles it. */
+function startDenoRole(
+  spec: RunSpec,
+  role: "broker" | "sequencer",
+  args: string[],
+): RoleProcess {
+  const prof = profileFlags(spec, role);
+  if (prof.length === 0) return spawnRole(role, role, [...args, "--quiet"]);
+  return spawn(role, Deno.execPath(), [
     "run",
     ...PERMISSIONS,
     ...prof,
-    ROLE_ENTRY.sequencer,
+    ROLE_ENTRY[role],
     ...args,
     "--quiet",
   ]);
