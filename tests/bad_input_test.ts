@@ -724,7 +724,7 @@ Deno.test(`Fuzz: ${FUZZ_SECONDS} s of random frames at the broker and the sequen
   }
 });
 
-// --- Known bugs: each fails today; remove `ignore` once fixed (see the report) ------------------
+// --- Bugs these tests found, since fixed: they keep them from coming back -------------------------
 
 Deno.test({
   name:
