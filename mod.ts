@@ -18,7 +18,13 @@
  */
 
 export { Context, zmqVersion } from "./ffi/context.ts";
-export { type Frame, type Message, Socket, type SocketOwner } from "./ffi/socket.ts";
+export {
+  type Frame,
+  type Message,
+  messageProperties,
+  Socket,
+  type SocketOwner,
+} from "./ffi/socket.ts";
 export {
   DEFAULT_LINGER_MS,
   type KindReadValue,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { cstr, decodeUntilNul, toBytes } from "./_util.ts";
+import { cstr, decodeUntilNul, readCString, toBytes } from "./_util.ts";
 import {
   DEFAULT_LINGER_MS,
   DONTWAIT,
@@ -99,6 +99,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #recheckQueued = false;
   #sentSinceReceive = false;
   #sentCycle = 0;
+  /** Message properties read with each message received (names as C strings). */
+  #properties: { name: string; cname: Uint8Array }[] = [];
 
   /**
    * Use `Context.socket(type)` instead.
@@ -371,6 +373,27 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   /**
+   * Reads these message properties (libzmq's `zmq_msg_gets`) with every
+   * message received from now on; {@link messageProperties} then returns
+   * them for a received message. Properties are libzmq's connection
+   * metadata: `"User-Id"` (the id a ZAP handler gave the peer),
+   * `"Peer-Address"`, `"Socket-Type"`, `"Routing-Id"`, and any set with
+   * `ZMQ_METADATA`. A property the connection lacks is left out.
+   *
+   * @param names The property names; an empty list stops reading them.
+   *
+   * @example
+   * ```ts ignore
+   * router.readProperties(["User-Id"]);
+   * const message = await router.receive();
+   * console.log(messageProperties(message)?.["User-Id"]);
+   * ```
+   */
+  readProperties(names: readonly string[]): void {
+    this.#properties = names.map((name) => ({ name, cname: cstr(name) }));
+  }
+
+  /**
    * Sends a message of one or more frames, waiting while the high-water
    * mark is reached. Resolves once libzmq has taken the whole message.
    *
@@ -450,13 +473,27 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         this.#libc.memcpy(frame, lib.zmq_msg_data(msg), sizeArgument(size));
       }
       frames.push(frame);
-      if (lib.zmq_msg_more(msg) === 0) return frames;
+      if (lib.zmq_msg_more(msg) === 0) {
+        // From the last frame: a ROUTER's first (the routing id it adds) has none.
+        if (this.#properties.length > 0) received.set(frames, this.#readProperties());
+        return frames;
+      }
       // The rest of a multipart message is already here (atomic delivery).
       do size = lib.zmq_msg_recv(msg, handle, DONTWAIT); while (
         size === -1 && lib.zmq_errno() === ERRNO.EINTR
       );
       if (size === -1) throw lastError("Cannot receive the next frame");
     }
+  }
+
+  /** The configured properties of the frame in `#msg` (a peer's frames all have the same). */
+  #readProperties(): Readonly<Record<string, string>> {
+    const values: Record<string, string> = {};
+    for (const { name, cname } of this.#properties) {
+      const value = this.#lib.zmq_msg_gets(this.#msg, cname);
+      if (value !== null) values[name] = readCString(value);
+    }
+    return Object.freeze(values);
   }
 
   /** Sends all frames with DONTWAIT; false if the first frame got EAGAIN. */
@@ -661,6 +698,22 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   get _owner(): SocketOwner {
     return this.#owner;
   }
+}
+
+/** The properties read with each received message, for sockets that read them. */
+const received = new WeakMap<Uint8Array[], Readonly<Record<string, string>>>();
+
+/**
+ * The message properties read with a received message (see
+ * `Socket.readProperties`).
+ *
+ * @param message A message as `receive()` or `tryReceive()` returned it.
+ * @returns The properties by name, or undefined if its socket read none.
+ */
+export function messageProperties(
+  message: readonly Uint8Array[],
+): Readonly<Record<string, string>> | undefined {
+  return received.get(message as Uint8Array[]);
 }
 
 /** `BigInt(n)` for small n: a frame's size is passed as a BigInt, allocated once here. */

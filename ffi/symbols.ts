@@ -138,6 +138,13 @@ export const zmqSymbols = {
     ],
     result: "i32",
   },
+  zmq_msg_gets: {
+    parameters: [
+      "buffer", // const zmq_msg_t *message
+      "buffer", // const char *property
+    ],
+    result: "pointer", // const char * (the value), or NULL (no such property)
+  },
   zmq_msg_close: {
     parameters: [
       "buffer", // zmq_msg_t *msg
