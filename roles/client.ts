@@ -3,9 +3,15 @@
  * {@link Member} and writes what it delivers to `test_result_<id>_tom.txt`
  * and what it receives directly to `test_result_<id>_uno.txt`.
  *
+ * The result files hold one delivery a line, escaped as `result_line.ts`
+ * says.
+ *
  * @module
  */
 
+import type { Delivery } from "./holdback.ts";
+import { formatResultLine } from "./result_line.ts";
+import { sleepFor } from "./_sleep.ts";
 import type { Member } from "./member.ts";
 import { scenarioPayload, text } from "./protocol.ts";
 import type { ScriptCommand } from "./script.ts";
@@ -33,7 +39,8 @@ export interface RunningClient {
 }
 
 /**
- * The result file of one client: one payload a line. Lines are gathered and
+ * The result file of one client: one delivery a line, escaped and marked as the module doc
+ * says (see {@linkcode formatResultLine}). Lines are gathered and
  * written in one call per event-loop turn (or per 64 KiB): a write per
  * delivery was a sixth of a client's time in a burst. `close()` writes the rest.
  */
@@ -45,16 +52,18 @@ class ResultFile {
   constructor(readonly path: string) {
     this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
   }
-  line(payload: Uint8Array): void {
-    if (this.#used + payload.byteLength + 1 > this.#buffer.byteLength) this.flush();
-    if (payload.byteLength + 1 > this.#buffer.byteLength) {
-      this.#write(payload);
+  /** Writes one delivery: `payload`, from `sender` ("" when unknown). */
+  line(payload: Uint8Array, sender: string): void {
+    const line = formatResultLine(payload, sender);
+    if (this.#used + line.byteLength + 1 > this.#buffer.byteLength) this.flush();
+    if (line.byteLength + 1 > this.#buffer.byteLength) {
+      this.#write(line);
       this.#write(new Uint8Array([10]));
       return;
     }
-    this.#buffer.set(payload, this.#used);
-    this.#buffer[this.#used + payload.byteLength] = 10;
-    this.#used += payload.byteLength + 1;
+    this.#buffer.set(line, this.#used);
+    this.#buffer[this.#used + line.byteLength] = 10;
+    this.#used += line.byteLength + 1;
     if (!this.#scheduled) {
       this.#scheduled = true;
       setTimeout(() => this.flush(), 0);
@@ -78,7 +87,8 @@ class ResultFile {
 
 /**
  * Starts writing the member's deliveries and direct messages to the result
- * files, and runs the script.
+ * files, one a line (escaped and, where the payload names another sender, marked: see the
+ * module doc), and runs the script. `stop()` cuts a sleep short, however long.
  *
  * @param member A member that has joined the group.
  * @param commands The parsed script (see `parseScript`).
@@ -102,19 +112,21 @@ export function runClient(
   const writers = [
     (async () => {
       for await (const delivery of member.delivered()) {
-        tom.line(delivery.payload);
+        tom.line(delivery.payload, deliverySender(delivery));
         if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
         trace?.(`Delivered ${text(delivery.payload)} as ${delivery.seq}`);
       }
     })(),
     (async () => {
       for await (const message of member.direct()) {
-        uno.line(message.payload);
+        uno.line(message.payload, message.from);
         trace?.(`Received ${text(message.payload)} from ${message.from} !`);
       }
     })(),
   ];
   let stopped = false;
+  // Aborted by stop(): cuts a sleep short, however long.
+  const stopping = new AbortController();
   const scale = options.timeScale ?? 1;
   const scriptDone = (async () => {
     for (const command of commands) {
@@ -133,7 +145,7 @@ export function runClient(
           break;
         }
         case "sleep":
-          await new Promise((resolve) => setTimeout(resolve, command.seconds * 1000 * scale));
+          await sleepFor(command.seconds * scale * 1000, stopping.signal);
           break;
       }
     }
@@ -143,6 +155,7 @@ export function runClient(
     files: { tom: tom.path, uno: uno.path },
     async stop() {
       stopped = true;
+      stopping.abort();
       await member.close();
       await Promise.allSettled(writers);
       await scriptDone.catch(() => {});
@@ -150,4 +163,10 @@ export function runClient(
       uno.close();
     },
   };
+}
+
+/** The sender a delivery's line names: the one its order's origin names, else its multicast's. */
+function deliverySender(delivery: Delivery): string {
+  const origin = delivery.origin;
+  return origin === null ? delivery.sender : origin.key.slice(0, origin.key.indexOf("@"));
 }

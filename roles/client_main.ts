@@ -154,8 +154,9 @@ if (import.meta.main) {
     const host = String(values.host ?? "127.0.0.1");
     const outDir = String(values.out ?? ".");
     const log = makeLogger(id, values);
-    // The whole script is checked before anything is sent.
-    const commands = await loadScript(values.script, id);
+    const maxPayload = numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true });
+    // The whole script is checked before anything is sent, the size of every payload too.
+    const commands = await loadScript(values.script, id, maxPayload);
     const signal = untilSignal();
     const joining = Member.join({
       id,
@@ -165,7 +166,7 @@ if (import.meta.main) {
       window,
       lateJoin,
       receive,
-      maxPayload: numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true }),
+      maxPayload,
       curve: clientCurveFromFlags(values),
       dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
       log: (l) => log.debug(l),

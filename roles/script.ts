@@ -13,6 +13,10 @@
  *
  * The whole script is parsed before anything is sent, so a mistake on any line stops the
  * client before its first message, with a {@linkcode ScriptError} naming the file and the line.
+ * That includes a message too large to send: the payload a line sends, `<me>###<text>` as UTF-8,
+ * may be at most `maxPayload` bytes (the 1 MiB `DEFAULT_MAX_PAYLOAD` unless given). A sleep may
+ * be as long as any finite number of seconds; the client waits it out in timer steps short
+ * enough for the runtime (see `sleepFor` in `client.ts`).
  *
  * @example
  * ```ts
@@ -26,6 +30,8 @@
  *
  * @module
  */
+
+import { DEFAULT_MAX_PAYLOAD, scenarioPayload } from "./protocol.ts";
 
 /**
  * One parsed command of a client script, with the 1-based line it came from.
@@ -95,9 +101,11 @@ const SECONDS_PATTERN = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
  * @param text The whole script.
  * @param me The id of the client that runs the script: the only sender it may name.
  * @param file The file name to put in error messages.
+ * @param maxPayload The largest payload a line may send, in bytes: `<me>###<text>` as UTF-8,
+ * exactly what the client sends (the client's `--max-payload`).
  * @returns The commands in script order, each with its 1-based line number.
  * @throws {ScriptError} A line whose sender is not `me`, an unknown command, too few fields,
- * an empty recipient or text, or a bad number of seconds.
+ * an empty recipient or text, a payload over `maxPayload`, or a bad number of seconds.
  * @throws {TypeError} `me` is empty, contains a comma or surrounding whitespace, or is a
  * command word (`multicast`, `sleep`).
  *
@@ -121,19 +129,29 @@ const SECONDS_PATTERN = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
  *   () => parseScript("c9,c2,hi", "c1", "c1.txt"),
  *   /^ScriptError: c1.txt:1: expected the sender to be "c1", found "c9" in "c9,c2,hi"$/,
  * );
+ * // "c1###too long" is 13 bytes.
+ * assert.throws(
+ *   () => parseScript("sleep,1\nMulticast,c1,too long", "c1", "c1.txt", 12),
+ *   /c1.txt:2: expected a payload \("c1###<text>" as UTF-8\) of at most 12 bytes, .* found 13 bytes/,
+ * );
  * ```
  */
 export function parseScript(
   text: string,
   me: string,
   file = "<script>",
+  maxPayload = DEFAULT_MAX_PAYLOAD,
 ): ScriptCommand[] {
   checkClientId(me);
   const commands: ScriptCommand[] = [];
   const lines = text.replace(/^\uFEFF/, "").split("\n");
   for (const [index, raw] of lines.entries()) {
     const command = parseLine(raw.trim(), me, file, index + 1);
-    if (command !== undefined) commands.push(command);
+    if (command === undefined) continue;
+    if (command.kind !== "sleep") {
+      checkPayloadSize(command.text, me, maxPayload, file, command.line);
+    }
+    commands.push(command);
   }
   return commands;
 }
@@ -143,6 +161,7 @@ export function parseScript(
  *
  * @param path The script file; error messages name it as given.
  * @param me The id of the client that runs the script.
+ * @param maxPayload The largest payload a line may send, see {@linkcode parseScript}.
  * @returns The commands in script order.
  * @throws {Error} The file cannot be read (the message names it; the cause is Deno's error).
  * @throws {ScriptError} A line is wrong, see {@linkcode parseScript}.
@@ -157,6 +176,7 @@ export function parseScript(
 export async function loadScript(
   path: string,
   me: string,
+  maxPayload = DEFAULT_MAX_PAYLOAD,
 ): Promise<ScriptCommand[]> {
   let text: string;
   try {
@@ -167,7 +187,7 @@ export async function loadScript(
       cause: error,
     });
   }
-  return parseScript(text, me, path);
+  return parseScript(text, me, path, maxPayload);
 }
 
 /**
@@ -237,6 +257,33 @@ function checkClientId(me: string): void {
       `Invalid client id ${JSON.stringify(me)}: a command word cannot be a client id`,
     );
   }
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * Throws unless the payload a line sends, `<me>###<text>` as UTF-8 (see `scenarioPayload`),
+ * fits in `maxPayload` bytes. The message quotes the line's start only: the line is long.
+ */
+function checkPayloadSize(
+  text: string,
+  me: string,
+  maxPayload: number,
+  file: string,
+  lineNumber: number,
+): void {
+  const payload = scenarioPayload(me, text);
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most lines need no encoding.
+  if (payload.length * 3 <= maxPayload) return;
+  const size = utf8.encode(payload).byteLength;
+  if (size <= maxPayload) return;
+  const start = text.length > 40 ? `${JSON.stringify(text.slice(0, 40))}...` : JSON.stringify(text);
+  throw new ScriptError(
+    file,
+    lineNumber,
+    `expected a payload ("${me}###<text>" as UTF-8) of at most ${maxPayload} bytes, ` +
+      `the payload limit; found ${size} bytes, the text being ${start}`,
+  );
 }
 
 /** Parses one trimmed line; `undefined` for a blank line or a comment. */

@@ -8,7 +8,8 @@
  */
 
 import { basename, join } from "node:path";
-import { loadScript, type ScriptCommand } from "../roles/script.ts";
+import { formatResultLine, parseResultLine } from "../roles/result_line.ts";
+import { countMulticasts, loadScript, type ScriptCommand } from "../roles/script.ts";
 import { scenarioPayload } from "../roles/protocol.ts";
 import { freeBasePort, type RoleProcess, spawn, spawnRole, stop } from "./_processes.ts";
 
@@ -26,7 +27,7 @@ export interface ScenarioOptions {
   timeoutSeconds?: number;
   /** Copy the roles' logs to stderr. */
   echo?: boolean;
-  /** Extra flags for every client. */
+  /** Extra flags for every client; `{id}` in a flag stands for the client's id. */
   clientFlags?: string[];
   /** Extra flags for the broker. */
   brokerFlags?: string[];
@@ -94,7 +95,10 @@ export interface ScenarioControl {
 const SEED_DIR = "tests/peers/seed";
 const PYTHON = "/usr/bin/python3";
 
-/** The lines of a result file ([] if it does not exist yet). */
+/**
+ * The lines of a result file ([] if it does not exist yet), as the client wrote them: one
+ * delivery a line, escaped (see `formatResultLine` in roles/result_line.ts).
+ */
 export function readLines(path: string): string[] {
   try {
     const text = Deno.readTextFileSync(path);
@@ -115,6 +119,18 @@ export function countLines(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The result-file line a client writes for a scenario payload that `sender` sent. */
+function expectedLine(sender: string, text: string): string {
+  return new TextDecoder().decode(
+    formatResultLine(new TextEncoder().encode(scenarioPayload(sender, text)), sender),
+  );
+}
+
+/** Who sent the delivery a result-file line records. */
+function lineSender(line: string): string {
+  return parseResultLine(line).sender;
 }
 
 function multiset(items: string[]): Map<string, number> {
@@ -197,7 +213,7 @@ export async function runScenario(
     let total = 0;
     for (const command of commands) {
       if (command.kind === "multicast") {
-        allMulticasts.push(scenarioPayload(id, command.text));
+        allMulticasts.push(expectedLine(id, command.text));
       } else if (command.kind === "direct") {
         const list = directsTo.get(command.to);
         if (list === undefined) {
@@ -205,7 +221,7 @@ export async function runScenario(
             `Scenario ${options.scenario}: ${id}.txt:${command.line} sends to "${command.to}", which has no script`,
           );
         }
-        list.push(scenarioPayload(id, command.text));
+        list.push(expectedLine(id, command.text));
       } else total += command.seconds;
     }
     sleepSeconds = Math.max(sleepSeconds, total);
@@ -252,7 +268,7 @@ export async function runScenario(
         : spawnRole(`client ${id}`, "client", [
           ...["--id", id, "--script", script, "--out", options.out],
           ...common,
-          ...(options.clientFlags ?? []),
+          ...(options.clientFlags ?? []).map((flag) => flag.replaceAll("{id}", id)),
         ], echo),
     );
   }
@@ -297,7 +313,7 @@ export async function runScenario(
   // Wait until every live client delivered everything (or failed, or time ran out).
   const live = () => ids.filter((id) => !killed.has(id));
   const expectedOf = () =>
-    allMulticasts.filter((m) => !killed.has(m.slice(0, m.indexOf("###")))).length;
+    ids.reduce((sum, id) => killed.has(id) ? sum : sum + countMulticasts(scripts.get(id)!), 0);
   while (true) {
     const delivered = new Map(ids.map((id) => [id, countLines(tomPath(id))]));
     options.onProgress?.(delivered, expected);
@@ -381,7 +397,7 @@ export async function runScenario(
       );
     }
   }
-  const fromKilled = (payload: string) => killed.has(payload.slice(0, payload.indexOf("###")));
+  const fromKilled = (line: string) => killed.has(lineSender(line));
   for (const id of live()) {
     const wrong = sameMultiset(multiset(allMulticasts), multiset(orders.get(id)!), fromKilled);
     if (wrong !== null) violations.push(`integrity: ${id} delivered ${wrong}`);

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MAX_TIMER_MS, type SleepClock, sleepFor } from "../roles/_sleep.ts";
+import { DEFAULT_MAX_PAYLOAD } from "../roles/protocol.ts";
 import {
   countMulticasts,
   directTargets,
@@ -8,6 +11,8 @@ import {
   type ScriptCommand,
   ScriptError,
 } from "../roles/script.ts";
+import { freeBasePort, spawnRole, stop } from "../tasks/_processes.ts";
+import { DENO, within } from "./_helpers.ts";
 
 function scenario(path: string): string {
   return fileURLToPath(new URL(`../scenarios/${path}`, import.meta.url));
@@ -417,4 +422,282 @@ Deno.test("countMulticasts() and directTargets() ignore other commands", () => {
   ]);
   assert.equal(countMulticasts([]), 0);
   assert.deepEqual(directTargets([]), []);
+});
+
+// --- Payload sizes: refused when the script is read, before anything is sent ---------------
+
+const MiB = 1024 * 1024;
+
+Deno.test("parseScript() refuses a line whose payload is over the limit, naming file, line, size and limit", () => {
+  // "c1###" + 15 bytes = 20 bytes: the limit itself is allowed, one byte more is not.
+  const fits = "x".repeat(15);
+  assert.equal(parseScript(`Multicast,c1,${fits}`, "c1", "c1.txt", 20).length, 1);
+  assert.equal(parseScript(`c1,c2,${fits}`, "c1", "c1.txt", 20).length, 1);
+  for (const line of [`Multicast,c1,${fits}y`, `c1,c2,${fits}y`]) {
+    assertScriptError(
+      () => parseScript(`Multicast,c1,ok\nsleep,1\n${line}\nbogus`, "c1", "c1.txt", 20),
+      "c1.txt",
+      3,
+      `expected a payload ("c1###<text>" as UTF-8) of at most 20 bytes, the payload limit; ` +
+        `found 21 bytes, the text being "${fits}y"`,
+    );
+  }
+});
+
+Deno.test("parseScript() counts a payload's size in UTF-8 bytes, with the sender's prefix", () => {
+  // "c1###" is 5 bytes, each "\u00e9" 2 and each "\u20ac" 3: 5 + 4 + 3 = 12 bytes in 8 code units.
+  const script = "Multicast,c1,\u00e9\u00e9\u20ac";
+  assert.equal(parseScript(script, "c1", "c1.txt", 12).length, 1);
+  assertScriptError(
+    () => parseScript(script, "c1", "c1.txt", 11),
+    "c1.txt",
+    1,
+    /of at most 11 bytes, the payload limit; found 12 bytes/,
+  );
+  // A longer id makes a longer payload.
+  assertScriptError(
+    () => parseScript("Multicast,client7,\u00e9\u00e9\u20ac", "client7", "client7.txt", 12),
+    "client7.txt",
+    1,
+    /\("client7###<text>" as UTF-8\) of at most 12 bytes, the payload limit; found 17 bytes/,
+  );
+});
+
+Deno.test("parseScript() holds payloads to DEFAULT_MAX_PAYLOAD (1 MiB) unless told otherwise", () => {
+  assert.equal(DEFAULT_MAX_PAYLOAD, MiB);
+  const largest = "x".repeat(MiB - "c1###".length);
+  assert.equal(parseScript(`Multicast,c1,${largest}`, "c1")[0]?.kind, "multicast");
+  const error = assertScriptError(
+    () => parseScript(`Multicast,c1,${largest}x`, "c1", "big.txt"),
+    "big.txt",
+    1,
+    /of at most 1048576 bytes, the payload limit; found 1048577 bytes, the text being "x{40}"\.\.\.$/,
+  );
+  assert.ok(error.message.length < 300, "the message quotes the whole line");
+});
+
+// --- Sleeps of any length -------------------------------------------------------------------
+
+/** A clock whose timers fire as soon as they are awaited, advancing its time by `step(ms)`. */
+function fakeClock(step: (ms: number) => number = (ms) => ms): SleepClock & { waits: number[] } {
+  let now = 1000;
+  const waits: number[] = [];
+  return {
+    waits,
+    now: () => now,
+    wait(ms) {
+      waits.push(ms);
+      now += step(ms);
+      return Promise.resolve();
+    },
+  };
+}
+
+Deno.test("sleepFor() waits a sleep past 2^31 - 1 ms in timer steps no longer than that", async () => {
+  const ms = 2_200_000 * 1000;
+  const clock = fakeClock();
+  await sleepFor(ms, undefined, clock);
+  assert.equal(MAX_TIMER_MS, 2 ** 31 - 1);
+  assert.deepEqual(clock.waits, [MAX_TIMER_MS, ms - MAX_TIMER_MS]);
+  assert.equal(clock.now(), 1000 + ms);
+});
+
+Deno.test("sleepFor() waits out what is left when a timer fires early", async () => {
+  // A timer over 10 ms fires 10 ms early: the sleep takes one more step, never less time.
+  const clock = fakeClock((ms) => ms > 10 ? ms - 10 : ms);
+  await sleepFor(25, undefined, clock);
+  assert.deepEqual(clock.waits, [25, 10]);
+  assert.equal(clock.now(), 1000 + 25);
+});
+
+Deno.test("sleepFor() of 0, a negative number or NaN yields one timer turn of 0 ms", async () => {
+  for (const ms of [0, -5, NaN]) {
+    const clock = fakeClock();
+    await sleepFor(ms, undefined, clock);
+    assert.deepEqual(clock.waits, [0], String(ms));
+  }
+});
+
+Deno.test("sleepFor() of 10^12 ms on the real clock ends at once when its signal aborts", async () => {
+  const stopping = new AbortController();
+  const sleeping = sleepFor(1e12, stopping.signal);
+  stopping.abort();
+  // The test sanitizer fails the test if a timer is left behind.
+  await within(5000, "the aborted sleep", sleeping);
+  const before = new AbortController();
+  before.abort();
+  await within(5000, "a sleep aborted before it began", sleepFor(Infinity, before.signal));
+});
+
+// --- The client process: sleeps and oversize payloads -----------------------------------------
+
+const CLIENT = fileURLToPath(new URL("../roles/client_main.ts", import.meta.url));
+
+/** A client process whose stderr can be awaited. */
+class ClientProcess {
+  #stderr = "";
+  #waiters: (() => void)[] = [];
+  readonly child: Deno.ChildProcess;
+  readonly status: Promise<Deno.CommandStatus>;
+  exited = false;
+
+  constructor(args: string[]) {
+    const child = new Deno.Command(DENO, {
+      args: ["run", "--allow-ffi", "--allow-env", "--allow-read", "--allow-write", CLIENT, ...args],
+      cwd: fileURLToPath(new URL("../", import.meta.url)),
+      env: { NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.child = child;
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        this.#stderr += decoder.decode(chunk, { stream: true });
+        for (const wake of this.#waiters.splice(0)) wake();
+      }
+    })();
+    this.status = child.status.then(async (status) => {
+      await reading;
+      this.exited = true;
+      for (const wake of this.#waiters.splice(0)) wake();
+      return status;
+    });
+  }
+
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Resolves once stderr contains `text`; fails if the process exits first, or after 30 s. */
+  async waitFor(text: string): Promise<void> {
+    await within(
+      30_000,
+      `the client to log ${JSON.stringify(text)}; stderr so far:\n${this.#stderr}`,
+      (async () => {
+        while (!this.#stderr.includes(text)) {
+          if (this.exited) throw new Error(`The client exited first; stderr:\n${this.#stderr}`);
+          await new Promise<void>((resolve) => this.#waiters.push(resolve));
+        }
+      })(),
+    );
+  }
+}
+
+Deno.test("A client process sleeps through sleep,2200000 (past 2^31 - 1 ms) and exits 0 on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "script-sleep-" });
+  const port = ["--base-port", String(freeBasePort())];
+  const broker = spawnRole("broker", "broker", ["--expect", "2", ...port]);
+  const sequencer = spawnRole("sequencer", "sequencer", port);
+  const script = join(dir, "c1.txt");
+  await Deno.writeTextFile(script, "Multicast,c1,before\nsleep,2200000\nMulticast,c1,after\n");
+  const client = new ClientProcess([
+    "--id",
+    "c1",
+    "--script",
+    script,
+    "--out",
+    dir,
+    "--verbose",
+    ...port,
+  ]);
+  try {
+    await client.waitFor("Delivered c1###before as 1");
+    // The client is in its sleep now; were the sleep cut to a millisecond, as a lone timer of
+    // 2.2e9 ms is, "after" would be sent at once. Give it time to show (the verdict below does
+    // not depend on how long).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(client.exited, false, `the client exited during its sleep:\n${client.stderr}`);
+    client.child.kill("SIGTERM");
+    const status = await within(10_000, "the sleeping client to exit on SIGTERM", client.status);
+    assert.equal(status.code, 0, client.stderr);
+    assert.match(client.stderr, /SIGTERM: shutting down/);
+    assert.ok(!client.stderr.includes("c1###after"), client.stderr);
+    assert.equal(await Deno.readTextFile(join(dir, "test_result_c1_tom.txt")), "c1###before\n");
+  } finally {
+    if (!client.exited) client.child.kill("SIGKILL");
+    await client.status;
+    await stop(sequencer);
+    await stop(broker);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Runs a client with `args` to its end; every port it could connect to is watched. */
+async function runWatchedClient(args: string[]): Promise<{
+  status: Deno.CommandStatus;
+  stderr: string;
+  connections: number;
+}> {
+  const basePort = freeBasePort();
+  // Anything the client connects to would be accepted here.
+  const listeners = [0, 1, 2, 3].map((i) =>
+    Deno.listen({ hostname: "127.0.0.1", port: basePort + i })
+  );
+  const accepted = listeners.map((listener) =>
+    listener.accept().then((conn) => {
+      conn.close();
+      return 1;
+    }, () => 0)
+  );
+  const client = new ClientProcess([
+    ...args,
+    "--base-port",
+    String(basePort),
+    "--join-timeout",
+    "2",
+  ]);
+  let status: Deno.CommandStatus;
+  try {
+    status = await within(60_000, "the client to exit", client.status);
+  } finally {
+    if (!client.exited) client.child.kill("SIGKILL");
+    await client.status;
+    for (const listener of listeners) listener.close();
+  }
+  const connections = (await Promise.all(accepted)).reduce((a, b) => a + b, 0);
+  return { status, stderr: client.stderr, connections };
+}
+
+Deno.test("A client process refuses a script with a 2 MiB line before connecting, exit 1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "script-size-" });
+  try {
+    const script = join(dir, "c1.txt");
+    await Deno.writeTextFile(script, `Multicast,c1,small\nMulticast,c1,${"x".repeat(2 * MiB)}\n`);
+    const { status, stderr, connections } = await runWatchedClient(
+      ["--id", "c1", "--script", script, "--out", dir],
+    );
+    assert.equal(status.code, 1, stderr);
+    assert.ok(
+      stderr.includes(
+        `${script}:2: expected a payload ("c1###<text>" as UTF-8) of at most 1048576 bytes, ` +
+          `the payload limit; found 2097157 bytes`,
+      ),
+      stderr,
+    );
+    assert.equal(connections, 0, "it connected to the group");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["c1.txt"], "result files");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("A client process holds a direct line to its --max-payload", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "script-size-" });
+  try {
+    const script = join(dir, "c1.txt");
+    await Deno.writeTextFile(script, `c1,c2,${"y".repeat(96)}\nc1,c2,${"y".repeat(95)}\n`);
+    const { status, stderr, connections } = await runWatchedClient(
+      ["--id", "c1", "--script", script, "--out", dir, "--max-payload", "100"],
+    );
+    assert.equal(status.code, 1, stderr);
+    assert.match(
+      stderr,
+      /c1\.txt:1: expected a payload .* of at most 100 bytes, the payload limit; found 101 bytes/,
+    );
+    assert.equal(connections, 0, "it connected to the group");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
