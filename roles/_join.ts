@@ -8,7 +8,7 @@
 import type { Socket } from "../mod.ts";
 import { withDeadline } from "./_deadline.ts";
 import type { SocketSet } from "./_sockets.ts";
-import { type Endpoints, START, text } from "./protocol.ts";
+import { type Endpoints, ID_TOPIC_PREFIX, START, text } from "./protocol.ts";
 
 /** The sockets of a participant that has joined. */
 export interface JoinedSockets {
@@ -24,7 +24,8 @@ export interface JoinedSockets {
 
 /**
  * Opens a participant's sockets and joins the group: sync with the
- * barrier, wait for `start` (a running broker answers a late joiner with
+ * barrier (sending the id, which the broker refuses if a live participant
+ * has it), wait for `start` (a running broker answers a late joiner with
  * "start" itself), then wait until the broker subscribes to our publisher,
  * so that no multicast is sent into the void. Every wait has the deadline.
  *
@@ -51,27 +52,19 @@ export async function joinGroup(
   pub.setOption("XPUB_VERBOSE", true);
   pub.setOption("SNDHWM", 100_000);
   pub.connect(at.multicastIn);
+  // Subscribed before the sync: a seed broker publishes "start" right
+  // after the last sync.
   const sub = sockets.socket("SUB");
   sub.setOption("RCVHWM", 100_000);
-  for (const topic of topics) sub.setOption("SUBSCRIBE", topic);
+  for (const topic of [...topics, `${ID_TOPIC_PREFIX}${id}`]) sub.setOption("SUBSCRIBE", topic);
   sub.connect(at.multicastOut);
+  const deadline = performance.now() + timeoutMs;
+  const late = await passBarrier(sockets, at, id, deadline);
+  // Only once let in: the broker tells a live holder of the id by its
+  // DEALER, so this one must not be connected while it asks.
   const dealer = sockets.socket("DEALER");
   dealer.setOption("ROUTING_ID", id);
   dealer.connect(at.direct);
-  const req = sockets.socket("REQ");
-  // An unanswered sync is worth nothing: closing must not linger on it.
-  req.setOption("LINGER", 0);
-  req.connect(at.barrier);
-  const deadline = performance.now() + timeoutMs;
-  // Subscribed first: the broker counts our subscription before "start".
-  await req.send("");
-  const [reply] = await withDeadline(
-    deadline,
-    `${id}: the start barrier's reply from ${at.barrier}`,
-    req.receive(),
-  );
-  req.close();
-  const late = reply !== undefined && text(reply) === START;
   while (!late) {
     const frames = await withDeadline(
       deadline,
@@ -87,4 +80,36 @@ export async function joinGroup(
     pub.receive(),
   );
   return { pub, sub, dealer, late };
+}
+
+/**
+ * Syncs with the start barrier, sending the participant's id: true if the
+ * group had started (the reply is "start").
+ *
+ * @throws {Error} when the broker refuses the id (it is taken), saying why.
+ */
+async function passBarrier(
+  sockets: SocketSet,
+  at: Endpoints,
+  id: string,
+  deadline: number,
+): Promise<boolean> {
+  const req = sockets.socket("REQ");
+  // An unanswered sync is worth nothing: closing must not linger on it.
+  req.setOption("LINGER", 0);
+  req.connect(at.barrier);
+  await req.send(id);
+  const [reply] = await withDeadline(
+    deadline,
+    `${id}: the start barrier's reply from ${at.barrier}`,
+    req.receive(),
+  );
+  req.close();
+  const answer = reply === undefined ? "" : text(reply);
+  if (answer.startsWith("refused: ")) {
+    throw new Error(
+      `${id}: the broker at ${at.barrier} refused to let it join: ${answer.slice(9)}`,
+    );
+  }
+  return answer === START;
 }

@@ -11,6 +11,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   #head = 0;
   #waiter: ((result: IteratorResult<T>) => void) | null = null;
   #closed = false;
+  #error: Error | undefined;
   #drained: (() => void)[] = [];
 
   /** Adds an item (ignored once closed). */
@@ -35,6 +36,16 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 
   /**
+   * Ends iteration with `error`, thrown by the consumer's loop once the
+   * queued items are consumed.
+   */
+  fail(error: Error): void {
+    if (this.#closed) return;
+    this.#error = error;
+    this.close();
+  }
+
+  /**
    * Resolves once at most `level` items are queued: a producer awaits it to
    * be held back by a slow consumer.
    */
@@ -49,7 +60,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return this.#items.length - this.#head;
   }
 
-  /** Iterates until closed. */
+  #end(): Promise<IteratorResult<T>> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /** Iterates until closed (or failed: then the loop throws the error). */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {
@@ -64,10 +80,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
           }
           return Promise.resolve({ value, done: false });
         }
-        if (this.#closed) {
-          return Promise.resolve({ value: undefined, done: true });
-        }
-        return new Promise((resolve) => this.#waiter = resolve);
+        if (this.#closed) return this.#end();
+        return new Promise((resolve, reject) =>
+          this.#waiter = (result) =>
+            result.done && this.#error ? reject(this.#error) : resolve(result)
+        );
       },
       return: () => Promise.resolve({ value: undefined, done: true }),
     };

@@ -5,7 +5,17 @@
  * @module
  */
 
-import { type Context, type Proxy, proxy, type Socket, ZmqError } from "../mod.ts";
+import {
+  type Context,
+  messageProperties,
+  Monitor,
+  type Proxy,
+  proxy,
+  type Socket,
+  ZmqError,
+} from "../mod.ts";
+import { BusGate } from "./bus_gate.ts";
+import { VerifiedIds } from "./_verified_ids.ts";
 import {
   BROKER_ID,
   bytes,
@@ -14,6 +24,8 @@ import {
   type Endpoints,
   endpoints,
   FRAME_SLACK,
+  ID_TOPIC_PREFIX,
+  SEQUENCER_ID,
   START,
   startsWith,
   text,
@@ -51,6 +63,12 @@ export interface BrokerOptions {
   trace?: (line: string) => void;
   /** Called with a line for the log. */
   log?: (line: string) => void;
+  /**
+   * Called with a line for each thing refused (a join, a bus or direct
+   * message that broke the rules): worth an operator's attention. Default:
+   * `log`.
+   */
+  warn?: (line: string) => void;
 }
 
 /** A direct message the broker holds until its recipient can take it. */
@@ -84,6 +102,15 @@ export interface BrokerCounters {
   refusedHandshakes: number;
   /** Malformed direct messages dropped. */
   badInput: number;
+  /**
+   * Messages refused: bus messages the gate refused (orders whose numbering
+   * went back or jumped too far; in CURVE mode, messages that do not match
+   * their key's id), direct messages whose sender is not its key's id, and
+   * joins refused at the barrier (an id already in the group).
+   */
+  refused: number;
+  /** The highest order forwarded. */
+  highestOrder: number;
 }
 
 /**
@@ -106,6 +133,8 @@ export class Broker {
     unknownRecipients: 0,
     refusedHandshakes: 0,
     badInput: 0,
+    refused: 0,
+    highestOrder: 0,
   };
   /** Resolves once `start` was published. */
   readonly started: Promise<void>;
@@ -117,6 +146,7 @@ export class Broker {
   #expect: number;
   #grace: number;
   #log: (line: string) => void;
+  #warn: (line: string) => void;
   #tasks: Promise<void>[] = [];
   #proxy: Proxy | undefined;
   #markStarted!: () => void;
@@ -128,6 +158,19 @@ export class Broker {
   #zap: ZapHandler | undefined;
   #closed = false;
   #wake: () => void = () => {};
+  #gate: BusGate;
+  /** CURVE mode: each connection's messages carry the id its key is bound to. */
+  #authenticated: boolean;
+  /** Ids that passed the barrier (before start), and seed peers' anonymous syncs. */
+  #synced = new Set<string>();
+  #anonymousSyncs = 0;
+  /** The ids whose `start:<id>` subscription has come (in CURVE mode, from their own key). */
+  #subscribedIds = new Set<string>();
+  /** Subscriptions that "start" matches, from anyone. */
+  #startSubscriptions = 0;
+  /** CURVE mode: the routing ids shown to be held by their own key. */
+  #verified: VerifiedIds | undefined;
+  #monitor: Monitor | undefined;
 
   /**
    * Binds the four ports and starts serving.
@@ -145,7 +188,10 @@ export class Broker {
     this.#resume = options.resume ?? false;
     this.#grace = options.unknownRecipientGraceMs ?? 1000;
     this.#log = options.log ?? (() => {});
+    this.#warn = options.warn ?? this.#log;
     this.#trace = options.trace;
+    this.#authenticated = options.curve !== undefined;
+    this.#gate = new BusGate(this.#authenticated);
     this.started = new Promise((resolve) => this.#markStarted = resolve);
     const at = options.endpoints ??
       endpoints(
@@ -160,7 +206,7 @@ export class Broker {
     try {
       if (options.curve !== undefined) {
         // The ZAP handler must be in place before the first handshake.
-        this.#zap = new ZapHandler(this.#ctx, options.curve.allowed, this.#log);
+        this.#zap = new ZapHandler(this.#ctx, options.curve.allowed, this.#warn);
         this.#tasks.push(this.#zap.done);
       }
       this.#xsub = this.#ctx.socket("XSUB");
@@ -184,6 +230,14 @@ export class Broker {
       this.#router.setOption("ROUTER_HANDOVER", false);
       this.#router.setOption("MAXMSGSIZE", maxFrame);
       this.#router.bind(at.direct);
+      if (this.#authenticated) {
+        for (const socket of [this.#xsub, this.#xpub, this.#rep, this.#router]) {
+          socket.readProperties(["User-Id"]);
+        }
+        this.#verified = new VerifiedIds();
+        this.#monitor = new Monitor(this.#router);
+        this.#tasks.push(this.#forgetOnDisconnect(this.#monitor, this.#verified));
+      }
     } catch (error) {
       this.#ctx.close();
       throw error;
@@ -200,15 +254,11 @@ export class Broker {
    */
   async #barrier(): Promise<void> {
     this.#proxy = proxy(this.#xsub, this.#xpub, undefined, {
+      forward: (message) => this.#admitBus(message),
       // The XSUB subscribes to everything itself: subscriptions are counted,
       // not passed upstream, so that a publisher sees one per connection.
-      // Only subscriptions that "start" matches count: a member that takes
-      // only orders subscribes to "start" and "sequencer".
       backward: (message) => {
-        if (message[0]?.[0] === 1 && receivesStart(message[0])) {
-          this.#counters.subscriptions++;
-          this.#wake();
-        }
+        if (message[0]?.[0] === 1) this.#countSubscription(message);
         return false;
       },
     });
@@ -217,13 +267,8 @@ export class Broker {
     await this.#xsub.send(new Uint8Array([1]));
     try {
       if (!this.#resume) {
-        while (this.#counters.synced < this.#expect) {
-          await this.#rep.receive();
-          await this.#rep.send("");
-          this.#counters.synced++;
-          this.#log(`+1 subscriber (${this.#counters.synced}/${this.#expect})`);
-        }
-        while (this.#counters.subscriptions < this.#expect && !this.#closed) {
+        while (this.#participants() < this.#expect) await this.#answerSync(false);
+        while (!this.#everyoneSubscribed() && !this.#closed) {
           await new Promise<void>((resolve) => this.#wake = resolve);
         }
         if (this.#closed) return;
@@ -232,16 +277,136 @@ export class Broker {
       }
       this.#markStarted();
       // Late joiners (a restarted sequencer or client) get "start" as the reply.
-      while (true) {
-        await this.#rep.receive();
-        await this.#rep.send(START);
-        this.#counters.synced++;
-        this.#log(`a late participant joined (${this.#counters.synced})`);
-      }
+      while (true) await this.#answerSync(true);
     } catch (error) {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
       throw error;
     }
+  }
+
+  /**
+   * Distinct participants that passed the barrier, seed peers' anonymous
+   * syncs included; in CURVE mode, where ids are known, the last place is
+   * the sequencer's.
+   */
+  #participants(): number {
+    const count = this.#synced.size + this.#anonymousSyncs;
+    if (!this.#authenticated || this.#synced.has(SEQUENCER_ID)) return count;
+    return Math.min(count, this.#expect - 1);
+  }
+
+  /**
+   * True once `expect` participants let in have subscribed, so that `start`
+   * reaches each: an id that synced counts once its `start:<id>`
+   * subscription came (in CURVE mode, from its own key, and the
+   * sequencer's must be among them); a seed peer that synced counts for
+   * each other subscription that "start" matches (a seed peer subscribes
+   * to "" alone; each of ours to "" or "start" as well).
+   */
+  #everyoneSubscribed(): boolean {
+    if (this.#authenticated && !this.#subscribedIds.has(SEQUENCER_ID)) return false;
+    let known = 0;
+    for (const id of this.#synced) if (this.#subscribedIds.has(id)) known++;
+    const others = Math.max(0, this.#startSubscriptions - this.#subscribedIds.size);
+    return known + Math.min(this.#anonymousSyncs, others) >= this.#expect;
+  }
+
+  /** Counts a subscription: `start:<id>` for that id, and each that "start" matches. */
+  #countSubscription(message: Uint8Array[]): void {
+    const topic = message[0]!.subarray(1);
+    if (startsWith(topic, ID_TOPIC_BYTES)) {
+      const id = text(topic.subarray(ID_TOPIC_BYTES.byteLength));
+      const userId = messageProperties(message)?.["User-Id"];
+      if (userId === undefined || userId === id) this.#subscribedIds.add(id);
+    } else if (startsWith(START_BYTES, topic)) {
+      this.#counters.subscriptions++;
+      this.#startSubscriptions++;
+    } else return;
+    this.#wake();
+  }
+
+  /**
+   * Answers one sync request: `""` (or `start`, once started) to let the
+   * participant in, `refused: <why>` to keep it out. Our participants send
+   * their id (a seed peer sends an empty frame, counted without one); in
+   * CURVE mode the id is the one its key is bound to.
+   */
+  async #answerSync(started: boolean): Promise<void> {
+    const request = await this.#rep.receive();
+    const claimed = request.length === 1 ? text(request[0]!) : "";
+    const userId = messageProperties(request)?.["User-Id"];
+    const refusal = userId !== undefined && claimed !== "" && claimed !== userId
+      ? `this key is bound to the id "${userId}", not "${claimed.slice(0, 80)}"`
+      : await this.#duplicateOf(userId ?? claimed, started);
+    if (refusal !== null) {
+      this.#counters.refused++;
+      this.#wake();
+      this.#warn(`Refused a participant at the barrier: ${refusal}`);
+      await this.#rep.send(`refused: ${refusal}`);
+      return;
+    }
+    const id = userId ?? claimed;
+    this.#counters.synced++;
+    if (started) {
+      await this.#rep.send(START);
+      this.#log(`a late participant joined${id ? ` as ${id}` : ""} (${this.#counters.synced})`);
+      return;
+    }
+    await this.#rep.send("");
+    if (id === "") this.#anonymousSyncs++;
+    else this.#synced.add(id);
+    this.#wake();
+    const count = this.#synced.size + this.#anonymousSyncs;
+    const waiting = this.#participants() < count ? ", waiting for the sequencer" : "";
+    this.#log(`+1 subscriber (${count}/${this.#expect}${waiting})`);
+  }
+
+  /**
+   * Why `id` may not join now, or null: a live participant holds it (its
+   * DEALER is connected). Our participants connect their DEALER only after
+   * the barrier let them in, so a joiner's own connection never counts.
+   * One that synced before start may still be connecting: it gets a second.
+   */
+  async #duplicateOf(id: string, started: boolean): Promise<string | null> {
+    if (id === "") return null;
+    const deadline = performance.now() + (this.#synced.has(id) && !started ? 1000 : 0);
+    while (true) {
+      if (this.#holdsRoutingId(id)) {
+        return `the id "${id}" is already in the group (a live participant has it); ` +
+          "stop that one first, or choose another id";
+      }
+      if (performance.now() >= deadline) return null;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+
+  /**
+   * True if a peer with routing id `id` is connected to the ROUTER: it is
+   * sent an empty notice from the broker, which members ignore.
+   */
+  #holdsRoutingId(id: string): boolean {
+    try {
+      // At its high-water mark the peer is there, only busy.
+      this.#router.trySend([id, EMPTY, BROKER_BYTES, EMPTY]);
+      return true;
+    } catch (error) {
+      if (error instanceof ZmqError && error.code === "EHOSTUNREACH") return false;
+      throw error;
+    }
+  }
+
+  /** The forwarder's hook: true to forward a bus message, false (logged, counted) to refuse it. */
+  #admitBus(message: Uint8Array[]): boolean {
+    const refusal = this.#gate.check(message, messageProperties(message)?.["User-Id"]);
+    if (refusal === null) return true;
+    this.#refuse(`Refused a bus message: ${refusal}`);
+    return false;
+  }
+
+  /** Counts a refusal and logs it (the first 100, then every 1,000th). */
+  #refuse(line: string): void {
+    const count = ++this.#counters.refused;
+    if (count <= 100 || count % 1000 === 0) this.#warn(`${line} (${count} refused so far)`);
   }
 
   async #directs(): Promise<void> {
@@ -260,13 +425,46 @@ export class Broker {
           Uint8Array,
           Uint8Array,
         ];
+        const userId = messageProperties(frames)?.["User-Id"];
+        if (userId !== undefined) this.#verified?.saw(text(from), userId);
+        if (userId !== undefined && text(from) !== userId) {
+          this.#refuse(
+            `Refused a direct message from "${userId}" sent with the routing id ${
+              JSON.stringify(text(from).slice(0, 80))
+            }: an id is its key's`,
+          );
+          continue;
+        }
         this.#trace?.(`Received ${text(payload)} from ${text(from)} ! Forwarding to ${text(to)}`);
-        this.#forwardDirect(from, to, payload);
+        if (startsWith(to, BROKER_BYTES) && to.byteLength === BROKER_BYTES.byteLength) {
+          this.#answerRequest(from, payload);
+        } else this.#forwardDirect(from, to, payload);
       }
     } catch (error) {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
       throw error;
     }
+  }
+
+  /**
+   * A request to the broker itself, from the sequencer: `HIGHEST <mine>`
+   * says where its numbering stands (the gate then expects orders above it)
+   * and asks for the highest order the broker has forwarded, answered with
+   * `HIGHEST <G>` (a sequencer that starts checks its log against it). From
+   * anyone, `HERE` answers `VERIFY` (CURVE mode). Anything else is bad input.
+   */
+  #answerRequest(from: Uint8Array, payload: Uint8Array): void {
+    // The answer to VERIFY: the check above has verified the sender.
+    if (text(payload) === "HERE") return;
+    const request = /^HIGHEST (0|[1-9][0-9]{0,15})$/.exec(text(payload));
+    if (request === null || text(from) !== SEQUENCER_ID) {
+      this.#counters.badInput++;
+      this.#log(`Dropped a request to the broker: expected "HIGHEST <G>" from the sequencer`);
+      return;
+    }
+    const highest = this.#gate.highestOrder;
+    this.#gate.announce(Number(request[1]));
+    this.#forwardDirect(BROKER_BYTES, from, bytes(`HIGHEST ${highest}`));
   }
 
   /**
@@ -297,6 +495,11 @@ export class Broker {
 
   /** Sends one direct message now: "sent", "full" (no room) or "unknown" (no such peer). */
   #trySendDirect(item: WaitingDirect): "sent" | "full" | "unknown" {
+    const to = this.#verified === undefined ? "" : text(item.to);
+    if (this.#verified !== undefined && !this.#verified.has(to)) {
+      if (this.#verified.shouldAsk(to, performance.now())) this.#askToVerify(item.to);
+      return "unknown";
+    }
     try {
       if (!this.#router.trySend([item.to, new Uint8Array(0), item.from, item.payload])) {
         return "full";
@@ -307,6 +510,20 @@ export class Broker {
     }
     this.#counters.directForwarded++;
     return "sent";
+  }
+
+  /** Asks the holder of routing id `to` to show its key's id (CURVE mode). */
+  #askToVerify(to: Uint8Array): void {
+    try {
+      this.#router.trySend([to, EMPTY, BROKER_BYTES, VERIFY]);
+    } catch (error) {
+      if (!(error instanceof ZmqError && error.code === "EHOSTUNREACH")) throw error;
+    }
+  }
+
+  /** Forgets every verified id whenever a peer of the ROUTER disconnects. */
+  async #forgetOnDisconnect(monitor: Monitor, verified: VerifiedIds): Promise<void> {
+    for await (const event of monitor) if (event.type === "disconnected") verified.forgetAll();
   }
 
   #retryWaiting(): void {
@@ -356,6 +573,7 @@ export class Broker {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#wake();
+    this.#monitor?.close();
     this.#ctx.close();
     await Promise.allSettled(this.#tasks);
   }
@@ -366,6 +584,7 @@ export class Broker {
       ...this.#counters,
       forwarded: this.#proxy?.stats.forward ?? 0,
       refusedHandshakes: this.#zap?.refused ?? 0,
+      highestOrder: this.#gate.highestOrder,
     };
   }
 
@@ -381,8 +600,7 @@ export class Broker {
 }
 
 const START_BYTES = bytes(START);
-
-/** True if a subscription message (`\x01<topic>`) is for a prefix of "start". */
-function receivesStart(subscription: Uint8Array): boolean {
-  return startsWith(START_BYTES, subscription.subarray(1));
-}
+const ID_TOPIC_BYTES = bytes(ID_TOPIC_PREFIX);
+const BROKER_BYTES = bytes(BROKER_ID);
+const VERIFY = bytes("VERIFY");
+const EMPTY = new Uint8Array(0);

@@ -79,6 +79,7 @@ if (import.meta.main) {
       maxPayload: numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true }),
       curve: brokerCurveFromFlags(values),
       log: (line) => log.debug(line),
+      warn: (line) => log.info(line),
       trace: values.verbose ? (line) => log.debug(line) : undefined,
     });
     const report = () =>

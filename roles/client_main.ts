@@ -220,9 +220,10 @@ if (import.meta.main) {
       signal.promise,
       idle,
       scriptOutcome.then((error) => error === null ? never : "failure"),
+      member.failed.then(() => "failure" as const),
     ]);
     // A script cut short by the shutdown is no failure; one that failed first is.
-    const failure = reason === "failure" ? await scriptOutcome : null;
+    const failure = reason === "failure" ? member.failure ?? await scriptOutcome : null;
     log.info(`${reason}: shutting down`);
     clearInterval(progress);
     if (progress !== undefined) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));

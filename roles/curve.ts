@@ -12,13 +12,17 @@
 
 import { type CurveKeyPair, type Socket, z85Encode, ZmqError } from "../mod.ts";
 import type { SocketSet } from "./_sockets.ts";
+import { checkClientId, SEQUENCER_ID } from "./protocol.ts";
 
 /** The broker's side of CURVE: its key pair and the clients it lets in. */
 export interface CurveServerOptions {
   /** The broker's key pair. */
   keys: CurveKeyPair;
-  /** Public keys (Z85) allowed to connect. */
-  allowed: ReadonlySet<string>;
+  /**
+   * Public keys (Z85) allowed to connect, each with the one id it may use:
+   * the broker checks every message of its connections against it.
+   */
+  allowed: ReadonlyMap<string, string>;
 }
 
 /** A participant's side of CURVE: its key pair and the broker's public key. */
@@ -88,24 +92,43 @@ export function readPublicKey(path: string): string {
 }
 
 /**
- * Reads an allow-list: one Z85 public key a line, optionally after a name.
+ * Reads an allow-list: one `<id> <Z85 public key>` a line, binding each
+ * key to the one id it may use (a client id, or `sequencer`).
  *
- * @throws {Error} naming the file and line of a bad entry.
+ * @returns The ids by public key.
+ * @throws {Error} naming the file and line of a bad entry, a key or id
+ * listed twice, or a line without an id.
  */
-export function readAllowList(path: string): Set<string> {
-  const allowed = new Set<string>();
+export function readAllowList(path: string): Map<string, string> {
+  const allowed = new Map<string, string>();
+  const ids = new Set<string>();
   readText(path, "the allow-list").split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) return;
-    const key = line.split(/\s+/).pop()!;
-    if (!Z85_KEY.test(key)) {
+    const where = `Invalid allow-list ${path}:${index + 1}`;
+    const [id = "", key = "", ...rest] = line.split(/\s+/);
+    if (rest.length > 0 || !Z85_KEY.test(key) || !isParticipantId(id)) {
       throw new Error(
-        `Invalid allow-list ${path}:${index + 1}: expected "[name] <40-character Z85 public key>"`,
+        `${where}: expected "<id> <40-character Z85 public key>", the id a client id or "${SEQUENCER_ID}": each key is bound to the one id it may use`,
       );
     }
-    allowed.add(key);
+    if (allowed.has(key)) throw new Error(`${where}: the key of "${id}" is listed before`);
+    if (ids.has(id)) throw new Error(`${where}: the id "${id}" is listed before, with another key`);
+    allowed.set(key, id);
+    ids.add(id);
   });
   return allowed;
+}
+
+/** True for a client id or the sequencer's id. */
+function isParticipantId(id: string): boolean {
+  if (id === SEQUENCER_ID) return true;
+  try {
+    checkClientId(id);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The ZAP domain the broker's sockets use. */
@@ -132,8 +155,9 @@ export function curveClient(options: CurveClientOptions): (socket: Socket) => vo
 
 /**
  * The broker's ZAP handler (RFC 27): answers libzmq's authentication
- * requests, 200 for a public key on the allow-list, 400 otherwise. It must
- * be bound before the sockets that use it.
+ * requests, 200 for a public key on the allow-list, with the key's id as
+ * the User-Id (libzmq then puts it on every message of the connection), and
+ * 400 otherwise. It must be bound before the sockets that use it.
  */
 export class ZapHandler {
   #socket: Socket;
@@ -150,21 +174,26 @@ export class ZapHandler {
    * @param allowed Public keys (Z85) to let in.
    * @param log Called with a line for each refusal.
    */
-  constructor(sockets: SocketSet, allowed: ReadonlySet<string>, log: (line: string) => void) {
+  constructor(
+    sockets: SocketSet,
+    allowed: ReadonlyMap<string, string>,
+    log: (line: string) => void,
+  ) {
     this.#socket = sockets.socket("REP", false);
     this.#socket.bind(ZAP_ENDPOINT);
     this.#done = this.#serve(allowed, log);
   }
 
-  async #serve(allowed: ReadonlySet<string>, log: (line: string) => void): Promise<void> {
+  async #serve(allowed: ReadonlyMap<string, string>, log: (line: string) => void): Promise<void> {
     const decoder = new TextDecoder();
     try {
       for await (const request of this.#socket) {
         // [version, request id, domain, address, routing id, mechanism, credentials...]
         const [version, id, , address, , mechanism, key] = request;
         const publicKey = key !== undefined && key.byteLength === 32 ? z85Encode(key) : "";
+        const userId = allowed.get(publicKey);
         const ok = mechanism !== undefined && decoder.decode(mechanism) === "CURVE" &&
-          allowed.has(publicKey);
+          userId !== undefined;
         if (ok) this.accepted++;
         else {
           this.refused++;
@@ -179,7 +208,7 @@ export class ZapHandler {
           id ?? "",
           ok ? "200" : "400",
           ok ? "OK" : "Not on the allow-list",
-          ok ? publicKey : "",
+          ok ? userId : "",
           "",
         ]);
       }

@@ -7,6 +7,12 @@
 
 import type { Origin } from "./protocol.ts";
 
+/**
+ * How far past the next order to deliver an order may be numbered and
+ * still be held, by default: a million orders.
+ */
+export const DEFAULT_REACH = 1_000_000;
+
 /** A delivered multicast. */
 export interface Delivery {
   /** Its place in the total order, G = 1, 2, 3, ... */
@@ -72,10 +78,26 @@ export class Holdback {
    * @param startAt The first sequence number to deliver (1 for a new group).
    * @param ordersOnly Deliver orders from the payload they carry, without
    * waiting for (or taking) multicasts.
+   * @param reach Orders numbered this far past the next one, or further,
+   * are not held (see {@link Holdback.beyondReach}): memory and work stay
+   * bounded whatever number an order carries.
    */
-  constructor(startAt = 1, ordersOnly = false) {
+  constructor(startAt = 1, ordersOnly = false, reach = DEFAULT_REACH) {
     this.#next = startAt;
     this.#ordersOnly = ordersOnly;
+    this.#reach = reach;
+  }
+
+  #reach: number;
+
+  /**
+   * True if order `seq` lies at or beyond `reach` orders past the next one
+   * to deliver: too far ahead to hold (a forged or corrupt number, or a
+   * member so far behind that it must catch up first). `addOrder` ignores
+   * such orders; the caller counts and reports them.
+   */
+  beyondReach(seq: number): boolean {
+    return seq - this.#next >= this.#reach;
   }
 
   /** The next sequence number to deliver (L + 1). */
@@ -137,7 +159,7 @@ export class Holdback {
    * @returns What can be delivered now, in order.
    */
   addOrder(seq: number, payload: Uint8Array, origin: Origin | null = null): Delivery[] {
-    if (seq < this.#next || this.#orders.has(seq)) return [];
+    if (seq < this.#next || this.#orders.has(seq) || this.beyondReach(seq)) return [];
     if (seq > this.highestOrder) this.highestOrder = seq;
     if (this.#ordersOnly) {
       if (seq === this.#next && this.#orders.size === 0) {
@@ -161,15 +183,15 @@ export class Holdback {
    * the highest seen, at most `limit` of them.
    */
   missingRanges(limit: number): [number, number][] {
+    // From the held orders, not from every number up to the highest: the
+    // work is bounded by what is held, however far apart the numbers are.
+    const held = [...this.#orders.keys()].sort((a, b) => a - b);
     const ranges: [number, number][] = [];
-    let start = 0;
-    for (let seq = this.#next; seq <= this.highestOrder && ranges.length < limit; seq++) {
-      const missing = !this.#orders.has(seq);
-      if (missing && start === 0) start = seq;
-      if (!missing && start !== 0) {
-        ranges.push([start, seq - 1]);
-        start = 0;
-      }
+    let expected = this.#next;
+    for (const seq of held) {
+      if (ranges.length >= limit) break;
+      if (seq > expected) ranges.push([expected, seq - 1]);
+      expected = seq + 1;
     }
     return ranges;
   }

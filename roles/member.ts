@@ -11,7 +11,7 @@ import { AsyncQueue } from "./_queue.ts";
 import { joinGroup } from "./_join.ts";
 import { SocketSet } from "./_sockets.ts";
 import { curveClient, type CurveClientOptions } from "./curve.ts";
-import { type Delivery, Holdback } from "./holdback.ts";
+import { DEFAULT_REACH, type Delivery, Holdback } from "./holdback.ts";
 import { OriginTracker } from "./origin_tracker.ts";
 import {
   BROKER_ID,
@@ -73,6 +73,8 @@ export interface MemberCounters {
   directReceived: number;
   /** Malformed messages dropped. */
   badInput: number;
+  /** Orders refused: numbered `orderReach` or more past the next one to deliver. */
+  refused: number;
 }
 
 /**
@@ -119,6 +121,14 @@ export interface MemberOptions {
   holdbackTimeoutMs?: number;
   /** The largest payload sent, bytes (the broker's limit must be as large). Default 1 MiB. */
   maxPayload?: number;
+  /**
+   * Orders numbered this many past the next one to deliver, or more, are
+   * refused and counted (`refused`), so that no number, however large,
+   * costs unbounded memory or work; a refused order that is real comes
+   * again by retransmission once the gap before it is filled. Default
+   * 1,000,000.
+   */
+  orderReach?: number;
   /** What to take from the bus. Default "orders". */
   receive?: BusReception;
   /** Fault injection, for tests only: drop every Nth bus message received (0: none). */
@@ -173,6 +183,7 @@ export class Member {
     directSent: 0,
     directReceived: 0,
     badInput: 0,
+    refused: 0,
   };
   #ctx: SocketSet;
   #pub: Socket;
@@ -210,6 +221,8 @@ export class Member {
   #backoffMs = 0;
   #helloRetries = 20;
   #closed = false;
+  #failure: Error | undefined;
+  #failed = Promise.withResolvers<Error>();
   /** Bus messages received (for `dropEvery`). */
   #busReceived = 0;
 
@@ -223,7 +236,7 @@ export class Member {
     this.#log = options.log ?? (() => {});
     this.#trace = options.trace;
     this.#ordersOnly = takesOnlyOrders(options);
-    this.#holdback = new Holdback(1, this.#ordersOnly);
+    this.#holdback = new Holdback(1, this.#ordersOnly, options.orderReach ?? DEFAULT_REACH);
   }
 
   /**
@@ -319,6 +332,7 @@ export class Member {
         this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
         deliveries = this.#holdback.addMulticast(message.sender, message.payload);
       } else {
+        if (this.#refusedBeyondReach(message.seq)) return;
         this.counters.ordered++;
         this.#trace?.(
           `Received ${text(message.payload)} from sequencer ! (order ${message.seq})`,
@@ -337,6 +351,48 @@ export class Member {
     }
     if (deliveries.length > 0) this.#deliver(deliveries);
     this.#deliverLost();
+  }
+
+  /** Refuses (counts, and logs now and then) an order too far ahead to hold. */
+  #refusedBeyondReach(seq: number): boolean {
+    if (!this.#holdback.beyondReach(seq)) return false;
+    if (this.counters.refused++ % 1000 === 0) {
+      this.#log(
+        `${this.id}: refused order ${seq}: it is ${
+          seq - this.#holdback.next
+        } past the next one to deliver (${this.#holdback.next}), the limit is ${
+          this.#options.orderReach ?? DEFAULT_REACH
+        } (orderReach); ${this.counters.refused} refused so far`,
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Stops the member for good: the group's promise cannot be kept with
+   * this sequencer. `delivered()` then throws `error` after what it holds.
+   */
+  #fail(why: string): void {
+    if (this.#closed) return;
+    const error = new Error(`${this.id}: ${why}`);
+    this.#failure = error;
+    this.#log(error.message);
+    this.#deliveries.fail(error);
+    this.#failed.resolve(error);
+    void this.close();
+  }
+
+  /** Why the member stopped by itself, if it did (see `delivered()`). */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Resolves with the error if the member stops by itself (see
+   * `failure`); never settles otherwise. A command line exits non-zero on it.
+   */
+  get failed(): Promise<Error> {
+    return this.#failed.promise;
   }
 
   #deliver(deliveries: Delivery[]): void {
@@ -414,7 +470,8 @@ export class Member {
   #hello(): void {
     this.#lastRequest = performance.now();
     this.#helloRetries--;
-    void this.#dealer.send(["", SEQUENCER_ID, encodeRecovery({ kind: "hello" })]).catch(() => {});
+    const hello = encodeRecovery({ kind: "hello", delivered: this.#holdback.next - 1 });
+    void this.#dealer.send(["", SEQUENCER_ID, hello]).catch(() => {});
   }
 
   /** Asks the sequencer for every order from the next one to deliver on. */
@@ -436,8 +493,9 @@ export class Member {
         ranges.map(([a, b]) => `${a}..${b ?? "*"}`).join(", ")
       }`,
     );
+    const delivered = this.#holdback.next - 1;
     for (const [first, last] of ranges) {
-      const request = encodeRecovery({ kind: "retransmit", first, last });
+      const request = encodeRecovery({ kind: "retransmit", first, last, delivered });
       void this.#dealer.send(["", SEQUENCER_ID, request]).catch(() => {});
     }
   }
@@ -475,7 +533,14 @@ export class Member {
       }
       const from = text(frames[1]!);
       if (from === BROKER_ID) {
+        // An empty notice is the broker checking that this id is connected.
+        if (frames[2]!.byteLength === 0) continue;
         const notice = text(frames[2]!);
+        // CURVE mode: the broker asks this id to show that its key is ours.
+        if (notice === "VERIFY") {
+          void this.#dealer.send(["", BROKER_ID, "HERE"]).catch(() => {});
+          continue;
+        }
         this.#log(`${this.id}: the broker says: ${notice}`);
         // A seed sequencer has no recovery service: stop greeting it.
         if (notice.startsWith(`unknown recipient "${SEQUENCER_ID}"`)) this.#helloRetries = 0;
@@ -501,6 +566,7 @@ export class Member {
       return;
     }
     if (message.kind === "order") {
+      if (this.#refusedBeyondReach(message.seq)) return;
       this.counters.ordered++;
       const before = this.#holdback.next;
       const known = this.#holdback.has(message.seq);
@@ -509,6 +575,14 @@ export class Member {
       this.#deliver(deliveries);
       this.#deliverLost();
     } else if (message.kind === "highest") {
+      // The echo of the request's position: the answer was made after it.
+      const delivered = message.delivered ?? 0;
+      if (message.seq < delivered) {
+        this.#fail(
+          `the sequencer (epoch ${message.epoch}) says its highest order is ${message.seq}, but this member had delivered up to ${delivered} when it asked: its numbering went back (a sequencer started again without its --log, or with a log that lost its end), so its numbers would name other messages than the ones delivered; refusing it and stopping`,
+        );
+        return;
+      }
       this.#awaitingAnswer = false;
       this.#highestKnown = message.seq;
       // Orders older than the sequencer still holds cannot be had: go on from its oldest.
@@ -563,7 +637,8 @@ export class Member {
   async multicast(payload: string | Uint8Array): Promise<void> {
     while (this.#closed || this.#ownPending.size >= this.#window) {
       if (this.#closed) {
-        throw new ZmqError(`${this.id}: cannot multicast: the member is closed`, 0, "ECLOSED");
+        throw this.#failure ??
+          new ZmqError(`${this.id}: cannot multicast: the member is closed`, 0, "ECLOSED");
       }
       await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
     }
@@ -597,7 +672,10 @@ export class Member {
     this.counters.directSent++;
   }
 
-  /** The multicasts delivered in total order, until the member closes. */
+  /**
+   * The multicasts delivered in total order, until the member closes; the
+   * loop throws if the member stopped by itself (see `failure`).
+   */
   delivered(): AsyncIterable<Delivery> {
     return this.#deliveries;
   }

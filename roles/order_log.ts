@@ -45,12 +45,17 @@ export class OrderLog {
   #policy: FsyncPolicy;
   #encoder = new TextEncoder();
   #pending: string[] = [];
+  #path: string;
+  /** The length of the file up to the last order committed. */
+  #committed: number;
   /** fsync calls made so far. */
   syncs = 0;
 
-  private constructor(file: Deno.FsFile, policy: FsyncPolicy) {
+  private constructor(file: Deno.FsFile, policy: FsyncPolicy, path: string, length: number) {
     this.#file = file;
     this.#policy = policy;
+    this.#path = path;
+    this.#committed = length;
   }
 
   /**
@@ -102,10 +107,17 @@ export class OrderLog {
         recent.push({ seq, payload: decodeBase64(payloadText), origin });
       }
     });
-    const file = Deno.openSync(path, { read: true, write: true, create: true });
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(path, { read: true, write: true, create: true });
+    } catch (error) {
+      throw new Error(`Cannot open the order log ${path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     if (complete < bytes.byteLength) file.truncateSync(complete);
     file.seekSync(complete, Deno.SeekMode.Start);
-    return { log: new OrderLog(file, policy), highest, recent };
+    return { log: new OrderLog(file, policy, path, complete), highest, recent };
   }
 
   /** Queues order `seq` for the next `commit()`. */
@@ -116,18 +128,43 @@ export class OrderLog {
     if (this.#policy === "always") this.commit();
   }
 
-  /** Writes the queued orders and fsyncs them as the policy says. */
+  /**
+   * Writes the queued orders and fsyncs them as the policy says.
+   *
+   * @throws {Error} naming the file when it cannot be written or synced
+   * (a full disk): the queued orders are then dropped and cut off the file
+   * again as far as it can be, so that it ends with the last committed one.
+   */
   commit(): void {
     if (this.#pending.length === 0) return;
     const bytes = this.#encoder.encode(this.#pending.join(""));
     this.#pending.length = 0;
-    let written = 0;
-    while (written < bytes.byteLength) {
-      written += this.#file.writeSync(bytes.subarray(written));
+    try {
+      let written = 0;
+      while (written < bytes.byteLength) {
+        written += this.#file.writeSync(bytes.subarray(written));
+      }
+      if (this.#policy !== "never") {
+        this.#file.syncDataSync();
+        this.syncs++;
+      }
+    } catch (error) {
+      this.#cutBack();
+      throw new Error(`Cannot write the order log ${this.#path}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
-    if (this.#policy !== "never") {
-      this.#file.syncDataSync();
-      this.syncs++;
+    this.#committed += bytes.byteLength;
+  }
+
+  /** Cuts the file back to its last committed order, if it can. */
+  #cutBack(): void {
+    try {
+      this.#file.truncateSync(this.#committed);
+      this.#file.seekSync(this.#committed, Deno.SeekMode.Start);
+    } catch {
+      // What is left past it is a torn line, or whole orders never
+      // published: a restart cuts off the one and publishes the others.
     }
   }
 

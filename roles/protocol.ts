@@ -15,6 +15,12 @@ export const BROKER_ID = "broker";
 /** The single frame the broker publishes once every participant is in. */
 export const START = "start";
 /**
+ * What a participant's bus socket also subscribes to, followed by its id:
+ * `start:c1`. No bus message begins so; the broker counts these to know
+ * that each participant it let in has subscribed.
+ */
+export const ID_TOPIC_PREFIX = "start:";
+/**
  * The largest payload a member sends, by default (1 MiB). The broker drops
  * the connection of a peer that sends a frame over this plus
  * {@link FRAME_SLACK} (libzmq's MAXMSGSIZE), so a rogue peer cannot make it
@@ -163,7 +169,7 @@ export function startsWith(frame: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 /** `[1-9][0-9]{0,15}` from `start` to the end, at most MAX_SEQ; 0 if not. */
-function decimalAt(frame: Uint8Array, start: number): number {
+export function decimalAt(frame: Uint8Array, start: number): number {
   const length = frame.byteLength - start;
   if (length < 1 || length > 16 || frame[start] === 0x30) return 0;
   let value = 0;
@@ -319,10 +325,20 @@ function decimalBytes(value: number, prefix: Uint8Array): Uint8Array {
  * and the oldest order it still holds (older ones cannot be had any more).
  */
 export type RecoveryMessage =
-  | { kind: "retransmit"; first: number; last: number | null }
-  | { kind: "hello" }
+  | { kind: "retransmit"; first: number; last: number | null; delivered?: number }
+  | { kind: "hello"; delivered?: number }
   | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null }
-  | { kind: "highest"; seq: number; epoch: string; lowest: number };
+  | { kind: "highest"; seq: number; epoch: string; lowest: number; delivered?: number };
+
+/**
+ * ` <delivered>` when known: a request says how far its member has
+ * delivered, and the sequencer's HIGHEST echoes it, so that the member can
+ * tell a sequencer whose numbering went back below it (H < delivered) from
+ * a HIGHEST that merely crossed newer orders on the way.
+ */
+function deliveredSuffix(delivered: number | undefined): string {
+  return delivered === undefined ? "" : ` ${delivered}`;
+}
 
 const ORDER_PREFIX = bytes("ORDER ");
 
@@ -330,11 +346,17 @@ const ORDER_PREFIX = bytes("ORDER ");
 export function encodeRecovery(message: RecoveryMessage): Uint8Array {
   switch (message.kind) {
     case "hello":
-      return bytes("HELLO");
+      return bytes(`HELLO${deliveredSuffix(message.delivered)}`);
     case "retransmit":
-      return bytes(`RETRANSMIT ${message.first} ${message.last ?? "*"}`);
+      return bytes(
+        `RETRANSMIT ${message.first} ${message.last ?? "*"}${deliveredSuffix(message.delivered)}`,
+      );
     case "highest":
-      return bytes(`HIGHEST ${message.seq} ${message.epoch} ${message.lowest}`);
+      return bytes(
+        `HIGHEST ${message.seq} ${message.epoch} ${message.lowest}${
+          deliveredSuffix(message.delivered)
+        }`,
+      );
     case "order": {
       const head = bytes(
         `ORDER ${message.seq} ${message.origin === null ? "-" : formatOrigin(message.origin)} `,
@@ -348,6 +370,8 @@ export function encodeRecovery(message: RecoveryMessage): Uint8Array {
 }
 
 const SEQ_TEXT = /^[1-9][0-9]{0,15}$/;
+/** 0, or a sequence number. */
+const COUNT_TEXT = /^(0|[1-9][0-9]{0,15})$/;
 
 /**
  * Decodes a recovery message.
@@ -378,16 +402,26 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
     };
   }
   const words = text(payload).split(" ");
-  if (words[0] === "HELLO" && words.length === 1) return { kind: "hello" };
+  // The optional last word of each: how far the member has delivered.
+  const delivered = (at: number) =>
+    words.length === at + 1 && COUNT_TEXT.test(words[at]!) ? Number(words[at]) : undefined;
+  const plain = (length: number) => words.length === length || delivered(length) !== undefined;
+  if (words[0] === "HELLO" && plain(1)) return { kind: "hello", delivered: delivered(1) };
   if (
-    words[0] === "HIGHEST" && words.length === 4 &&
-    /^(0|[1-9][0-9]{0,15})$/.test(words[1]!) && /^[0-9a-f]{1,32}$/.test(words[2]!) &&
+    words[0] === "HIGHEST" && plain(4) &&
+    COUNT_TEXT.test(words[1]!) && /^[0-9a-f]{1,32}$/.test(words[2]!) &&
     SEQ_TEXT.test(words[3]!)
   ) {
-    return { kind: "highest", seq: Number(words[1]), epoch: words[2]!, lowest: Number(words[3]) };
+    return {
+      kind: "highest",
+      seq: Number(words[1]),
+      epoch: words[2]!,
+      lowest: Number(words[3]),
+      delivered: delivered(4),
+    };
   }
   if (
-    words[0] === "RETRANSMIT" && words.length === 3 &&
+    words[0] === "RETRANSMIT" && plain(3) &&
     SEQ_TEXT.test(words[1]!) &&
     (words[2] === "*" || SEQ_TEXT.test(words[2]!))
   ) {
@@ -395,6 +429,7 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
       kind: "retransmit",
       first: Number(words[1]),
       last: words[2] === "*" ? null : Number(words[2]),
+      delivered: delivered(3),
     };
   }
   throw new ProtocolError(

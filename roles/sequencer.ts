@@ -12,8 +12,9 @@ import { SocketSet } from "./_sockets.ts";
 import { curveClient, type CurveClientOptions } from "./curve.ts";
 import { OrderHistory } from "./order_history.ts";
 import { OriginTracker } from "./origin_tracker.ts";
-import { type FsyncPolicy, OrderLog } from "./order_log.ts";
+import { type FsyncPolicy, type LoggedOrder, OrderLog } from "./order_log.ts";
 import {
+  BROKER_ID,
   decodeBus,
   decodeRecovery,
   DEFAULT_BASE_PORT,
@@ -78,6 +79,9 @@ export interface SequencerCounters {
 /** At most this many messages are numbered per batch (one fsync each). */
 const BATCH = 1024;
 
+/** How long a starting sequencer waits for the broker's highest forwarded order, ms. */
+const BROKER_CHECK_MS = 2000;
+
 /**
  * The group's fixed sequencer.
  *
@@ -111,12 +115,20 @@ export class Sequencer {
   #ordered = new OriginTracker();
   /** Changes at every start: tells members that the sequencer restarted. */
   #epoch = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  #logPath: string | undefined;
+  #failed = Promise.withResolvers<Error>();
+  /** The broker's answer to HIGHEST: the highest order it forwarded. */
+  #brokerHighest = Promise.withResolvers<number>();
+  #checked: Promise<string | null> = Promise.resolve(null);
+  #checkTimer: ReturnType<typeof setTimeout> | undefined;
+  #aheadWarnings = 0;
 
   private constructor(ctx: SocketSet, options: SequencerOptions) {
     this.#ctx = ctx;
     this.#log = options.log ?? (() => {});
     this.#trace = options.trace;
     this.#history = new OrderHistory(options.history ?? 100_000);
+    this.#logPath = options.logPath;
     if (options.logPath !== undefined) {
       const { log, recent } = OrderLog.open(
         options.logPath,
@@ -153,21 +165,18 @@ export class Sequencer {
         sequencer.#log(`continuing from the log after order ${sequencer.#history.highest}`);
       }
       const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs);
-      if (joined.late && sequencer.#history.highest === 0) {
-        // Numbering from 1 again would hand out numbers members already delivered.
-        throw new Error(
-          `The group at ${at.barrier} is already running and this sequencer has no orders to continue from: ` +
-            `start it with the --log of the sequencer before it${
-              options.logPath ? ` (${options.logPath} is empty)` : ""
-            }`,
-        );
-      }
       [sequencer.#sub, sequencer.#pub, sequencer.#dealer] = [joined.sub, joined.pub, joined.dealer];
+      sequencer.#checked = sequencer.#checkAgainstBroker(joined.late, at.barrier);
       sequencer.#loops.push(
         sequencer.#run(),
         sequencer.#serveRecovery(),
-        drain(joined.pub),
+        sequencer.#watchBroker(),
       );
+      const refusal = await sequencer.#checked;
+      if (refusal !== null) {
+        await sequencer.close();
+        throw new Error(refusal);
+      }
       return sequencer;
     } catch (error) {
       ctx.close();
@@ -181,27 +190,23 @@ export class Sequencer {
   }
 
   async #run(): Promise<void> {
-    const batch: Uint8Array[][] = [];
+    const batch: LoggedOrder[] = [];
     try {
+      // Nothing is numbered before the log was checked against the group.
+      if ((await this.#checked) !== null) return;
       while (true) {
         let frames: Uint8Array[] | null = await this.#sub.receive();
-        // Number a batch, make it durable, then publish it.
+        // Number a batch, make it durable, then keep and publish it.
+        let seq = this.#history.highest;
         do {
           const accepted = this.#accept(frames);
-          if (accepted !== null) {
-            const { payload, origin } = accepted;
-            const seq = this.#history.highest + 1;
-            this.#history.add(seq, payload, origin);
-            this.#orderLog?.add(seq, payload, origin);
-            batch.push(orderFrames(seq, payload, origin));
-          }
+          if (accepted !== null) batch.push({ seq: ++seq, ...accepted });
           frames = batch.length < BATCH ? this.#sub.tryReceive() : null;
         } while (frames !== null);
-        if (this.#orderLog !== undefined) {
-          this.#orderLog.commit();
-          this.counters.fsyncs = this.#orderLog.syncs;
-        }
-        for (const order of batch) {
+        if (!this.#logBatch(batch)) return;
+        for (const { seq, payload, origin } of batch) this.#history.add(seq, payload, origin);
+        for (const { seq, payload, origin } of batch) {
+          const order = orderFrames(seq, payload, origin);
           // XPUB_NODROP: at the high-water mark the send waits, in order.
           if (!this.#pub.trySend(order)) await this.#pub.send(order);
           this.counters.ordered++;
@@ -212,6 +217,103 @@ export class Sequencer {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
       throw error;
     }
+  }
+
+  /**
+   * Writes a batch to the log, durably as `--fsync` says; false (and the
+   * sequencer stopped, saying why) if the log cannot take it: nothing of
+   * the batch is then kept, published or retransmitted.
+   */
+  #logBatch(batch: readonly LoggedOrder[]): boolean {
+    const orderLog = this.#orderLog;
+    if (orderLog === undefined || batch.length === 0) return true;
+    try {
+      for (const { seq, payload, origin } of batch) orderLog.add(seq, payload, origin);
+      orderLog.commit();
+      this.counters.fsyncs = orderLog.syncs;
+      return true;
+    } catch (error) {
+      this.#stop(
+        `${error instanceof Error ? error.message : error}: orders ${batch[0]!.seq}..${
+          batch.at(-1)!.seq
+        } were not published. Stopping without numbering anything more (free the disk, then start the sequencer again with the same --log)`,
+      );
+      return false;
+    }
+  }
+
+  /** Stops for good: logs why, closes, and settles `failed` with the error. */
+  #stop(why: string): void {
+    const error = new Error(why);
+    this.#log(why);
+    this.#failed.resolve(error);
+    void this.close();
+  }
+
+  /**
+   * Resolves with an error if the sequencer stopped by itself (its log
+   * cannot be written); never settles otherwise. A command line exits non-zero on it.
+   */
+  get failed(): Promise<Error> {
+    return this.#failed.promise;
+  }
+
+  /**
+   * Tells the broker where the numbering stands (its gate expects orders
+   * above it) and asks for the highest order it has forwarded.
+   */
+  async #announce(): Promise<void> {
+    await this.#dealer.send(["", BROKER_ID, `HIGHEST ${this.#history.highest}`]);
+  }
+
+  /**
+   * Reads the XPUB: a subscription after the first means that the broker
+   * came back (restarted, or reconnected); it is told again where the
+   * numbering stands.
+   */
+  async #watchBroker(): Promise<void> {
+    try {
+      for await (const _ of this.#pub) await this.#announce();
+    } catch (error) {
+      if (!(error instanceof ZmqError && error.code === "ECLOSED")) throw error;
+    }
+  }
+
+  /**
+   * Asks the broker for the highest order it has forwarded before numbering
+   * anything: a log that ends before it (truncated, lost, another group's)
+   * would give numbers that members already delivered to other messages.
+   * A broker that does not answer within `BROKER_CHECK_MS` (a seed broker)
+   * is not asked again; then a sequencer without orders refuses to join a
+   * running group, since it cannot know what was numbered before it.
+   *
+   * @returns Why this sequencer must not number, or null.
+   */
+  async #checkAgainstBroker(late: boolean, barrier: string): Promise<string | null> {
+    await this.#announce();
+    const seen = await Promise.race([
+      this.#brokerHighest.promise,
+      new Promise<null>((resolve) => this.#checkTimer = setTimeout(resolve, BROKER_CHECK_MS, null)),
+    ]);
+    clearTimeout(this.#checkTimer);
+    const highest = this.#history.highest;
+    if (seen === null) {
+      this.#log(
+        `The broker did not say within ${BROKER_CHECK_MS} ms which orders it forwarded (a seed broker?): the log is not checked against the group`,
+      );
+      if (!late || highest > 0) return null;
+      return `The group at ${barrier} is already running and this sequencer has no orders to continue from: ` +
+        `start it with the --log of the sequencer before it${
+          this.#logPath ? ` (${this.#logPath} is empty)` : ""
+        }`;
+    }
+    if (seen <= highest) return null;
+    const source = this.#logPath === undefined
+      ? "this sequencer has no --log"
+      : `its log ${this.#logPath} ends at order ${highest}`;
+    return `The broker has already forwarded order ${seen}, but ${source}: numbering from ${
+      highest + 1
+    } would give numbers that members already delivered to other messages. Start the sequencer with the complete log of the one before it`;
   }
 
   /** A client's multicast to order, or null for anything else (or a copy already ordered). */
@@ -244,6 +346,10 @@ export class Sequencer {
           continue;
         }
         const from = frames[1]!;
+        if (text(from) === BROKER_ID) {
+          this.#onBrokerNotice(text(frames[2]!));
+          continue;
+        }
         let request;
         try {
           request = decodeRecovery(frames[2]!);
@@ -273,6 +379,7 @@ export class Sequencer {
           if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
           this.counters.retransmitted++;
         }
+        if ((request.delivered ?? 0) > highest) this.#warnAhead(text(from), request.delivered!);
         await this.#dealer.send([
           empty,
           from,
@@ -281,6 +388,7 @@ export class Sequencer {
             seq: highest,
             epoch: this.#epoch,
             lowest: this.#history.lowest,
+            delivered: request.delivered,
           }),
         ]);
       }
@@ -290,18 +398,32 @@ export class Sequencer {
     }
   }
 
+  /**
+   * A member says it delivered past this sequencer's highest order: the
+   * member stops on the answer (which echoes its position); the sequencer
+   * only says so, since one member's word is no proof.
+   */
+  #warnAhead(member: string, delivered: number): void {
+    if (this.#aheadWarnings++ % 100 !== 0) return;
+    this.#log(
+      `${member} says it delivered up to order ${delivered}, past this sequencer's highest, ${this.#history.highest}: was it started without the log of the sequencer before it, or with a log that lost its end?`,
+    );
+  }
+
+  /** The broker's answer to HIGHEST, or one of its notices (logged). */
+  #onBrokerNotice(notice: string): void {
+    const answer = /^HIGHEST (0|[1-9][0-9]{0,15})$/.exec(notice);
+    if (answer !== null) this.#brokerHighest.resolve(Number(answer[1]));
+    else if (notice === "VERIFY") void this.#dealer.send(["", BROKER_ID, "HERE"]).catch(() => {});
+    else if (notice !== "") this.#log(`The broker says: ${notice}`);
+  }
+
   /** Stops, closes the sockets and the log. Idempotent. */
   async close(): Promise<void> {
+    clearTimeout(this.#checkTimer);
     this.#ctx.close();
     await Promise.allSettled(this.#loops);
     this.#orderLog?.close();
     this.#orderLog = undefined;
   }
-}
-
-/** Reads and ignores what a socket receives (an XPUB's re-subscriptions). */
-async function drain(socket: Socket): Promise<void> {
-  try {
-    for await (const _ of socket) { /* nothing to answer */ }
-  } catch { /* closed */ }
 }

@@ -105,11 +105,12 @@ if (import.meta.main) {
     log.info("started");
     const report = () => log.info("counters", { ...sequencer.counters });
     const stopReports = onCountersSignal(report);
-    const got = await signal.promise;
-    log.info(`${got}: shutting down`);
+    const got = await Promise.race([signal.promise, sequencer.failed]);
+    if (typeof got === "string") log.info(`${got}: shutting down`);
     await sequencer.close();
     report();
     stopReports();
     signal.dispose();
+    if (got instanceof Error) throw got;
   });
 }

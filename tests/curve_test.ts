@@ -22,7 +22,11 @@ Deno.test("CURVE mode: only allowed keys join; others can neither read nor injec
     basePort,
     curve: {
       keys: brokerKeys,
-      allowed: new Set([aKeys.publicKey, bKeys.publicKey, sequencerKeys.publicKey]),
+      allowed: new Map([
+        [aKeys.publicKey, "a"],
+        [bKeys.publicKey, "b"],
+        [sequencerKeys.publicKey, "sequencer"],
+      ]),
     },
     log: (line) => {
       if (line.startsWith("Refused")) refusals.push(line);
@@ -95,7 +99,19 @@ Deno.test("deno task keys makes the files the CURVE flags read, and a scenario r
   const dir = await Deno.makeTempDir({ prefix: "zg-curve-" });
   try {
     const keys = await new Deno.Command(DENO, {
-      args: ["task", "--quiet", "keys", "--out", dir, "broker", "sequencer", "client"],
+      args: [
+        "task",
+        "--quiet",
+        "keys",
+        "--out",
+        dir,
+        "broker",
+        "sequencer",
+        "c1",
+        "c2",
+        "c3",
+        "c4",
+      ],
       cwd: new URL("../", import.meta.url),
       stdout: "piped",
       stderr: "piped",
@@ -103,7 +119,7 @@ Deno.test("deno task keys makes the files the CURVE flags read, and a scenario r
     assert.equal(keys.code, 0, new TextDecoder().decode(keys.stderr));
     const allowed = await Deno.readTextFile(`${dir}/allowed.txt`);
     assert.match(allowed, /^sequencer \S{40}$/m);
-    assert.match(allowed, /^client \S{40}$/m);
+    assert.match(allowed, /^c1 \S{40}$/m);
     assert.doesNotMatch(allowed, /^broker /m);
     const report = await runScenario({
       scenario: "scenarios/seed",
@@ -116,7 +132,7 @@ Deno.test("deno task keys makes the files the CURVE flags read, and a scenario r
         "--curve-server",
         `${dir}/broker.pub`,
       ],
-      clientFlags: ["--curve-key", `${dir}/client.key`, "--curve-server", `${dir}/broker.pub`],
+      clientFlags: ["--curve-key", `${dir}/{id}.key`, "--curve-server", `${dir}/broker.pub`],
       timeoutSeconds: 60,
     });
     assert.deepEqual(report.violations, []);

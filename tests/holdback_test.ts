@@ -309,3 +309,17 @@ Deno.test("Holdback matches payloads byte for byte, not as decoded text", () => 
   assert.deepEqual(d?.payload, b);
   assert.equal(q.heldMessages, 1);
 });
+
+Deno.test("Holdback refuses orders numbered reach or more past the next one; missingRanges() works from what is held, however far apart", () => {
+  const q = new Holdback(1, true, 1000);
+  assert.ok(q.beyondReach(1001));
+  assert.ok(!q.beyondReach(1000));
+  assert.deepEqual(q.addOrder(Number.MAX_SAFE_INTEGER, bytes("forged")), []);
+  assert.equal(q.heldOrders, 0);
+  assert.equal(q.highestOrder, 0);
+  // Without a bound on the numbers, this walked every number up to the highest.
+  const wide = new Holdback(1, true, Number.MAX_SAFE_INTEGER);
+  wide.addOrder(5, bytes("a"));
+  wide.addOrder(Number.MAX_SAFE_INTEGER - 1, bytes("b"));
+  assert.deepEqual(wide.missingRanges(64), [[1, 4], [6, Number.MAX_SAFE_INTEGER - 2]]);
+});

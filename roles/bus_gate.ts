@@ -1,0 +1,105 @@
+/**
+ * `BusGate`: the broker's rules for what it forwards on the bus. No I/O:
+ * the broker feeds it each message with the id its connection
+ * authenticated as (CURVE mode) and forwards only what it admits.
+ *
+ * - Orders must go up: one numbered at or below the highest order already
+ *   forwarded means that a sequencer's numbering went back (a sequencer
+ *   started again without its log, or with a log that lost its end), and
+ *   one numbered `reach` or more above it (or above what the sequencer
+ *   announced) cannot be real (a forged or corrupt number). Both are
+ *   refused.
+ * - In CURVE mode, every message must match its key's id: only the
+ *   sequencer's key may publish orders, and a multicast's sender frame must
+ *   name the id its key is bound to.
+ *
+ * @module
+ */
+
+import { decimalAt, SEQUENCER_ID } from "./protocol.ts";
+
+/** How far above the highest order forwarded an order may be numbered, by default. */
+export const DEFAULT_GATE_REACH = 1_000_000;
+
+const AT = 0x40;
+const decoder = new TextDecoder();
+
+/** Decides which bus messages the broker forwards. */
+export class BusGate {
+  #highest = 0;
+  #authenticated: boolean;
+  #reach: number;
+
+  /**
+   * @param authenticated CURVE mode: every message comes with the id its
+   * key is bound to, and must match it.
+   * @param reach See {@link DEFAULT_GATE_REACH}.
+   */
+  constructor(authenticated: boolean, reach = DEFAULT_GATE_REACH) {
+    this.#authenticated = authenticated;
+    this.#reach = reach;
+  }
+
+  /** The highest order forwarded so far (0 if none). */
+  get highestOrder(): number {
+    return this.#highest;
+  }
+
+  /**
+   * The sequencer says where its numbering stands (when it starts, and when
+   * the broker came back): orders above it are expected, within reach.
+   *
+   * @param highest The sequencer's highest order.
+   */
+  announce(highest: number): void {
+    if (highest > this.#highest) this.#highest = highest;
+  }
+
+  /**
+   * Checks one bus message.
+   *
+   * @param message Its frames.
+   * @param userId The id its connection authenticated as (CURVE mode).
+   * @returns null to forward it, or why it is refused.
+   */
+  check(message: Uint8Array[], userId: string | undefined): string | null {
+    const isOrder = message.length === 3 && message[1]!.byteLength > 0;
+    if (this.#authenticated) {
+      const refusal = this.#checkIdentity(message, userId ?? "", isOrder);
+      if (refusal !== null) return refusal;
+    }
+    return isOrder ? this.#checkNumber(decimalAt(message[1]!, 0)) : null;
+  }
+
+  #checkNumber(seq: number): string | null {
+    // Malformed: the members refuse it themselves, saying why.
+    if (seq === 0) return null;
+    if (seq <= this.#highest) {
+      return `order ${seq} is not above order ${this.#highest}, already forwarded: the sequencer's numbering went back`;
+    }
+    if (seq - this.#highest >= this.#reach) {
+      return `order ${seq} is ${
+        seq - this.#highest
+      } above order ${this.#highest}, the highest forwarded: the limit is ${this.#reach}`;
+    }
+    this.#highest = seq;
+    return null;
+  }
+
+  #checkIdentity(message: Uint8Array[], userId: string, isOrder: boolean): string | null {
+    if (message.length !== 3) {
+      return `a bus message of ${message.length} frames from "${userId}": expected 3`;
+    }
+    if (isOrder) {
+      return userId === SEQUENCER_ID
+        ? null
+        : `an order from "${userId}": only the sequencer's key may publish orders`;
+    }
+    const sender = message[0]!;
+    const at = sender.indexOf(AT);
+    const claimed = decoder.decode(at < 0 ? sender : sender.subarray(0, at));
+    return claimed === userId && userId !== SEQUENCER_ID
+      ? null
+      : `"${userId}" sent a multicast as ${JSON.stringify(claimed.slice(0, 80))}`;
+  }
+}
