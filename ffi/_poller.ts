@@ -25,7 +25,7 @@
  * @module
  */
 
-import { type LibcLib, libcLib } from "./lib.ts";
+import { allocNative, type LibcLib, libcLib, type NativeMemory } from "./lib.ts";
 
 /** A socket as the poller sees it. */
 export interface Waitable {
@@ -85,11 +85,23 @@ class Poller {
   #spinMs = SPIN_MS;
   /** When a waiter was last served (performance.now()). */
   #lastServed = -Infinity;
-  #pollfds = new Int32Array(2 * 16);
+  /**
+   * The `struct pollfd` array, in C memory ({@link allocNative}), not in an
+   * `ArrayBuffer` of V8's: the `poll()` on a pool thread keeps writing to it
+   * (its `revents`) until it returns, which can be after this runtime ended
+   * (an uncaught error, a terminated `Worker`) and V8 freed its buffers.
+   * Replaced (and the old one freed) only by `#fill`, never while that
+   * `poll()` is in flight; the one in flight when the runtime ends is never
+   * freed.
+   */
+  #pollMemory: NativeMemory;
+  #pollfds: Int32Array;
   #byte = new Uint8Array(64);
 
   constructor() {
     this.#libc = libcLib();
+    this.#pollMemory = allocNative(16 * 8);
+    this.#pollfds = new Int32Array(this.#pollMemory.buffer);
     const fds = new Int32Array(2);
     if (this.#libc.pipe(fds) !== 0) {
       throw new Error("Cannot create the poller's wake-up pipe");
@@ -152,7 +164,13 @@ class Poller {
   /** Fills the pollfd array with the watched sockets' fds, after `first` (the wake pipe) if given. */
   #fill(watched: Waitable[], first: number | null): number {
     const count = watched.length + (first === null ? 0 : 1);
-    if (this.#pollfds.length < count * 2) this.#pollfds = new Int32Array(count * 4);
+    if (this.#pollfds.length < count * 2) {
+      // No poll() is in flight here (only #run calls this, between two).
+      const bigger = allocNative(count * 2 * 8);
+      this.#pollMemory.free();
+      this.#pollMemory = bigger;
+      this.#pollfds = new Int32Array(bigger.buffer);
+    }
     const pollfds = this.#pollfds;
     // struct pollfd { int fd; short events; short revents; }
     let at = 0;

@@ -265,4 +265,26 @@ export const libcSymbols = {
     ],
     result: "i32",
   },
+  /** For memory that a call in flight on a pool thread may outlive its runtime with. */
+  malloc: {
+    parameters: [
+      "usize", // size_t size
+    ],
+    result: "pointer", // void *, or NULL
+  },
+  free: {
+    parameters: [
+      "pointer", // void *ptr
+    ],
+    result: "void",
+  },
+  /** To pin libzmq in memory; in libc since glibc 2.34 (in libdl before: then not pinned). */
+  dlopen: {
+    parameters: [
+      "buffer", // const char *filename
+      "i32", // int flags
+    ],
+    result: "pointer", // void * (a handle, never closed), or NULL
+    optional: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
