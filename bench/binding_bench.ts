@@ -17,7 +17,7 @@
  * @module
  */
 
-import { Context } from "../mod.ts";
+import { Context } from "../ffi/mod.ts";
 import { zmqCandidates } from "../ffi/lib.ts";
 
 const DONTWAIT = 1;

@@ -27,7 +27,8 @@
 
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { allocBytes, Member } from "../mod.ts";
+import { allocBytes } from "../ffi/mod.ts";
+import { Member } from "../roles/mod.ts";
 
 /** Latency percentiles, in ms. */
 export interface LatencySummary {

@@ -16,7 +16,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { Broker, type Delivery, type DirectMessage, Member, Sequencer } from "../mod.ts";
+import { Broker, type Delivery, type DirectMessage, Member, Sequencer } from "../roles/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -17,9 +17,9 @@ const ROLE_PERMISSIONS = [
 
 /** A role's entry point, by name. */
 export const ROLE_ENTRY = {
-  broker: "roles/broker_main.ts",
-  sequencer: "roles/sequencer_main.ts",
-  client: "roles/client_main.ts",
+  broker: "roles/cli/broker_main.ts",
+  sequencer: "roles/cli/sequencer_main.ts",
+  client: "roles/cli/client_main.ts",
 } as const;
 
 /** A child process whose stderr is kept for the report. */

@@ -22,7 +22,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { Context, ZmqError, zmqVersion } from "../mod.ts";
+import { Context, ZmqError, zmqVersion } from "../ffi/mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OUT = `${ROOT}bench/out/`;

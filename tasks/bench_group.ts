@@ -35,7 +35,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { Context, ZmqError, zmqVersion } from "../mod.ts";
+import { Context, ZmqError, zmqVersion } from "../ffi/mod.ts";
 import { ROLE_ENTRY, type RoleProcess, spawn, spawnRole, stop } from "./_processes.ts";
 import { lastJsonLine } from "./_capture.ts";
 import type { ClientResult, LatencySummary } from "../bench/group_client.ts";

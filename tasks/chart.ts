@@ -25,8 +25,8 @@
  */
 
 import { join } from "node:path";
-import type { ScriptCommand } from "../roles/script.ts";
-import { scenarioPayload } from "../roles/protocol.ts";
+import type { ScriptCommand } from "../roles/harness/script.ts";
+import { scenarioPayload } from "../roles/harness/script.ts";
 
 export type { ScriptCommand };
 

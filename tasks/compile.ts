@@ -11,7 +11,7 @@
  */
 
 import { ROLE_ENTRY } from "./_processes.ts";
-import { type FlagSpec, parseFlags, runMain, usage } from "../roles/cli.ts";
+import { type FlagSpec, parseFlags, runMain, usage } from "../roles/cli/flags.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   out: { type: "string", value: "DIR", default: "dist", help: "where the binaries go" },

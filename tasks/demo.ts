@@ -7,7 +7,14 @@
  * @module
  */
 
-import { type FlagSpec, numberFlag, parseFlags, runMain, usage, UsageError } from "../roles/cli.ts";
+import {
+  type FlagSpec,
+  numberFlag,
+  parseFlags,
+  runMain,
+  usage,
+  UsageError,
+} from "../roles/cli/flags.ts";
 import { readChartInput, writeCharts } from "./chart.ts";
 import { formatReport, loadScenario, runScenario } from "./scenario.ts";
 

@@ -15,9 +15,9 @@
  */
 
 import { join } from "node:path";
-import { curveKeyPair } from "../mod.ts";
-import { type FlagSpec, parseFlags, runMain, usage, UsageError } from "../roles/cli.ts";
-import { formatKeyPair } from "../roles/curve.ts";
+import { curveKeyPair } from "../ffi/mod.ts";
+import { type FlagSpec, parseFlags, runMain, usage, UsageError } from "../roles/cli/flags.ts";
+import { formatKeyPair } from "../roles/curve/key_files.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   out: { type: "string", value: "DIR", default: "keys", help: "where the key files go" },

@@ -8,9 +8,9 @@
  */
 
 import { basename, join } from "node:path";
-import { formatResultLine, parseResultLine } from "../roles/result_line.ts";
-import { countMulticasts, loadScript, type ScriptCommand } from "../roles/script.ts";
-import { scenarioPayload } from "../roles/protocol.ts";
+import { formatResultLine, parseResultLine } from "../roles/harness/result_line.ts";
+import { countMulticasts, loadScript, type ScriptCommand } from "../roles/harness/script.ts";
+import { scenarioPayload } from "../roles/harness/script.ts";
 import { freeBasePort, type RoleProcess, spawn, spawnRole, stop } from "./_processes.ts";
 
 /** Options of {@link runScenario}. */
@@ -97,7 +97,7 @@ const PYTHON = "/usr/bin/python3";
 
 /**
  * The lines of a result file ([] if it does not exist yet), as the client wrote them: one
- * delivery a line, escaped (see `formatResultLine` in roles/result_line.ts).
+ * delivery a line, escaped (see `formatResultLine` in roles/harness/result_line.ts).
  */
 export function readLines(path: string): string[] {
   try {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Socket } from "../mod.ts";
+import type { Socket } from "../ffi/mod.ts";
 
 /** The transports a pattern is tested over. */
 export const TRANSPORTS = ["tcp", "ipc", "inproc"] as const;

@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import {
   Broker,
   type BusReception,
-  Context,
   decodeBus,
   type Delivery,
   type DirectMessage,
@@ -21,8 +20,8 @@ import {
   endpoints,
   Member,
   Sequencer,
-  type Socket,
-} from "../mod.ts";
+} from "../roles/mod.ts";
+import { Context, type Socket } from "../ffi/mod.ts";
 import { freeBasePort, spawnRole, stop } from "../tasks/_processes.ts";
 import { prng, within } from "./_helpers.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Context, curveKeyPair, Monitor, proxy, type Socket, ZmqError } from "../mod.ts";
+import { Context, curveKeyPair, Monitor, proxy, type Socket, ZmqError } from "../ffi/mod.ts";
 import { bindAny, DENO, texts, TRANSPORTS, within } from "./_helpers.ts";
 
 const T = 10_000;
@@ -412,7 +412,7 @@ Deno.test("A process that sends and exits at once still delivers", async () => {
   const pull = ctx.socket("PULL");
   const endpoint = bindAny(pull, "tcp");
   const script = `
-    import { Context } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+    import { Context } from ${JSON.stringify(new URL("../ffi/mod.ts", import.meta.url).href)};
     const ctx = new Context();
     const push = ctx.socket("PUSH");
     push.connect(${JSON.stringify(endpoint)});
@@ -437,7 +437,7 @@ Deno.test("A process that sends and exits at once still delivers", async () => {
 
 Deno.test("ZMQ_LIB pointing nowhere gives an error with an install hint", async () => {
   const script = `
-    import { Context } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+    import { Context } from ${JSON.stringify(new URL("../ffi/mod.ts", import.meta.url).href)};
     new Context();
   `;
   const { code, stderr } = await new Deno.Command(DENO, {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { BusGate } from "../roles/bus_gate.ts";
-import { decodeRecovery, encodeRecovery } from "../roles/protocol.ts";
+import { BusGate } from "../roles/broker/bus_gate.ts";
+import { decodeRecovery, encodeRecovery } from "../roles/protocol/recovery.ts";
 
 const encoder = new TextEncoder();
 const frames = (...texts: string[]) => texts.map((t) => encoder.encode(t));

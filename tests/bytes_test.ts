@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { allocBytes, encodeText } from "../mod.ts";
+import { allocBytes, encodeText } from "../ffi/mod.ts";
 import { prng } from "./_helpers.ts";
 
 Deno.test("allocBytes() gives zeroed arrays of the size asked that never share bytes", () => {

@@ -10,7 +10,7 @@ import {
   writeCharts,
 } from "../tasks/chart.ts";
 import { formatReport, loadScenario, runScenario } from "../tasks/scenario.ts";
-import { scenarioPayload } from "../roles/protocol.ts";
+import { scenarioPayload } from "../roles/harness/script.ts";
 import { within } from "./_helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { Broker, Context, curveKeyPair, Member, Sequencer } from "../mod.ts";
-import { curveClient } from "../roles/curve.ts";
+import { Broker, Member, Sequencer } from "../roles/mod.ts";
+import { Context, curveKeyPair } from "../ffi/mod.ts";
+import { curveClient } from "../roles/curve/options.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { runScenario } from "../tasks/scenario.ts";
 import { DENO, within } from "./_helpers.ts";

@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import { DENO } from "./_helpers.ts";
 
-const MOD = new URL("../mod.ts", import.meta.url).href;
+const MOD = new URL("../ffi/mod.ts", import.meta.url).href;
 
 /** What every child runs first: libzmq busy, and a receive waiting. */
 const BUSY = `

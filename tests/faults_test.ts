@@ -10,8 +10,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Broker, type Delivery, Member, Sequencer } from "../mod.ts";
-import { decodeBase64 } from "../roles/_base64.ts";
+import { Broker, type Delivery, Member, Sequencer } from "../roles/mod.ts";
+import { decodeBase64 } from "../roles/sequencer/base64.ts";
 import { freeBasePort, type RoleProcess, spawnRole, stop } from "../tasks/_processes.ts";
 import {
   formatReport,

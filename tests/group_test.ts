@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import {
   Broker,
-  Context,
   type Delivery,
   type DirectMessage,
   type Endpoints,
   Member,
   Sequencer,
-} from "../mod.ts";
+} from "../roles/mod.ts";
+import { Context } from "../ffi/mod.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { within } from "./_helpers.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Delivery, Holdback } from "../mod.ts";
+import { type Delivery, Holdback } from "../roles/mod.ts";
 import { prng } from "./_helpers.ts";
 
 const encoder = new TextEncoder();

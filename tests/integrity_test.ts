@@ -10,16 +10,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  Broker,
-  Context,
-  curveKeyPair,
-  type Delivery,
-  Member,
-  Sequencer,
-  type Socket,
-} from "../mod.ts";
-import { curveClient } from "../roles/curve.ts";
+import { Broker, type Delivery, Member, Sequencer } from "../roles/mod.ts";
+import { Context, curveKeyPair, type Socket } from "../ffi/mod.ts";
+import { curveClient } from "../roles/curve/options.ts";
 import { freeBasePort, type RoleProcess, spawnRole, stop } from "../tasks/_processes.ts";
 import { countLines, readLines } from "../tasks/scenario.ts";
 import { within } from "./_helpers.ts";

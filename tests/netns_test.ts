@@ -21,7 +21,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { scenarioPayload } from "../roles/protocol.ts";
+import { scenarioPayload } from "../roles/harness/script.ts";
 import { ROLE_ENTRY, type RoleProcess, spawn, stop } from "../tasks/_processes.ts";
 import { countLines, readLines } from "../tasks/scenario.ts";
 import { DENO } from "./_helpers.ts";

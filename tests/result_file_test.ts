@@ -10,9 +10,9 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Broker, Member, Sequencer } from "../mod.ts";
-import { runClient } from "../roles/client.ts";
-import { formatResultLine, parseResultLine } from "../roles/result_line.ts";
+import { Broker, Member, Sequencer } from "../roles/mod.ts";
+import { runClient } from "../roles/harness/client.ts";
+import { formatResultLine, parseResultLine } from "../roles/harness/result_line.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { runScenario } from "../tasks/scenario.ts";
 import { prng, within } from "./_helpers.ts";

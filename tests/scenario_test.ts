@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { COMMON_FLAGS } from "../roles/cli.ts";
+import { COMMON_FLAGS } from "../roles/cli/flags.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { formatReport, runScenario, type ScenarioReport } from "../tasks/scenario.ts";
 import { DENO, within } from "./_helpers.ts";
@@ -8,9 +8,9 @@ import { DENO, within } from "./_helpers.ts";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const ROLE_PERMISSIONS = ["--allow-ffi", "--allow-env", "--allow-read", "--allow-write"];
 const ENTRY = {
-  broker: "roles/broker_main.ts",
-  sequencer: "roles/sequencer_main.ts",
-  client: "roles/client_main.ts",
+  broker: "roles/cli/broker_main.ts",
+  sequencer: "roles/cli/sequencer_main.ts",
+  client: "roles/cli/client_main.ts",
 } as const;
 type Role = keyof typeof ENTRY;
 

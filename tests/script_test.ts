@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MAX_TIMER_MS, type SleepClock, sleepFor } from "../roles/_sleep.ts";
-import { DEFAULT_MAX_PAYLOAD } from "../roles/protocol.ts";
+import { MAX_TIMER_MS, type SleepClock, sleepFor } from "../roles/harness/sleep.ts";
+import { DEFAULT_MAX_PAYLOAD } from "../roles/protocol/ids.ts";
 import {
   countMulticasts,
   directTargets,
@@ -10,7 +10,7 @@ import {
   parseScript,
   type ScriptCommand,
   ScriptError,
-} from "../roles/script.ts";
+} from "../roles/harness/script.ts";
 import { freeBasePort, spawnRole, stop } from "../tasks/_processes.ts";
 import { DENO, within } from "./_helpers.ts";
 
@@ -531,7 +531,7 @@ Deno.test("sleepFor() of 10^12 ms on the real clock ends at once when its signal
 
 // --- The client process: sleeps and oversize payloads -----------------------------------------
 
-const CLIENT = fileURLToPath(new URL("../roles/client_main.ts", import.meta.url));
+const CLIENT = fileURLToPath(new URL("../roles/cli/client_main.ts", import.meta.url));
 
 /** A client process whose stderr can be awaited. */
 class ClientProcess {

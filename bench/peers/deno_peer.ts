@@ -16,7 +16,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { Context, type Socket } from "../../mod.ts";
+import { Context, type Socket } from "../../ffi/mod.ts";
 
 const HWM = 1000;
 const USAGE =

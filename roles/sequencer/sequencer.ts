@@ -6,30 +6,31 @@
  * @module
  */
 
-import { type Context, type Socket, ZmqError } from "../mod.ts";
-import { joinGroup } from "./_join.ts";
-import { SocketSet } from "./_sockets.ts";
-import { curveClient, type CurveClientOptions } from "./curve.ts";
+import { type Context, type Socket, ZmqError } from "../../ffi/mod.ts";
+import { joinGroup } from "../participant/join.ts";
+import { SocketSet } from "../socket_set.ts";
+import { curveClient, type CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
-import { OriginTracker } from "./origin_tracker.ts";
+import { OriginTracker } from "../protocol/origin_tracker.ts";
 import { type FsyncPolicy, type LoggedOrder, OrderLog } from "./order_log.ts";
 import {
   BROKER_ID,
-  decodeBus,
-  decodeRecovery,
   DEFAULT_BASE_PORT,
   DEFAULT_HOST,
-  encodeRecovery,
   type Endpoints,
   endpoints,
+  SEQUENCER_ID,
+  START,
+} from "../protocol/ids.ts";
+import {
+  decodeBus,
   formatOrigin,
   orderFrames,
   type Origin,
   ProtocolError,
-  SEQUENCER_ID,
-  START,
-  text,
-} from "./protocol.ts";
+} from "../protocol/bus.ts";
+import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
+import { text } from "../protocol/text.ts";
 
 /** Options of {@link Sequencer}. */
 export interface SequencerOptions {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Broker } from "./broker.ts";
+import { Broker } from "../broker/broker.ts";
 import {
   COMMON_FLAGS,
   type FlagSpec,
@@ -16,8 +16,8 @@ import {
   untilSignal,
   usage,
   UsageError,
-} from "./cli.ts";
-import { BROKER_CURVE_FLAGS, brokerCurveFromFlags } from "./curve.ts";
+} from "./flags.ts";
+import { BROKER_CURVE_FLAGS, brokerCurveFromFlags } from "./curve_flags.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   expect: {

@@ -9,11 +9,12 @@
  * @module
  */
 
-import type { Delivery } from "./holdback.ts";
+import type { Delivery } from "../member/holdback.ts";
 import { formatResultLine } from "./result_line.ts";
-import { sleepFor } from "./_sleep.ts";
-import type { Member } from "./member.ts";
-import { scenarioPayload, text } from "./protocol.ts";
+import { sleepFor } from "./sleep.ts";
+import type { Member } from "../member/member.ts";
+import { scenarioPayload } from "./script.ts";
+import { text } from "../protocol/text.ts";
 import type { ScriptCommand } from "./script.ts";
 
 /** Options of {@link runClient}. */

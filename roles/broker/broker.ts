@@ -13,12 +13,11 @@ import {
   proxy,
   type Socket,
   ZmqError,
-} from "../mod.ts";
+} from "../../ffi/mod.ts";
 import { BusGate } from "./bus_gate.ts";
-import { VerifiedIds } from "./_verified_ids.ts";
+import { VerifiedIds } from "./verified_ids.ts";
 import {
   BROKER_ID,
-  bytes,
   DEFAULT_BASE_PORT,
   DEFAULT_MAX_PAYLOAD,
   type Endpoints,
@@ -27,11 +26,11 @@ import {
   ID_TOPIC_PREFIX,
   SEQUENCER_ID,
   START,
-  startsWith,
-  text,
-} from "./protocol.ts";
-import { SocketSet } from "./_sockets.ts";
-import { curveServer, type CurveServerOptions, ZapHandler } from "./curve.ts";
+} from "../protocol/ids.ts";
+import { bytes, startsWith, text } from "../protocol/text.ts";
+import { SocketSet } from "../socket_set.ts";
+import { curveServer, type CurveServerOptions } from "../curve/options.ts";
+import { ZapHandler } from "../curve/zap.ts";
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {

@@ -15,10 +15,10 @@ import {
   untilSignal,
   usage,
   UsageError,
-} from "./cli.ts";
-import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve.ts";
-import { FSYNC_POLICIES, type FsyncPolicy } from "./order_log.ts";
-import { Sequencer } from "./sequencer.ts";
+} from "./flags.ts";
+import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve_flags.ts";
+import { FSYNC_POLICIES, type FsyncPolicy } from "../sequencer/order_log.ts";
+import { Sequencer } from "../sequencer/sequencer.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   ...CLIENT_CURVE_FLAGS,

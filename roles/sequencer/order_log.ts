@@ -11,8 +11,8 @@
  * @module
  */
 
-import { decodeBase64, encodeBase64 } from "./_base64.ts";
-import { formatOrigin, type Origin, parseOrigin } from "./protocol.ts";
+import { decodeBase64, encodeBase64 } from "./base64.ts";
+import { formatOrigin, type Origin, parseOrigin } from "../protocol/bus.ts";
 
 /**
  * When the log is made durable: `always` fsyncs every order; `batch` once

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Origin } from "./protocol.ts";
+import type { Origin } from "../protocol/bus.ts";
 
 /**
  * How far past the next order to deliver an order may be numbered and

@@ -6,32 +6,27 @@
  * @module
  */
 
-import { type Context, type Socket, ZmqError } from "../mod.ts";
-import { AsyncQueue } from "./_queue.ts";
-import { joinGroup } from "./_join.ts";
-import { SocketSet } from "./_sockets.ts";
-import { curveClient, type CurveClientOptions } from "./curve.ts";
+import { type Context, type Socket, ZmqError } from "../../ffi/mod.ts";
+import { AsyncQueue } from "./delivery_queue.ts";
+import { joinGroup } from "../participant/join.ts";
+import { SocketSet } from "../socket_set.ts";
+import { curveClient, type CurveClientOptions } from "../curve/options.ts";
 import { DEFAULT_REACH, type Delivery, Holdback } from "./holdback.ts";
-import { OriginTracker } from "./origin_tracker.ts";
+import { OriginTracker } from "../protocol/origin_tracker.ts";
 import {
   BROKER_ID,
-  bytes,
   checkClientId,
-  decodeBus,
-  decodeRecovery,
   DEFAULT_BASE_PORT,
   DEFAULT_HOST,
   DEFAULT_MAX_PAYLOAD,
-  encodeRecovery,
   type Endpoints,
   endpoints,
-  multicastFrames,
-  ProtocolError,
   SEQUENCER_ID,
   START,
-  startsWith,
-  text,
-} from "./protocol.ts";
+} from "../protocol/ids.ts";
+import { bytes, startsWith, text } from "../protocol/text.ts";
+import { decodeBus, multicastFrames, ProtocolError } from "../protocol/bus.ts";
+import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
 
 /** Bus messages handled in one go before the event loop gets a turn. */
 const BUS_BATCH = 256;

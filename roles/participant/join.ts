@@ -5,10 +5,11 @@
  * @module
  */
 
-import type { Socket } from "../mod.ts";
-import { withDeadline } from "./_deadline.ts";
-import type { SocketSet } from "./_sockets.ts";
-import { type Endpoints, ID_TOPIC_PREFIX, START, text } from "./protocol.ts";
+import type { Socket } from "../../ffi/mod.ts";
+import { withDeadline } from "../deadline.ts";
+import type { SocketSet } from "../socket_set.ts";
+import { type Endpoints, ID_TOPIC_PREFIX, START } from "../protocol/ids.ts";
+import { text } from "../protocol/text.ts";
 
 /** The sockets of a participant that has joined. */
 export interface JoinedSockets {

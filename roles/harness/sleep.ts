@@ -51,7 +51,7 @@ function waitOnTimer(ms: number, signal?: AbortSignal): Promise<void> {
  *
  * @example
  * ```ts
- * import { sleepFor } from "./_sleep.ts";
+ * import { sleepFor } from "./sleep.ts";
  *
  * const stopping = new AbortController();
  * const sleeping = sleepFor(25 * 24 * 3600 * 1000, stopping.signal); // 25 days: two steps

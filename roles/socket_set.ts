@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Context, type Socket, type SocketType } from "../mod.ts";
+import { Context, type Socket, type SocketType } from "../ffi/mod.ts";
 
 /** The sockets a role opened, and the context if the role owns it. */
 export class SocketSet {

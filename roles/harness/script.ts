@@ -31,7 +31,12 @@
  * @module
  */
 
-import { DEFAULT_MAX_PAYLOAD, scenarioPayload } from "./protocol.ts";
+import { DEFAULT_MAX_PAYLOAD } from "../protocol/ids.ts";
+
+/** Formats a scenario payload, `"<sender>###<text>"`, as the seed does. */
+export function scenarioPayload(sender: string, body: string): string {
+  return `${sender}###${body}`;
+}
 
 /**
  * One parsed command of a client script, with the 1-based line it came from.

@@ -16,7 +16,8 @@
  * @module
  */
 
-import { decimalAt, SEQUENCER_ID } from "./protocol.ts";
+import { decimalAt } from "../protocol/text.ts";
+import { SEQUENCER_ID } from "../protocol/ids.ts";
 
 /** How far above the highest order forwarded an order may be numbered, by default. */
 export const DEFAULT_GATE_REACH = 1_000_000;

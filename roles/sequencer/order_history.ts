@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Origin } from "./protocol.ts";
+import type { Origin } from "../protocol/bus.ts";
 
 /** An order as the history keeps it. */
 export interface HistoryEntry {

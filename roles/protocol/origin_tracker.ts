@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Origin } from "./protocol.ts";
+import type { Origin } from "./bus.ts";
 
 /** The set of origins seen so far. */
 export class OriginTracker {

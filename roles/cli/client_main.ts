@@ -16,12 +16,12 @@ import {
   untilSignal,
   usage,
   UsageError,
-} from "./cli.ts";
-import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve.ts";
-import { runClient } from "./client.ts";
-import { type BusReception, type LateJoin, Member } from "./member.ts";
-import { checkClientId } from "./protocol.ts";
-import { countMulticasts, loadScript } from "./script.ts";
+} from "./flags.ts";
+import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve_flags.ts";
+import { runClient } from "../harness/client.ts";
+import { type BusReception, type LateJoin, Member } from "../member/member.ts";
+import { checkClientId } from "../protocol/ids.ts";
+import { countMulticasts, loadScript } from "../harness/script.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   id: {

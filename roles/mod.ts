@@ -1,0 +1,38 @@
+/**
+ * The totally ordered multicast group, as a library: the broker, the fixed
+ * sequencer and members that deliver in the sequencer's order, over the
+ * binding in `ffi/`. See PROTOCOL.md.
+ *
+ * @example
+ * ```ts ignore
+ * import { Broker, Member, Sequencer } from "./mod.ts";
+ * const broker = new Broker({ expect: 2 });
+ * const [sequencer, member] = await Promise.all([
+ *   Sequencer.join({}),
+ *   Member.join({ id: "c1" }),
+ * ]);
+ * await member.multicast("c1###hello");
+ * for await (const delivery of member.delivered()) break;
+ * await member.close();
+ * await sequencer.close();
+ * await broker.close();
+ * ```
+ *
+ * @module
+ */
+
+export { Broker, type BrokerCounters, type BrokerOptions } from "./broker/broker.ts";
+export { Sequencer, type SequencerCounters, type SequencerOptions } from "./sequencer/sequencer.ts";
+export { type FsyncPolicy } from "./sequencer/order_log.ts";
+export {
+  type BusReception,
+  type DirectMessage,
+  type LateJoin,
+  Member,
+  type MemberCounters,
+  type MemberOptions,
+} from "./member/member.ts";
+export { type Delivery, Holdback } from "./member/holdback.ts";
+export { type Endpoints, endpoints, SEQUENCER_ID, START } from "./protocol/ids.ts";
+export { type BusMessage, decodeBus, type Origin, ProtocolError } from "./protocol/bus.ts";
+export { type CurveClientOptions, type CurveServerOptions } from "./curve/options.ts";

@@ -1,0 +1,228 @@
+/**
+ * The multicast bus's frames: the seed's `[sender, seq, payload]`, with
+ * origins in the sender frame. See PROTOCOL.md, "Bus messages".
+ *
+ * @module
+ */
+
+import { allocBytes, encodeText } from "../../ffi/bytes.ts";
+import { SEQUENCER_ID } from "./ids.ts";
+import { bytes, decimalAt, MAX_SEQ, startsWith, text } from "./text.ts";
+
+/**
+ * Where a multicast comes from, when its sender says: `<id>@<incarnation>.<n>`
+ * in the bus's sender frame, n counting the member's multicasts from 1 and
+ * the incarnation telling apart two runs of one id. With it the sequencer
+ * orders a resent multicast at most once. Seed peers send a bare id (no
+ * origin); they only print the frame, so the suffix costs them nothing.
+ */
+export interface Origin {
+  /** `<id>@<incarnation>`: one run of one member. */
+  key: string;
+  /** The member's count of its multicasts, from 1. */
+  index: number;
+}
+
+/** A message on the multicast bus: a client's multicast or the sequencer's order. */
+export type BusMessage =
+  | { kind: "multicast"; sender: string; payload: Uint8Array; origin: Origin | null }
+  | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null };
+
+const ORIGIN = /^([A-Za-z0-9_.-]{1,64}@[0-9a-f]{1,16})\.([1-9][0-9]{0,15})$/;
+
+/** Formats an origin as it travels: `c1@3fa9.17`. */
+export function formatOrigin(origin: Origin): string {
+  return `${origin.key}.${origin.index}`;
+}
+
+/** Parses `c1@3fa9.17`; null if it is not an origin. */
+export function parseOrigin(value: string): Origin | null {
+  const match = ORIGIN.exec(value);
+  return match === null ? null : { key: match[1]!, index: Number(match[2]) };
+}
+
+/** Why a bus message was refused. */
+export class ProtocolError extends Error {
+  /** Always `"ProtocolError"`. */
+  override name = "ProtocolError";
+}
+
+/**
+ * Decodes a bus message: three frames `[sender, seq, payload]`, `seq` empty
+ * for a client's multicast and a decimal G >= 1 from the sequencer.
+ *
+ * @param frames The received frames.
+ * @returns The message.
+ * @throws {ProtocolError} naming what was wrong.
+ */
+export function decodeBus(frames: Uint8Array[]): BusMessage {
+  return (frames.length === 3 ? decodeBusFast(frames[0]!, frames[1]!, frames[2]!) : null) ??
+    decodeBusChecked(frames);
+}
+
+/**
+ * The common well-formed cases, parsed from the bytes without text decoding
+ * or regular expressions; null for anything else, which the checked path
+ * then decodes (or refuses, saying why).
+ */
+function decodeBusFast(
+  senderFrame: Uint8Array,
+  seqFrame: Uint8Array,
+  payload: Uint8Array,
+): BusMessage | null {
+  if (seqFrame.byteLength === 0) {
+    const origin = originAt(senderFrame, 0);
+    if (origin === null) return null;
+    return {
+      kind: "multicast",
+      sender: origin.key.slice(0, origin.key.indexOf("@")),
+      payload,
+      origin,
+    };
+  }
+  const seq = decimalAt(seqFrame, 0);
+  if (seq === 0 || !startsWith(senderFrame, SEQUENCER_BYTES)) return null;
+  const length = SEQUENCER_BYTES.byteLength;
+  if (senderFrame.byteLength === length) return { kind: "order", seq, payload, origin: null };
+  if (senderFrame[length] !== COLON) return null;
+  const origin = originAt(senderFrame, length + 1);
+  return origin === null ? null : { kind: "order", seq, payload, origin };
+}
+
+const SEQUENCER_BYTES = bytes(SEQUENCER_ID);
+const COLON = 0x3a;
+const AT = 0x40;
+const DOT = 0x2e;
+
+/** True for `A-Z a-z 0-9 _ . -`. */
+function isIdByte(byte: number): boolean {
+  return (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) ||
+    (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === DOT || byte === 0x2d;
+}
+
+/** An origin `<id>@<hex>.<n>` from `start` to the end of the frame, as ORIGIN matches; else null. */
+function originAt(frame: Uint8Array, start: number): Origin | null {
+  const end = frame.byteLength;
+  let at = start;
+  while (at < end && at - start <= 64 && frame[at] !== AT) {
+    if (!isIdByte(frame[at]!)) return null;
+    at++;
+  }
+  if (at === start || at - start > 64 || at === end) return null;
+  let dot = at + 1;
+  while (dot < end && frame[dot] !== DOT) {
+    const byte = frame[dot]!;
+    if (!((byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66))) return null;
+    dot++;
+  }
+  if (dot === at + 1 || dot - at - 1 > 16 || dot === end) return null;
+  const index = decimalAt(frame, dot + 1);
+  if (index === 0) return null;
+  return {
+    key: String.fromCharCode.apply(null, frame.subarray(start, dot) as unknown as number[]),
+    index,
+  };
+}
+
+/** The checked path of {@link decodeBus}: every case, with an error naming what is wrong. */
+function decodeBusChecked(frames: Uint8Array[]): BusMessage {
+  if (frames.length !== 3) {
+    throw new ProtocolError(
+      `expected 3 frames [sender, seq, payload], got ${frames.length}`,
+    );
+  }
+  const [senderFrame, seqFrame, payload] = frames as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
+  const sender = text(senderFrame);
+  if (seqFrame.byteLength === 0) {
+    if (sender.length === 0) {
+      throw new ProtocolError("expected a sender id, got an empty frame");
+    }
+    if (sender === SEQUENCER_ID || sender.startsWith(`${SEQUENCER_ID}:`)) {
+      throw new ProtocolError(
+        "a multicast from the sequencer has no sequence number",
+      );
+    }
+    const origin = sender.includes("@") ? parseOrigin(sender) : null;
+    if (sender.includes("@") && origin === null) {
+      throw new ProtocolError(
+        `expected a sender "<id>" or "<id>@<incarnation>.<n>", got ${
+          JSON.stringify(sender.slice(0, 80))
+        }`,
+      );
+    }
+    return {
+      kind: "multicast",
+      sender: origin === null ? sender : origin.key.slice(0, origin.key.indexOf("@")),
+      payload,
+      origin,
+    };
+  }
+  const seqText = text(seqFrame);
+  if (!/^[1-9][0-9]{0,15}$/.test(seqText) || Number(seqText) > MAX_SEQ) {
+    throw new ProtocolError(
+      `expected a sequence number from 1 to ${MAX_SEQ}, got ${
+        JSON.stringify(seqText.slice(0, 40))
+      }`,
+    );
+  }
+  // The sequencer names the multicast's origin after a colon, when it had one.
+  const origin = sender.startsWith(`${SEQUENCER_ID}:`)
+    ? parseOrigin(sender.slice(SEQUENCER_ID.length + 1))
+    : null;
+  if (sender !== SEQUENCER_ID && origin === null) {
+    throw new ProtocolError(
+      `a sequence number may come only from "${SEQUENCER_ID}", not from ${
+        JSON.stringify(sender.slice(0, 80))
+      }`,
+    );
+  }
+  return { kind: "order", seq: Number(seqText), payload, origin };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The frames of a client's multicast: `[<id>@<incarnation>.<n>, "", payload]`. */
+export function multicastFrames(origin: Origin, payload: Uint8Array): Uint8Array[] {
+  if (origin.key !== lastKey) {
+    lastKey = origin.key;
+    lastKeyPrefix = encodeText(`${origin.key}.`);
+  }
+  return [decimalBytes(origin.index, lastKeyPrefix), EMPTY, payload];
+}
+
+/** `<key>.` as bytes for the last origin key a multicast was framed for. */
+let lastKey = "";
+let lastKeyPrefix: Uint8Array = EMPTY;
+
+/** The frames of the sequencer's order number `seq`: `["sequencer[:<origin>]", "<seq>", payload]`. */
+export function orderFrames(seq: number, payload: Uint8Array, origin: Origin | null): Uint8Array[] {
+  if (origin === null) return [SEQUENCER_BYTES, decimalBytes(seq, EMPTY), payload];
+  let prefix = orderPrefixes.get(origin.key);
+  if (prefix === undefined) {
+    // One entry per member run; a long-lived sequencer forgets them now and then.
+    if (orderPrefixes.size >= 4096) orderPrefixes.clear();
+    prefix = encodeText(`${SEQUENCER_ID}:${origin.key}.`);
+    orderPrefixes.set(origin.key, prefix);
+  }
+  return [decimalBytes(origin.index, prefix), decimalBytes(seq, EMPTY), payload];
+}
+
+/** `sequencer:<key>.` as bytes, by origin key. */
+const orderPrefixes = new Map<string, Uint8Array>();
+
+/** `prefix` followed by the decimal digits of `value` (a positive integer), as new bytes. */
+function decimalBytes(value: number, prefix: Uint8Array): Uint8Array {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  const out = allocBytes(prefix.byteLength + digits);
+  out.set(prefix);
+  for (let i = out.byteLength - 1, rest = value; i >= prefix.byteLength; i--) {
+    out[i] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return out;
+}

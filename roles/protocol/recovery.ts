@@ -1,0 +1,134 @@
+/**
+ * Recovery over the direct channel: requests to the sequencer and its
+ * answers. See PROTOCOL.md, "Recovery".
+ *
+ * @module
+ */
+
+import { formatOrigin, type Origin, parseOrigin, ProtocolError } from "./bus.ts";
+import { bytes, text } from "./text.ts";
+
+/**
+ * Recovery over the direct channel (beyond the seed; a seed peer never sees
+ * it): a client asks the sequencer, whose DEALER has the routing id
+ * "sequencer", with the payload `RETRANSMIT <first> <last|*>` (or `HELLO`,
+ * which asks for nothing but the last line); the sequencer
+ * answers each order it still has with `ORDER <G> <origin|-> <payload>` and then
+ * `HIGHEST <H> <epoch> <L>`: the last number it has given, a token that
+ * changes each time the sequencer starts (so a member learns of a restart),
+ * and the oldest order it still holds (older ones cannot be had any more).
+ */
+export type RecoveryMessage =
+  | { kind: "retransmit"; first: number; last: number | null; delivered?: number }
+  | { kind: "hello"; delivered?: number }
+  | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null }
+  | { kind: "highest"; seq: number; epoch: string; lowest: number; delivered?: number };
+
+/**
+ * ` <delivered>` when known: a request says how far its member has
+ * delivered, and the sequencer's HIGHEST echoes it, so that the member can
+ * tell a sequencer whose numbering went back below it (H < delivered) from
+ * a HIGHEST that merely crossed newer orders on the way.
+ */
+function deliveredSuffix(delivered: number | undefined): string {
+  return delivered === undefined ? "" : ` ${delivered}`;
+}
+
+const ORDER_PREFIX = bytes("ORDER ");
+
+/** Encodes a recovery message as a direct message payload. */
+export function encodeRecovery(message: RecoveryMessage): Uint8Array {
+  switch (message.kind) {
+    case "hello":
+      return bytes(`HELLO${deliveredSuffix(message.delivered)}`);
+    case "retransmit":
+      return bytes(
+        `RETRANSMIT ${message.first} ${message.last ?? "*"}${deliveredSuffix(message.delivered)}`,
+      );
+    case "highest":
+      return bytes(
+        `HIGHEST ${message.seq} ${message.epoch} ${message.lowest}${
+          deliveredSuffix(message.delivered)
+        }`,
+      );
+    case "order": {
+      const head = bytes(
+        `ORDER ${message.seq} ${message.origin === null ? "-" : formatOrigin(message.origin)} `,
+      );
+      const out = new Uint8Array(head.byteLength + message.payload.byteLength);
+      out.set(head);
+      out.set(message.payload, head.byteLength);
+      return out;
+    }
+  }
+}
+
+const SEQ_TEXT = /^[1-9][0-9]{0,15}$/;
+/** 0, or a sequence number. */
+const COUNT_TEXT = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * Decodes a recovery message.
+ *
+ * @throws {ProtocolError} naming what was wrong.
+ */
+export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
+  if (ORDER_PREFIX.every((byte, i) => payload[i] === byte)) {
+    const seqEnd = payload.indexOf(32, ORDER_PREFIX.byteLength);
+    const originEnd = seqEnd < 0 ? -1 : payload.indexOf(32, seqEnd + 1);
+    const seqText = text(
+      payload.subarray(ORDER_PREFIX.byteLength, seqEnd < 0 ? payload.byteLength : seqEnd),
+    );
+    const originText = originEnd < 0 ? "" : text(payload.subarray(seqEnd + 1, originEnd));
+    const origin = originText === "-" ? null : parseOrigin(originText);
+    if (originEnd < 0 || !SEQ_TEXT.test(seqText) || (originText !== "-" && origin === null)) {
+      throw new ProtocolError(
+        `expected "ORDER <seq> <origin|-> <payload>", got ${
+          JSON.stringify(text(payload.subarray(0, 60)))
+        }`,
+      );
+    }
+    return {
+      kind: "order",
+      seq: Number(seqText),
+      payload: payload.subarray(originEnd + 1),
+      origin,
+    };
+  }
+  const words = text(payload).split(" ");
+  // The optional last word of each: how far the member has delivered.
+  const delivered = (at: number) =>
+    words.length === at + 1 && COUNT_TEXT.test(words[at]!) ? Number(words[at]) : undefined;
+  const plain = (length: number) => words.length === length || delivered(length) !== undefined;
+  if (words[0] === "HELLO" && plain(1)) return { kind: "hello", delivered: delivered(1) };
+  if (
+    words[0] === "HIGHEST" && plain(4) &&
+    COUNT_TEXT.test(words[1]!) && /^[0-9a-f]{1,32}$/.test(words[2]!) &&
+    SEQ_TEXT.test(words[3]!)
+  ) {
+    return {
+      kind: "highest",
+      seq: Number(words[1]),
+      epoch: words[2]!,
+      lowest: Number(words[3]),
+      delivered: delivered(4),
+    };
+  }
+  if (
+    words[0] === "RETRANSMIT" && plain(3) &&
+    SEQ_TEXT.test(words[1]!) &&
+    (words[2] === "*" || SEQ_TEXT.test(words[2]!))
+  ) {
+    return {
+      kind: "retransmit",
+      first: Number(words[1]),
+      last: words[2] === "*" ? null : Number(words[2]),
+      delivered: delivered(3),
+    };
+  }
+  throw new ProtocolError(
+    `expected HELLO, RETRANSMIT, ORDER or HIGHEST, got ${
+      JSON.stringify(text(payload).slice(0, 40))
+    }`,
+  );
+}
