@@ -12,6 +12,8 @@ import { joinGroup } from "../participant/join.ts";
 import { SocketSet } from "../socket_set.ts";
 import { curveClient, type CurveClientOptions } from "../curve/options.ts";
 import { DEFAULT_REACH, type Delivery, Holdback } from "./holdback.ts";
+import { type RecoveryAction, RecoveryClient } from "./recovery_client.ts";
+import { SendWindow } from "./send_window.ts";
 import { OriginTracker } from "../protocol/origin_tracker.ts";
 import {
   BROKER_ID,
@@ -24,15 +26,12 @@ import {
   SEQUENCER_ID,
   START,
 } from "../protocol/ids.ts";
-import { bytes, startsWith, text } from "../protocol/text.ts";
+import { bytes, text } from "../protocol/text.ts";
 import { decodeBus, multicastFrames, ProtocolError } from "../protocol/bus.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
 
 /** Bus messages handled in one go before the event loop gets a turn. */
 const BUS_BATCH = 256;
-
-/** How old (ms) an unordered own multicast must be before it is sent again. */
-const RESEND_AFTER_MS = 1000;
 
 /** A direct message received. */
 export interface DirectMessage {
@@ -189,15 +188,13 @@ export class Member {
   #deliveries = new AsyncQueue<Delivery>();
   #directs = new AsyncQueue<DirectMessage>();
   #options: MemberOptions;
-  #window: number;
+  #window: SendWindow;
+  #recovery: RecoveryClient;
   /** This run's origin key, `<id>@<incarnation>`: its multicasts are `<key>.<n>`. */
   #originKey: string;
   #sentCount = 0;
   /** Multicasts seen on the bus or delivered, by origin: copies are dropped. */
   #seen = new OriginTracker();
-  /** Own multicasts not yet delivered, by index (in sending order). */
-  #ownPending = new Map<number, { payload: Uint8Array; sentAt: number }>();
-  #windowWaiters: (() => void)[] = [];
   #log: (line: string) => void;
   #trace: ((line: string) => void) | undefined;
   #loops: Promise<void>[] = [];
@@ -206,15 +203,7 @@ export class Member {
   #lastProgress = performance.now();
   /** The time of the last arrival or timer tick (ms), for what needs no precision. */
   #coarseNow = performance.now();
-  #lastRequest = 0;
   #fromNow = false;
-  #highestKnown = 0;
-  #sequencerEpoch = "";
-  /** Held multicasts known never to be ordered (not counted as pending). */
-  #orphans = 0;
-  #awaitingAnswer = false;
-  #backoffMs = 0;
-  #helloRetries = 20;
   #closed = false;
   #failure: Error | undefined;
   #failed = Promise.withResolvers<Error>();
@@ -227,7 +216,8 @@ export class Member {
     this.#options = options;
     this.#ctx = ctx;
     [this.#pub, this.#sub, this.#dealer] = sockets;
-    this.#window = options.window ?? 1000;
+    this.#window = new SendWindow(options.window ?? 1000);
+    this.#recovery = new RecoveryClient(options.recoveryAfterMs ?? 300);
     this.#log = options.log ?? (() => {});
     this.#trace = options.trace;
     this.#ordersOnly = takesOnlyOrders(options);
@@ -268,10 +258,12 @@ export class Member {
     const every = Math.max(10, (this.#options.recoveryAfterMs ?? 300) / 3);
     this.#timer = setInterval(() => this.#checkProgress(), every);
     // A first request learns the sequencer's epoch (and, late, catches up).
-    if (late && this.#options.lateJoin !== "now") this.#requestRetransmission();
-    else {
+    const now = performance.now();
+    if (late && this.#options.lateJoin !== "now") {
+      this.#act(this.#recovery.retransmit(now, this.#holdback));
+    } else {
       this.#fromNow = late;
-      this.#hello();
+      this.#act(this.#recovery.hello(now, this.#holdback));
     }
   }
 
@@ -282,7 +274,7 @@ export class Member {
 
   /** Own multicasts sent and not yet delivered. */
   get inFlight(): number {
-    return this.#ownPending.size;
+    return this.#window.inFlight;
   }
 
   /** Multicasts and orders held back now. */
@@ -396,55 +388,25 @@ export class Member {
     for (const delivery of deliveries) {
       this.counters.delivered++;
       if (delivery.origin !== null && !this.#ordersOnly) this.#seen.record(delivery.origin);
-      // A full window opens again at half: the senders then go in one burst,
-      // which libzmq batches, instead of one message per delivery.
-      if (
-        this.#settleOwn(delivery) && this.#windowWaiters.length > 0 &&
-        this.#ownPending.size <= this.#window / 2
-      ) {
-        for (const resolve of this.#windowWaiters.splice(0)) resolve();
-      }
+      this.#window.settle(delivery, this.#originKey);
       this.#deliveries.push(delivery);
     }
   }
 
-  /** Forgets an own multicast once delivered; true if the delivery was one. */
-  #settleOwn(delivery: Delivery): boolean {
-    const origin = delivery.origin;
-    if (origin !== null) {
-      return origin.key === this.#originKey && this.#ownPending.delete(origin.index);
-    }
-    // A seed sequencer names no origin: the oldest own multicast of equal payload.
-    for (const [index, own] of this.#ownPending) {
-      const same = own.payload.byteLength === delivery.payload.byteLength &&
-        startsWith(own.payload, delivery.payload);
-      if (same) return this.#ownPending.delete(index);
-    }
-    return false;
-  }
-
-  /** Runs on a timer: recovery requests, delivery from orders, resends. */
+  /** Runs on a timer: recovery requests, delivery from orders, greetings. */
   #checkProgress(): void {
     const now = this.#coarseNow = performance.now();
-    const recoveryAfterMs = this.#options.recoveryAfterMs ?? 300;
-    const pending = this.#holdback.heldOrders > 0 || this.#holdback.heldMessages > this.#orphans ||
-      this.#ownPending.size > 0;
     this.counters.heldBack = this.#holdback.heldMessages;
-    if (
-      pending && now - this.#lastProgress >= recoveryAfterMs &&
-      now - this.#lastRequest >= (this.#awaitingAnswer ? this.#backoffMs : recoveryAfterMs)
-    ) {
-      this.#requestRetransmission();
-    }
+    const actions = this.#recovery.tick(
+      now,
+      this.#holdback,
+      this.#lastProgress,
+      this.#window.inFlight,
+    );
+    // Retransmission first, then what the held orders can deliver, then a greeting.
+    if (actions[0]?.kind === "retransmit") this.#act(actions.shift()!);
     this.#deliverLost();
-    // Until the sequencer answered once, greet it again: its epoch is what
-    // tells a later restart apart.
-    if (
-      this.#sequencerEpoch === "" && this.#helloRetries > 0 &&
-      now - this.#lastRequest >= recoveryAfterMs
-    ) {
-      this.#hello();
-    }
+    for (const action of actions) this.#act(action);
   }
 
   /** Delivers from the order's payload while the next order's multicast is lost. */
@@ -461,61 +423,63 @@ export class Member {
     }
   }
 
-  /** Asks the sequencer for its epoch and highest order, nothing else. */
-  #hello(): void {
-    this.#lastRequest = performance.now();
-    this.#helloRetries--;
-    const hello = encodeRecovery({ kind: "hello", delivered: this.#holdback.next - 1 });
-    void this.#dealer.send(["", SEQUENCER_ID, hello]).catch(() => {});
+  /** Carries out what the recovery client decided. */
+  #act(action: RecoveryAction): void {
+    switch (action.kind) {
+      case "hello":
+        return this.#toSequencer(encodeRecovery({ kind: "hello", delivered: action.delivered }));
+      case "retransmit":
+        return this.#askForOrders(action.ranges, action.delivered);
+      case "skip":
+        this.#log(
+          `${this.id}: orders ${action.from}..${action.to - 1} are no longer held; skipping them`,
+        );
+        this.counters.skipped += action.to - action.from;
+        this.#holdback.skipTo(action.to);
+        this.#deliver(this.#holdback.release());
+        return this.#deliverLost();
+      case "resend":
+        return this.#resendUnordered();
+      case "restarted":
+        return this.#log(`${this.id}: the sequencer restarted; recovering`);
+      case "fail":
+        return this.#fail(action.why);
+    }
   }
 
-  /** Asks the sequencer for every order from the next one to deliver on. */
-  #requestRetransmission(): void {
-    // One request at a time: while unanswered, ask again only after a
-    // doubling wait (a cut link would otherwise queue a storm of them).
-    const base = this.#options.recoveryAfterMs ?? 300;
-    this.#backoffMs = this.#awaitingAnswer ? Math.min(this.#backoffMs * 2, 5000) : base;
-    this.#awaitingAnswer = true;
-    this.#lastRequest = performance.now();
+  #toSequencer(request: Uint8Array): void {
+    void this.#dealer.send(["", SEQUENCER_ID, request]).catch(() => {});
+  }
+
+  /** Sends one `RETRANSMIT` per range. */
+  #askForOrders(ranges: [number, number | null][], delivered: number): void {
     this.counters.retransmitRequests++;
-    // Only the gaps (orders already held are not asked for again), then
-    // everything after the highest order seen: a lost last order, and the
-    // sequencer's HIGHEST line that answers the round.
-    const ranges: [number, number | null][] = this.#holdback.missingRanges(64);
-    ranges.push([Math.max(this.#holdback.next, this.#holdback.highestOrder + 1), null]);
     this.#log(
       `${this.id}: asking the sequencer for orders ${
         ranges.map(([a, b]) => `${a}..${b ?? "*"}`).join(", ")
       }`,
     );
-    const delivered = this.#holdback.next - 1;
     for (const [first, last] of ranges) {
-      const request = encodeRecovery({ kind: "retransmit", first, last, delivered });
-      void this.#dealer.send(["", SEQUENCER_ID, request]).catch(() => {});
+      this.#toSequencer(encodeRecovery({ kind: "retransmit", first, last, delivered }));
     }
   }
 
   /**
    * Own multicasts that the sequencer has not ordered though everything it
-   * ordered is delivered, and that left more than RESEND_AFTER_MS ago, were
+   * ordered is delivered, and that left more than RESEND_AFTER_MS (send_window.ts) ago, were
    * lost on the way (a broker or sequencer restart, a cut link): send them
    * again, with the same origins (the sequencer orders each at most once).
    * Younger ones may simply still be on their way.
    */
   #resendUnordered(): void {
-    const now = performance.now();
-    const before = this.counters.resent;
-    for (const [index, own] of this.#ownPending) {
-      if (now - own.sentAt < RESEND_AFTER_MS) continue;
-      own.sentAt = now;
+    const due = this.#window.due(performance.now());
+    for (const [index, payload] of due) {
       this.counters.resent++;
-      void this.#pub.send(multicastFrames({ key: this.#originKey, index }, own.payload)).catch(
+      void this.#pub.send(multicastFrames({ key: this.#originKey, index }, payload)).catch(
         () => {},
       );
     }
-    if (this.counters.resent > before) {
-      this.#log(`${this.id}: sent ${this.counters.resent - before} unordered multicasts again`);
-    }
+    if (due.length > 0) this.#log(`${this.id}: sent ${due.length} unordered multicasts again`);
   }
 
   async #directLoop(): Promise<void> {
@@ -538,11 +502,11 @@ export class Member {
         }
         this.#log(`${this.id}: the broker says: ${notice}`);
         // A seed sequencer has no recovery service: stop greeting it.
-        if (notice.startsWith(`unknown recipient "${SEQUENCER_ID}"`)) this.#helloRetries = 0;
+        if (notice.startsWith(`unknown recipient "${SEQUENCER_ID}"`)) this.#recovery.noService();
         continue;
       }
       if (from === SEQUENCER_ID) {
-        this.#recovery(frames[2]!);
+        this.#fromSequencer(frames[2]!);
         continue;
       }
       this.counters.directReceived++;
@@ -550,7 +514,8 @@ export class Member {
     }
   }
 
-  #recovery(payload: Uint8Array): void {
+  /** A recovery message from the sequencer: a retransmitted order or its HIGHEST. */
+  #fromSequencer(payload: Uint8Array): void {
     let message;
     try {
       message = decodeRecovery(payload);
@@ -570,46 +535,11 @@ export class Member {
       this.#deliver(deliveries);
       this.#deliverLost();
     } else if (message.kind === "highest") {
-      // The echo of the request's position: the answer was made after it.
-      const delivered = message.delivered ?? 0;
-      if (message.seq < delivered) {
-        this.#fail(
-          `the sequencer (epoch ${message.epoch}) says its highest order is ${message.seq}, but this member had delivered up to ${delivered} when it asked: its numbering went back (a sequencer started again without its --log, or with a log that lost its end), so its numbers would name other messages than the ones delivered; refusing it and stopping`,
-        );
-        return;
-      }
-      this.#awaitingAnswer = false;
-      this.#highestKnown = message.seq;
-      // Orders older than the sequencer still holds cannot be had: go on from its oldest.
-      if (this.#holdback.next < message.lowest && this.#holdback.next <= message.seq) {
-        this.#log(
-          `${this.id}: orders ${this.#holdback.next}..${
-            message.lowest - 1
-          } are no longer held; skipping them`,
-        );
-        this.counters.skipped += message.lowest - this.#holdback.next;
-        this.#holdback.skipTo(message.lowest);
-        this.#deliver(this.#holdback.release());
-        this.#deliverLost();
-      }
-      // Everything the sequencer gave is here: held multicasts without an
-      // order will not get one (their sender's copy to the sequencer was
-      // lost, or it died): stop asking for them.
-      const restarted = this.#sequencerEpoch !== "" && this.#sequencerEpoch !== message.epoch;
-      this.#sequencerEpoch = message.epoch;
-      if (this.#holdback.next > message.seq) {
-        this.#orphans = this.#holdback.heldMessages;
-        // Everything the sequencer ordered is delivered, yet own multicasts
-        // wait: they were lost on the way (a broker or sequencer restart, a
-        // cut link). Sending them again is safe: the sequencer orders each
-        // origin once. This repeats with every answer until they are ordered.
-        if (this.#ownPending.size > 0) this.#resendUnordered();
-      } else if (restarted) {
-        // The sequencer restarted: what it had received but not logged is
-        // gone; ask again so that the next answer can settle it.
-        this.#log(`${this.id}: the sequencer restarted; recovering`);
-        this.#requestRetransmission();
-      }
+      for (const action of this.#recovery.answered(message, this.#holdback)) this.#act(action);
+      if (this.#closed) return;
+      const now = performance.now();
+      const settled = this.#recovery.settle(now, message, this.#holdback, this.#window.inFlight);
+      for (const action of settled) this.#act(action);
     }
   }
 
@@ -618,8 +548,7 @@ export class Member {
     for await (const frames of this.#pub) {
       if (frames[0]?.[0] !== 1) continue;
       this.#log(`${this.id}: the broker reconnected; recovering`);
-      this.#highestKnown = 0;
-      this.#requestRetransmission();
+      this.#act(this.#recovery.onBrokerBack(performance.now(), this.#holdback));
     }
   }
 
@@ -630,18 +559,16 @@ export class Member {
    * @param payload The payload; the seed's scenarios use `"<id>###<text>"`.
    */
   async multicast(payload: string | Uint8Array): Promise<void> {
-    while (this.#closed || this.#ownPending.size >= this.#window) {
-      if (this.#closed) {
-        throw this.#failure ??
-          new ZmqError(`${this.id}: cannot multicast: the member is closed`, 0, "ECLOSED");
-      }
-      await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
+    await this.#window.room();
+    if (this.#closed) {
+      throw this.#failure ??
+        new ZmqError(`${this.id}: cannot multicast: the member is closed`, 0, "ECLOSED");
     }
     const data = typeof payload === "string" ? bytes(payload) : payload;
     this.#checkSize(data, "multicast");
     const index = ++this.#sentCount;
     // Only compared with RESEND_AFTER_MS: the last arrival or timer tick will do.
-    this.#ownPending.set(index, { payload: data, sentAt: this.#coarseNow });
+    this.#window.add(index, data, this.#coarseNow);
     await this.#pub.send(multicastFrames({ key: this.#originKey, index }, data));
     this.counters.sent++;
   }
@@ -685,7 +612,7 @@ export class Member {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const resolve of this.#windowWaiters.splice(0)) resolve();
+    this.#window.close();
     this.#ctx.close();
     this.#deliveries.close();
     this.#directs.close();

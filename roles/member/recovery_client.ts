@@ -1,0 +1,184 @@
+/**
+ * `RecoveryClient`: when a member asks the sequencer for what it missed,
+ * and what it does with the answers. No I/O and no timers: the member feeds
+ * it a clock, a view of its holdback queue and the sequencer's `HIGHEST`
+ * answers, and carries out the actions it returns. See PROTOCOL.md,
+ * "Recovery".
+ *
+ * @module
+ */
+
+/** What the member must do. */
+export type RecoveryAction =
+  /** Send `HELLO <delivered>`. */
+  | { kind: "hello"; delivered: number }
+  /** Send `RETRANSMIT <first> <last|*> <delivered>` for each range. */
+  | { kind: "retransmit"; ranges: [number, number | null][]; delivered: number }
+  /** Go on at order `to`: orders `from` to `to - 1` are no longer held. */
+  | { kind: "skip"; from: number; to: number }
+  /** Send again the own multicasts that are due (see `SendWindow.due`). */
+  | { kind: "resend" }
+  /** The sequencer restarted: say so (a retransmit action follows). */
+  | { kind: "restarted" }
+  /** Stop for good, saying why. */
+  | { kind: "fail"; why: string };
+
+/** What the recovery client needs to see of the holdback queue. */
+export interface HoldbackView {
+  /** The next order to deliver. */
+  readonly next: number;
+  /** The highest order seen (0 if none). */
+  readonly highestOrder: number;
+  /** Orders held back now. */
+  readonly heldOrders: number;
+  /** Multicasts held back now. */
+  readonly heldMessages: number;
+  /** The gaps between the next order and the highest seen, at most `limit`. */
+  missingRanges(limit: number): [number, number][];
+}
+
+/** The sequencer's `HIGHEST` answer. */
+export interface Highest {
+  /** The highest order it has given (0 if none). */
+  seq: number;
+  /** Changes each time it starts. */
+  epoch: string;
+  /** The oldest order it still holds. */
+  lowest: number;
+  /** The position the request said the member had delivered, echoed. */
+  delivered?: number;
+}
+
+/** At most this many gaps are asked for in one round. */
+const MAX_RANGES = 64;
+/** The back-off of unanswered requests doubles up to this, ms. */
+const MAX_BACKOFF_MS = 5000;
+/** `HELLO` is sent at most this many times until the sequencer answers once. */
+const HELLO_RETRIES = 20;
+
+/** A member's side of recovery. */
+export class RecoveryClient {
+  #afterMs: number;
+  #lastRequest = 0;
+  #awaitingAnswer = false;
+  #backoffMs = 0;
+  #helloRetries = HELLO_RETRIES;
+  #epoch = "";
+  /** Held multicasts known never to be ordered (not counted as pending). */
+  #orphans = 0;
+
+  /**
+   * @param recoveryAfterMs How long nothing may be delivered while something
+   * is pending before the member asks (and the first back-off).
+   */
+  constructor(recoveryAfterMs: number) {
+    this.#afterMs = recoveryAfterMs;
+  }
+
+  /** The sequencer's epoch, "" until it answered once. */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  /** Greets the sequencer: learns its epoch (and highest order), asks for nothing. */
+  hello(now: number, view: HoldbackView): RecoveryAction {
+    this.#lastRequest = now;
+    this.#helloRetries--;
+    return { kind: "hello", delivered: view.next - 1 };
+  }
+
+  /**
+   * Asks for the gaps only (orders already held are not asked for again),
+   * then everything after the highest order seen: a lost last order, and the
+   * `HIGHEST` that answers the round. While a request is unanswered the next
+   * waits a doubling back-off: a cut link costs a handful, not a storm.
+   */
+  retransmit(now: number, view: HoldbackView): RecoveryAction {
+    this.#backoffMs = this.#awaitingAnswer
+      ? Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS)
+      : this.#afterMs;
+    this.#awaitingAnswer = true;
+    this.#lastRequest = now;
+    const ranges: [number, number | null][] = view.missingRanges(MAX_RANGES);
+    ranges.push([Math.max(view.next, view.highestOrder + 1), null]);
+    return { kind: "retransmit", ranges, delivered: view.next - 1 };
+  }
+
+  /**
+   * The periodic check: asks when something is pending and nothing was
+   * delivered since `lastProgress` for `recoveryAfterMs`, and greets a
+   * sequencer that has not answered yet.
+   *
+   * @param ownInFlight Own multicasts not yet delivered.
+   */
+  tick(
+    now: number,
+    view: HoldbackView,
+    lastProgress: number,
+    ownInFlight: number,
+  ): RecoveryAction[] {
+    const actions: RecoveryAction[] = [];
+    const pending = view.heldOrders > 0 || view.heldMessages > this.#orphans || ownInFlight > 0;
+    const wait = this.#awaitingAnswer ? this.#backoffMs : this.#afterMs;
+    if (pending && now - lastProgress >= this.#afterMs && now - this.#lastRequest >= wait) {
+      actions.push(this.retransmit(now, view));
+    }
+    // Until the sequencer answered once, greet it again: its epoch is what
+    // tells a later restart apart.
+    if (this.#epoch === "" && this.#helloRetries > 0 && now - this.#lastRequest >= this.#afterMs) {
+      actions.push(this.hello(now, view));
+    }
+    return actions;
+  }
+
+  /**
+   * The sequencer answered: first part. Its numbering must not have gone
+   * back below what the member had delivered when it asked (the echo), and
+   * orders older than it still holds are skipped. The member carries these
+   * out, then calls {@link RecoveryClient.settle} with the same answer.
+   */
+  answered(answer: Highest, view: HoldbackView): RecoveryAction[] {
+    const delivered = answer.delivered ?? 0;
+    if (answer.seq < delivered) {
+      return [{
+        kind: "fail",
+        why:
+          `the sequencer (epoch ${answer.epoch}) says its highest order is ${answer.seq}, but this member had delivered up to ${delivered} when it asked: its numbering went back (a sequencer started again without its --log, or with a log that lost its end), so its numbers would name other messages than the ones delivered; refusing it and stopping`,
+      }];
+    }
+    this.#awaitingAnswer = false;
+    if (view.next < answer.lowest && view.next <= answer.seq) {
+      return [{ kind: "skip", from: view.next, to: answer.lowest }];
+    }
+    return [];
+  }
+
+  /**
+   * The sequencer answered: second part, once what `answered()` returned is
+   * done. When everything it gave is delivered, held multicasts without an
+   * order will not get one, and own multicasts still in flight were lost on
+   * the way: they are sent again (the sequencer orders each origin once). A
+   * new epoch means it restarted and lost what it had not logged: ask again.
+   *
+   * @param ownInFlight Own multicasts not yet delivered.
+   */
+  settle(now: number, answer: Highest, view: HoldbackView, ownInFlight: number): RecoveryAction[] {
+    const restarted = this.#epoch !== "" && this.#epoch !== answer.epoch;
+    this.#epoch = answer.epoch;
+    if (view.next > answer.seq) {
+      this.#orphans = view.heldMessages;
+      return ownInFlight > 0 ? [{ kind: "resend" }] : [];
+    }
+    return restarted ? [{ kind: "restarted" }, this.retransmit(now, view)] : [];
+  }
+
+  /** The broker came back (a second subscription): ask at once. */
+  onBrokerBack(now: number, view: HoldbackView): RecoveryAction {
+    return this.retransmit(now, view);
+  }
+
+  /** The sequencer has no recovery service (a seed sequencer): stop greeting it. */
+  noService(): void {
+    this.#helloRetries = 0;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The member's parts that do no I/O: the send window and the recovery
+ * client, fed a clock and a holdback queue.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { Holdback } from "../roles/member/holdback.ts";
+import { RESEND_AFTER_MS, SendWindow } from "../roles/member/send_window.ts";
+import { RecoveryClient } from "../roles/member/recovery_client.ts";
+
+const encoder = new TextEncoder();
+const own = (index: number) => ({ key: "c1@ab", index });
+
+Deno.test("SendWindow waits for room when full, and opens again at half", async () => {
+  const window = new SendWindow(4);
+  for (let i = 1; i <= 4; i++) window.add(i, encoder.encode(`p${i}`), 0);
+  let opened = false;
+  const waiting = window.room().then(() => opened = true);
+  const delivery = (i: number) => ({
+    seq: i,
+    sender: "c1",
+    payload: encoder.encode(`p${i}`),
+    origin: own(i),
+  });
+  assert.equal(window.settle(delivery(1), "c1@ab"), true);
+  await Promise.resolve();
+  assert.equal(opened, false, "opened at 3 of 4");
+  assert.equal(window.settle(delivery(2), "c1@ab"), true);
+  await waiting;
+  assert.equal(window.inFlight, 2);
+  assert.equal(
+    window.settle({ ...delivery(3), origin: { key: "c2@ab", index: 3 } }, "c1@ab"),
+    false,
+  );
+});
+
+Deno.test("SendWindow settles a seed sequencer's delivery by payload, and resends only what is old enough", () => {
+  const window = new SendWindow(10);
+  window.add(1, encoder.encode("same"), 0);
+  window.add(2, encoder.encode("same"), 500);
+  assert.deepEqual(window.due(RESEND_AFTER_MS - 1), []);
+  assert.deepEqual(window.due(RESEND_AFTER_MS).map(([i]) => i), [1]);
+  // Counted as sent again: not due at once again.
+  assert.deepEqual(window.due(RESEND_AFTER_MS + 600).map(([i]) => i), [2]);
+  const fromSeed = { seq: 1, sender: "", payload: encoder.encode("same"), origin: null };
+  assert.equal(window.settle(fromSeed, "c1@ab"), true);
+  assert.equal(window.inFlight, 1);
+  window.close();
+});
+
+Deno.test("RecoveryClient asks for the gaps only, then from the highest seen on, with a doubling back-off", () => {
+  const holdback = new Holdback(1, true);
+  holdback.addOrder(1, encoder.encode("a"));
+  holdback.addOrder(4, encoder.encode("d"));
+  holdback.addOrder(7, encoder.encode("g"));
+  const client = new RecoveryClient(300);
+  // Nothing pending and nothing delivered for long: only the greeting.
+  assert.deepEqual(client.tick(0, new Holdback(), 0, 0).map((a) => a.kind), []);
+  assert.deepEqual(client.tick(300, new Holdback(), 0, 0), [{ kind: "hello", delivered: 0 }]);
+  // Once it has answered (its epoch is known), no more greetings.
+  const empty = new Holdback();
+  assert.deepEqual(client.answered({ seq: 0, epoch: "e1", lowest: 1, delivered: 0 }, empty), []);
+  assert.deepEqual(client.settle(300, { seq: 0, epoch: "e1", lowest: 1 }, empty, 0), []);
+  const first = client.tick(1000, holdback, 0, 0);
+  assert.deepEqual(first, [{
+    kind: "retransmit",
+    ranges: [[2, 3], [5, 6], [8, null]],
+    delivered: 1,
+  }]);
+  // Unanswered: the next waits 300 ms, then 600 ms, then 1,200 ms.
+  assert.deepEqual(client.tick(1299, holdback, 0, 0), []);
+  assert.equal(client.tick(1300, holdback, 0, 0)[0]?.kind, "retransmit");
+  assert.deepEqual(client.tick(1899, holdback, 0, 0), []);
+  assert.equal(client.tick(1900, holdback, 0, 0)[0]?.kind, "retransmit");
+  assert.deepEqual(client.tick(3099, holdback, 0, 0), []);
+  assert.equal(client.tick(3100, holdback, 0, 0)[0]?.kind, "retransmit");
+  // An answer resets it.
+  assert.deepEqual(client.answered({ seq: 7, epoch: "e1", lowest: 1, delivered: 1 }, holdback), []);
+  assert.deepEqual(client.settle(3100, { seq: 7, epoch: "e1", lowest: 1 }, holdback, 0), []);
+  assert.equal(client.tick(3400, holdback, 3100, 0)[0]?.kind, "retransmit");
+});
+
+Deno.test("RecoveryClient fails on a HIGHEST below the echoed position, skips what is no longer held, resends, and asks again after a restart", () => {
+  const client = new RecoveryClient(300);
+  const holdback = new Holdback(1, true);
+  for (let seq = 1; seq <= 10; seq++) holdback.addOrder(seq, encoder.encode(`m${seq}`));
+  const [fail] = client.answered({ seq: 3, epoch: "e1", lowest: 1, delivered: 10 }, holdback);
+  assert.equal(fail?.kind, "fail");
+  assert.match(
+    fail?.kind === "fail" ? fail.why : "",
+    /highest order is 3, but this member had delivered up to 10/,
+  );
+  // A late member: orders before 50 are gone.
+  const late = new Holdback(1, true);
+  assert.deepEqual(client.answered({ seq: 80, epoch: "e1", lowest: 50, delivered: 0 }, late), [
+    { kind: "skip", from: 1, to: 50 },
+  ]);
+  // Everything delivered and own multicasts wait: send them again.
+  assert.deepEqual(client.settle(0, { seq: 10, epoch: "e1", lowest: 1 }, holdback, 2), [
+    { kind: "resend" },
+  ]);
+  // A new epoch with orders still to come: the sequencer restarted.
+  const behind = new Holdback(1, true);
+  const actions = client.settle(0, { seq: 10, epoch: "e2", lowest: 1 }, behind, 0);
+  assert.deepEqual(actions.map((a) => a.kind), ["restarted", "retransmit"]);
+});
