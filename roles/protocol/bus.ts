@@ -28,7 +28,6 @@ export type BusMessage =
   | { kind: "multicast"; sender: string; payload: Uint8Array; origin: Origin | null }
   | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null };
 
-const ORIGIN = /^([A-Za-z0-9_.-]{1,64}@[0-9a-f]{1,16})\.([1-9][0-9]{0,15})$/;
 
 /** Formats an origin as it travels: `c1@3fa9.17`. */
 export function formatOrigin(origin: Origin): string {
@@ -37,8 +36,7 @@ export function formatOrigin(origin: Origin): string {
 
 /** Parses `c1@3fa9.17`; null if it is not an origin. */
 export function parseOrigin(value: string): Origin | null {
-  const match = ORIGIN.exec(value);
-  return match === null ? null : { key: match[1]!, index: Number(match[2]) };
+  return originAt(bytes(value), 0);
 }
 
 /** Why a bus message was refused. */
@@ -49,44 +47,68 @@ export class ProtocolError extends Error {
 
 /**
  * Decodes a bus message: three frames `[sender, seq, payload]`, `seq` empty
- * for a client's multicast and a decimal G >= 1 from the sequencer.
+ * for a client's multicast and a decimal G >= 1 from the sequencer. One
+ * grammar, read from the bytes (no text decoding or regular expressions on
+ * the common path); see PROTOCOL.md, "Validation".
  *
  * @param frames The received frames.
  * @returns The message.
  * @throws {ProtocolError} naming what was wrong.
  */
 export function decodeBus(frames: Uint8Array[]): BusMessage {
-  return (frames.length === 3 ? decodeBusFast(frames[0]!, frames[1]!, frames[2]!) : null) ??
-    decodeBusChecked(frames);
+  if (frames.length !== 3) {
+    throw new ProtocolError(`expected 3 frames [sender, seq, payload], got ${frames.length}`);
+  }
+  const [sender, seq, payload] = frames as [Uint8Array, Uint8Array, Uint8Array];
+  return seq.byteLength === 0 ? decodeMulticast(sender, payload) : decodeOrder(sender, seq, payload);
 }
 
-/**
- * The common well-formed cases, parsed from the bytes without text decoding
- * or regular expressions; null for anything else, which the checked path
- * then decodes (or refuses, saying why).
- */
-function decodeBusFast(
-  senderFrame: Uint8Array,
-  seqFrame: Uint8Array,
-  payload: Uint8Array,
-): BusMessage | null {
-  if (seqFrame.byteLength === 0) {
-    const origin = originAt(senderFrame, 0);
-    if (origin === null) return null;
-    return {
-      kind: "multicast",
-      sender: origin.key.slice(0, origin.key.indexOf("@")),
-      payload,
-      origin,
-    };
+/** A client's multicast: a bare id (a seed peer's) or an origin, never the sequencer's. */
+function decodeMulticast(sender: Uint8Array, payload: Uint8Array): BusMessage {
+  if (sender.byteLength === 0) throw new ProtocolError("expected a sender id, got an empty frame");
+  if (isSequencerSender(sender)) {
+    throw new ProtocolError("a multicast from the sequencer has no sequence number");
   }
+  const at = sender.indexOf(AT);
+  if (at < 0) return { kind: "multicast", sender: text(sender), payload, origin: null };
+  const origin = originAt(sender, 0);
+  if (origin === null) {
+    throw new ProtocolError(
+      `expected a sender "<id>" or "<id>@<incarnation>.<n>", got ${quoted(sender, 80)}`,
+    );
+  }
+  return { kind: "multicast", sender: origin.key.slice(0, at), payload, origin };
+}
+
+/** The sequencer's order: `sequencer` or `sequencer:<origin>`, and G from 1 to 2^53 − 1. */
+function decodeOrder(sender: Uint8Array, seqFrame: Uint8Array, payload: Uint8Array): BusMessage {
   const seq = decimalAt(seqFrame, 0);
-  if (seq === 0 || !startsWith(senderFrame, SEQUENCER_BYTES)) return null;
+  if (seq === 0) {
+    throw new ProtocolError(
+      `expected a sequence number from 1 to ${MAX_SEQ}, got ${quoted(seqFrame, 40)}`,
+    );
+  }
   const length = SEQUENCER_BYTES.byteLength;
-  if (senderFrame.byteLength === length) return { kind: "order", seq, payload, origin: null };
-  if (senderFrame[length] !== COLON) return null;
-  const origin = originAt(senderFrame, length + 1);
-  return origin === null ? null : { kind: "order", seq, payload, origin };
+  if (startsWith(sender, SEQUENCER_BYTES)) {
+    if (sender.byteLength === length) return { kind: "order", seq, payload, origin: null };
+    const origin = sender[length] === COLON ? originAt(sender, length + 1) : null;
+    if (origin !== null) return { kind: "order", seq, payload, origin };
+  }
+  throw new ProtocolError(
+    `a sequence number may come only from "${SEQUENCER_ID}", not from ${quoted(sender, 80)}`,
+  );
+}
+
+/** True for `sequencer` and `sequencer:...`. */
+function isSequencerSender(sender: Uint8Array): boolean {
+  const length = SEQUENCER_BYTES.byteLength;
+  return startsWith(sender, SEQUENCER_BYTES) &&
+    (sender.byteLength === length || sender[length] === COLON);
+}
+
+/** The start of a frame as JSON text, for an error message. */
+function quoted(frame: Uint8Array, limit: number): string {
+  return JSON.stringify(text(frame).slice(0, limit));
 }
 
 const SEQUENCER_BYTES = bytes(SEQUENCER_ID);
@@ -100,7 +122,11 @@ function isIdByte(byte: number): boolean {
     (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === DOT || byte === 0x2d;
 }
 
-/** An origin `<id>@<hex>.<n>` from `start` to the end of the frame, as ORIGIN matches; else null. */
+/**
+ * An origin `<id>@<hex>.<n>` from `start` to the end of the frame: an id of
+ * 1 to 64 of `A-Z a-z 0-9 _ . -`, 1 to 16 lowercase hex digits, and n from 1
+ * to 2^53 − 1 without leading zeros; else null. The one grammar of origins.
+ */
 function originAt(frame: Uint8Array, start: number): Origin | null {
   const end = frame.byteLength;
   let at = start;
@@ -122,65 +148,6 @@ function originAt(frame: Uint8Array, start: number): Origin | null {
     key: String.fromCharCode.apply(null, frame.subarray(start, dot) as unknown as number[]),
     index,
   };
-}
-
-/** The checked path of {@link decodeBus}: every case, with an error naming what is wrong. */
-function decodeBusChecked(frames: Uint8Array[]): BusMessage {
-  if (frames.length !== 3) {
-    throw new ProtocolError(
-      `expected 3 frames [sender, seq, payload], got ${frames.length}`,
-    );
-  }
-  const [senderFrame, seqFrame, payload] = frames as [
-    Uint8Array,
-    Uint8Array,
-    Uint8Array,
-  ];
-  const sender = text(senderFrame);
-  if (seqFrame.byteLength === 0) {
-    if (sender.length === 0) {
-      throw new ProtocolError("expected a sender id, got an empty frame");
-    }
-    if (sender === SEQUENCER_ID || sender.startsWith(`${SEQUENCER_ID}:`)) {
-      throw new ProtocolError(
-        "a multicast from the sequencer has no sequence number",
-      );
-    }
-    const origin = sender.includes("@") ? parseOrigin(sender) : null;
-    if (sender.includes("@") && origin === null) {
-      throw new ProtocolError(
-        `expected a sender "<id>" or "<id>@<incarnation>.<n>", got ${
-          JSON.stringify(sender.slice(0, 80))
-        }`,
-      );
-    }
-    return {
-      kind: "multicast",
-      sender: origin === null ? sender : origin.key.slice(0, origin.key.indexOf("@")),
-      payload,
-      origin,
-    };
-  }
-  const seqText = text(seqFrame);
-  if (!/^[1-9][0-9]{0,15}$/.test(seqText) || Number(seqText) > MAX_SEQ) {
-    throw new ProtocolError(
-      `expected a sequence number from 1 to ${MAX_SEQ}, got ${
-        JSON.stringify(seqText.slice(0, 40))
-      }`,
-    );
-  }
-  // The sequencer names the multicast's origin after a colon, when it had one.
-  const origin = sender.startsWith(`${SEQUENCER_ID}:`)
-    ? parseOrigin(sender.slice(SEQUENCER_ID.length + 1))
-    : null;
-  if (sender !== SEQUENCER_ID && origin === null) {
-    throw new ProtocolError(
-      `a sequence number may come only from "${SEQUENCER_ID}", not from ${
-        JSON.stringify(sender.slice(0, 80))
-      }`,
-    );
-  }
-  return { kind: "order", seq: Number(seqText), payload, origin };
 }
 
 const EMPTY = new Uint8Array(0);

@@ -1,0 +1,179 @@
+/**
+ * The wire grammar and the small parts the roles share: bus frames (the
+ * fast and the checked decoder agree), origins, recovery messages, the
+ * origin tracker, the order log and the delivery queue.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  decodeBus,
+  formatOrigin,
+  multicastFrames,
+  orderFrames,
+  parseOrigin,
+  ProtocolError,
+} from "../roles/protocol/bus.ts";
+import { OriginTracker } from "../roles/protocol/origin_tracker.ts";
+import { OrderLog } from "../roles/sequencer/order_log.ts";
+import { AsyncQueue } from "../roles/member/delivery_queue.ts";
+import { prng } from "./_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+Deno.test("decodeBus() reads back what multicastFrames() and orderFrames() make", () => {
+  const origin = { key: "c1@3fa9e0c1b2d4", index: 17 };
+  const payload = encoder.encode("c1###hi");
+  assert.deepEqual(decodeBus(multicastFrames(origin, payload)), {
+    kind: "multicast",
+    sender: "c1",
+    payload,
+    origin,
+  });
+  assert.deepEqual(decodeBus(orderFrames(42, payload, origin)), {
+    kind: "order",
+    seq: 42,
+    payload,
+    origin,
+  });
+  assert.deepEqual(decodeBus(orderFrames(1, payload, null)).kind, "order");
+  assert.equal(formatOrigin(parseOrigin("c1@ab.7")!), "c1@ab.7");
+  assert.equal(parseOrigin("c1@zz.7"), null);
+});
+
+/** A frame of bytes drawn mostly from what the grammar uses. */
+function grammarFrame(random: () => number): Uint8Array {
+  const alphabet = ["s", "e", "q", "u", "n", "c", "r", ":", "@", ".", "0", "1", "9", "a", "f", "_"];
+  const length = Math.floor(random() * 24);
+  const bytes = Array.from({ length }, () => {
+    if (random() < 0.02) return 0xff;
+    return alphabet[Math.floor(random() * alphabet.length)]!.charCodeAt(0);
+  });
+  return new Uint8Array(bytes);
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+const ORIGIN = /^([A-Za-z0-9_.-]{1,64}@[0-9a-f]{1,16})\.([1-9][0-9]{0,15})$/;
+
+/** PROTOCOL.md's "Validation" rules, written with regular expressions: the oracle. */
+function byTheRules(frames: Uint8Array[]): unknown {
+  const sender = decoder.decode(frames[0]!);
+  const seq = decoder.decode(frames[1]!);
+  const origin = (value: string) => {
+    const match = ORIGIN.exec(value);
+    return match === null || Number(match[2]) > MAX
+      ? null
+      : { key: match[1]!, index: Number(match[2]) };
+  };
+  if (frames[1]!.byteLength === 0) {
+    if (sender === "" || sender === "sequencer" || sender.startsWith("sequencer:")) {
+      return "refused";
+    }
+    if (!sender.includes("@")) return { kind: "multicast", sender, origin: null };
+    const o = origin(sender);
+    return o === null ? "refused" : { kind: "multicast", sender: sender.split("@")[0], origin: o };
+  }
+  if (!/^[1-9][0-9]{0,15}$/.test(seq) || Number(seq) > MAX) return "refused";
+  if (sender === "sequencer") return { kind: "order", seq: Number(seq), origin: null };
+  const o = sender.startsWith("sequencer:") ? origin(sender.slice(10)) : null;
+  return o === null ? "refused" : { kind: "order", seq: Number(seq), origin: o };
+}
+
+Deno.test("decodeBus() follows PROTOCOL.md's rules on 50,000 random frames (seed 7)", () => {
+  const random = prng(7);
+  const kinds = new Map<string, number>();
+  for (let i = 0; i < 50_000; i++) {
+    const sender = random() < 0.3
+      ? encoder.encode(random() < 0.5 ? "sequencer:c1@ab.1" : "c1@ab.12")
+      : grammarFrame(random);
+    const draw = random();
+    const seq = draw < 0.4
+      ? new Uint8Array(0)
+      : draw < 0.7
+      ? encoder.encode(String(Math.floor(random() * 2 ** (random() * 56))))
+      : grammarFrame(random);
+    const frames = [sender, seq, encoder.encode("x")];
+    let decoded: unknown;
+    try {
+      const { payload: _, ...message } = decodeBus(frames);
+      decoded = message;
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      decoded = "refused";
+    }
+    assert.deepEqual(
+      decoded,
+      byTheRules(frames),
+      `${decoder.decode(sender)} | ${decoder.decode(seq)}`,
+    );
+    const kind = typeof decoded === "string" ? decoded : (decoded as { kind: string }).kind;
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  for (const kind of ["refused", "multicast", "order"]) {
+    assert.ok((kinds.get(kind) ?? 0) > 500, `too few ${kind}: ${JSON.stringify([...kinds])}`);
+  }
+  assert.throws(() => decodeBus([encoder.encode("x")]), /expected 3 frames/);
+});
+
+Deno.test("OriginTracker recognises copies with a watermark and the few seen above it", () => {
+  const tracker = new OriginTracker();
+  const at = (index: number) => ({ key: "c1@ab", index });
+  assert.equal(tracker.record(at(2)), true);
+  assert.equal(tracker.record(at(1)), true);
+  assert.equal(tracker.record(at(2)), false);
+  assert.equal(tracker.has(at(1)), true);
+  assert.equal(tracker.has(at(3)), false);
+  assert.equal(tracker.record({ key: "c1@cd", index: 1 }), true, "another run of c1");
+});
+
+Deno.test("OrderLog: orders written are read back, a torn last line is cut, a corrupt line names its place", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "order-log-" });
+  try {
+    const path = join(dir, "orders.log");
+    const { log } = OrderLog.open(path, "batch", 10);
+    log.add(1, encoder.encode("a"), { key: "c1@ab", index: 1 });
+    log.add(2, encoder.encode("b"), null);
+    log.commit();
+    log.close();
+    await Deno.writeTextFile(path, "3 Yw", { append: true });
+    const origins: string[] = [];
+    const again = OrderLog.open(path, "never", 1, (o) => origins.push(formatOrigin(o)));
+    assert.equal(again.highest, 2);
+    assert.deepEqual(again.recent.map((o) => decoder.decode(o.payload)), ["b"]);
+    assert.deepEqual(origins, ["c1@ab.1"]);
+    again.log.close();
+    assert.equal(await Deno.readTextFile(path), (await Deno.readTextFile(path)).trimEnd() + "\n");
+    await Deno.writeTextFile(path, "1 YQ== -\n3 Yg== -\n");
+    assert.throws(
+      () => OrderLog.open(path, "batch", 10),
+      /Corrupt order log .*orders\.log:2: expected "2 /,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("AsyncQueue delivers in order, ends on close, and throws a failure after what it holds", async () => {
+  const queue = new AsyncQueue<number>();
+  queue.push(1);
+  queue.push(2);
+  queue.fail(new Error("stopped"));
+  queue.push(3);
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const item of queue) seen.push(item);
+  }, /stopped/);
+  assert.deepEqual(seen, [1, 2]);
+  const closed = new AsyncQueue<number>();
+  const loop = (async () => {
+    const got: number[] = [];
+    for await (const item of closed) got.push(item);
+    return got;
+  })();
+  closed.push(7);
+  closed.close();
+  assert.deepEqual(await loop, [7]);
+});
