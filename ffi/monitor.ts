@@ -8,7 +8,7 @@
 import { cstr } from "./_util.ts";
 import { check, ZmqError } from "./error.ts";
 import { zmqLib } from "./lib.ts";
-import type { Socket } from "./socket.ts";
+import { type Socket, socketOwner, socketPointer } from "./socket.ts";
 
 /** libzmq's monitor event numbers, by the names this binding reports. */
 export const MonitorEvents = {
@@ -64,11 +64,11 @@ export class Monitor implements AsyncIterable<MonitorEvent> {
   constructor(socket: Socket) {
     const endpoint = `inproc://zmq-monitor-${Deno.pid}-${++monitors}`;
     check(
-      zmqLib().zmq_socket_monitor(socket._pointer, cstr(endpoint), 0xffff),
+      zmqLib().zmq_socket_monitor(socketPointer(socket), cstr(endpoint), 0xffff),
       `Cannot monitor the ${socket.type} socket`,
     );
     this.#target = socket;
-    this.#pair = socket._owner.socket("PAIR");
+    this.#pair = socketOwner(socket).socket("PAIR");
     this.#pair.connect(endpoint);
   }
 
@@ -120,7 +120,7 @@ export class Monitor implements AsyncIterable<MonitorEvent> {
   close(): void {
     if (this.#pair.closed) return;
     if (!this.#target.closed) {
-      zmqLib().zmq_socket_monitor(this.#target._pointer, null, 0);
+      zmqLib().zmq_socket_monitor(socketPointer(this.#target), null, 0);
     }
     this.#pair.close();
   }

@@ -31,7 +31,14 @@ import {
 } from "./constants.ts";
 import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
 import { type LibcLib, libcLib, type ZmqLib, zmqLib } from "./lib.ts";
-import { countOperation, nextTurn, owesTurn, pollCycle, thePoller } from "./_poller.ts";
+import {
+  countOperation,
+  nextTurn,
+  owesTurn,
+  pollCycle,
+  thePoller,
+  type Waitable,
+} from "./_poller.ts";
 import { type InlineFrames, probeInlineFrames } from "./_inline_frames.ts";
 import { allocBytes } from "./bytes.ts";
 
@@ -69,6 +76,11 @@ const typeNames = Object.fromEntries(
   Object.entries(SocketTypes).map(([name, id]) => [id, name]),
 ) as Record<number, SocketType>;
 
+/** The native pointer of a socket; for `ffi/` modules only (not exported from `mod.ts`). */
+export let socketPointer: (socket: Socket) => Deno.PointerObject;
+/** The context a socket belongs to; for `ffi/` modules only (not exported from `mod.ts`). */
+export let socketOwner: (socket: Socket) => SocketOwner;
+
 /**
  * A ZeroMQ socket. Create one with `Context.socket(type)`.
  *
@@ -99,6 +111,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #recheckQueued = false;
   #sentSinceReceive = false;
   #sentCycle = 0;
+  /** What the poller sees of this socket: its internals stay off the public type. */
+  #waitable: Waitable;
   /** Message properties read with each message received (names as C strings). */
   #properties: { name: string; cname: Uint8Array }[] = [];
 
@@ -125,6 +139,13 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     check(this.#lib.zmq_msg_init(this.#msg), "zmq_msg_init");
     this.setOption("LINGER", DEFAULT_LINGER_MS);
     this.#fd = this.#getInt(SocketOptions.FD.id, "FD");
+    this.#waitable = {
+      fd: this.#fd,
+      waiting: () => this.#waiting(),
+      service: () => this.#service(),
+      ready: () => this.#ready(),
+      awaitsReply: () => this.#awaitsReply(),
+    };
   }
 
   /** The socket type, e.g. `"PUB"`. */
@@ -135,11 +156,6 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#handle === null;
-  }
-
-  /** The socket's `ZMQ_FD`, for the poller. */
-  get fd(): number {
-    return this.#fd;
   }
 
   #live(what: string): Deno.PointerObject {
@@ -520,7 +536,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   }
 
   /** True if a waiting receive or send can be served now (for the poller). */
-  ready(): boolean {
+  #ready(): boolean {
     const events = this.#events();
     return ((events & POLLIN) !== 0 &&
       this.#receiverHead < this.#receivers.length) ||
@@ -534,13 +550,13 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * reply may come at once (for the poller's spin). An XPUB read for its
    * subscriptions while it publishes does not count.
    */
-  awaitsReply(): boolean {
+  #awaitsReply(): boolean {
     return this.#sentSinceReceive && pollCycle() - this.#sentCycle <= 1 &&
       !ONE_WAY.has(this.#type);
   }
 
   /** True while a receive or send waits (for the poller). */
-  waiting(): boolean {
+  #waiting(): boolean {
     return this.#receiverHead < this.#receivers.length ||
       this.#senderHead < this.#senders.length;
   }
@@ -553,18 +569,18 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * would otherwise read `ZMQ_EVENTS` after every send).
    */
   #afterOperation(): void {
-    if (this.#recheckQueued || !this.waiting()) return;
+    if (this.#recheckQueued || !this.#waiting()) return;
     this.#recheckQueued = true;
     nextTurn(() => {
       this.#recheckQueued = false;
-      this.service();
+      this.#service();
     });
   }
 
   /** Serves what is ready now, then hands the socket to the poller if it still waits. */
   #park(): void {
-    this.service();
-    if (this.waiting()) thePoller().watch(this);
+    this.#service();
+    if (this.#waiting()) thePoller().watch(this.#waitable);
   }
 
   /**
@@ -574,13 +590,13 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * @returns True if a waiter was served (POLLOUT on a ROUTER can be true
    * while the one peer a send is for has no room).
    */
-  service(): boolean {
+  #service(): boolean {
     if (this.#servicing || this.#handle === null) return false;
     this.#servicing = true;
     let served = false;
     try {
       let progress = true;
-      while (progress && this.waiting()) {
+      while (progress && this.#waiting()) {
         progress = false;
         const events = this.#events();
         if (events & POLLIN) {
@@ -678,7 +694,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     while (this.#senderHead < this.#senders.length) {
       this.#takeSender().reject(error);
     }
-    thePoller().forget(this);
+    thePoller().forget(this.#waitable);
     this.#lib.zmq_msg_close(this.#msg);
     this.#lib.zmq_close(handle);
     this.#owner.release(this);
@@ -689,14 +705,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     this.close();
   }
 
-  /** The native socket pointer; for `ffi/` modules only. */
-  get _pointer(): Deno.PointerObject {
-    return this.#live("Cannot use the socket");
-  }
-
-  /** The context this socket belongs to; for `ffi/` modules only. */
-  get _owner(): SocketOwner {
-    return this.#owner;
+  static {
+    socketPointer = (socket) => socket.#live("Cannot use the socket");
+    socketOwner = (socket) => socket.#owner;
   }
 }
 
