@@ -566,6 +566,11 @@ export class Broker {
     }
   }
 
+  /** Closes the broker (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Closes every socket; resolves when the tasks have ended. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -578,13 +583,13 @@ export class Broker {
   }
 
   /** What the broker counted so far: a snapshot. */
-  get counters(): BrokerCounters {
-    return {
+  get counters(): Readonly<BrokerCounters> {
+    return Object.freeze({
       ...this.#counters,
       forwarded: this.#proxy?.stats.forward ?? 0,
       refusedHandshakes: this.#zap?.refused ?? 0,
       highestOrder: this.#gate.highestOrder,
-    };
+    });
   }
 
   /** Refused CURVE handshakes so far (also in `counters`). */

@@ -163,8 +163,7 @@ export interface MemberOptions {
 export class Member {
   /** This member's id. */
   readonly id: string;
-  /** What this member has counted. */
-  readonly counters: MemberCounters = {
+  #counters: MemberCounters = {
     sent: 0,
     ordered: 0,
     delivered: 0,
@@ -267,6 +266,11 @@ export class Member {
     }
   }
 
+  /** What this member has counted so far: a snapshot. */
+  get counters(): Readonly<MemberCounters> {
+    return Object.freeze({ ...this.#counters, heldBack: this.#holdback.heldMessages });
+  }
+
   /** Milliseconds since anything arrived. */
   get idleMs(): number {
     return performance.now() - this.#lastActivity;
@@ -320,7 +324,7 @@ export class Member {
         deliveries = this.#holdback.addMulticast(message.sender, message.payload);
       } else {
         if (this.#refusedBeyondReach(message.seq)) return;
-        this.counters.ordered++;
+        this.#counters.ordered++;
         this.#trace?.(
           `Received ${text(message.payload)} from sequencer ! (order ${message.seq})`,
         );
@@ -332,7 +336,7 @@ export class Member {
       }
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.counters.badInput++;
+      this.#counters.badInput++;
       this.#log(`${this.id}: dropped a bad bus message: ${error.message}`);
       return;
     }
@@ -343,13 +347,13 @@ export class Member {
   /** Refuses (counts, and logs now and then) an order too far ahead to hold. */
   #refusedBeyondReach(seq: number): boolean {
     if (!this.#holdback.beyondReach(seq)) return false;
-    if (this.counters.refused++ % 1000 === 0) {
+    if (this.#counters.refused++ % 1000 === 0) {
       this.#log(
         `${this.id}: refused order ${seq}: it is ${
           seq - this.#holdback.next
         } past the next one to deliver (${this.#holdback.next}), the limit is ${
           this.#options.orderReach ?? DEFAULT_REACH
-        } (orderReach); ${this.counters.refused} refused so far`,
+        } (orderReach); ${this.#counters.refused} refused so far`,
       );
     }
     return true;
@@ -386,7 +390,7 @@ export class Member {
     // The time of the bus batch, direct message or timer tick that brought them.
     if (deliveries.length > 0) this.#lastProgress = this.#coarseNow;
     for (const delivery of deliveries) {
-      this.counters.delivered++;
+      this.#counters.delivered++;
       if (delivery.origin !== null && !this.#ordersOnly) this.#seen.record(delivery.origin);
       this.#window.settle(delivery, this.#originKey);
       this.#deliveries.push(delivery);
@@ -396,7 +400,6 @@ export class Member {
   /** Runs on a timer: recovery requests, delivery from orders, greetings. */
   #checkProgress(): void {
     const now = this.#coarseNow = performance.now();
-    this.counters.heldBack = this.#holdback.heldMessages;
     const actions = this.#recovery.tick(
       now,
       this.#holdback,
@@ -418,7 +421,7 @@ export class Member {
       this.#log(
         `${this.id}: the multicast of order ${this.#holdback.next} was lost; delivering from the order`,
       );
-      this.counters.recovered++;
+      this.#counters.recovered++;
       this.#deliver(this.#holdback.forceNext());
     }
   }
@@ -434,7 +437,7 @@ export class Member {
         this.#log(
           `${this.id}: orders ${action.from}..${action.to - 1} are no longer held; skipping them`,
         );
-        this.counters.skipped += action.to - action.from;
+        this.#counters.skipped += action.to - action.from;
         this.#holdback.skipTo(action.to);
         this.#deliver(this.#holdback.release());
         return this.#deliverLost();
@@ -453,7 +456,7 @@ export class Member {
 
   /** Sends one `RETRANSMIT` per range. */
   #askForOrders(ranges: [number, number | null][], delivered: number): void {
-    this.counters.retransmitRequests++;
+    this.#counters.retransmitRequests++;
     this.#log(
       `${this.id}: asking the sequencer for orders ${
         ranges.map(([a, b]) => `${a}..${b ?? "*"}`).join(", ")
@@ -474,7 +477,7 @@ export class Member {
   #resendUnordered(): void {
     const due = this.#window.due(performance.now());
     for (const [index, payload] of due) {
-      this.counters.resent++;
+      this.#counters.resent++;
       void this.#pub.send(multicastFrames({ key: this.#originKey, index }, payload)).catch(
         () => {},
       );
@@ -486,7 +489,7 @@ export class Member {
     for await (const frames of this.#dealer) {
       this.#lastActivity = this.#coarseNow = performance.now();
       if (frames.length !== 3 || frames[0]!.byteLength !== 0) {
-        this.counters.badInput++;
+        this.#counters.badInput++;
         this.#log(`${this.id}: dropped a direct message of ${frames.length} frames`);
         continue;
       }
@@ -509,7 +512,7 @@ export class Member {
         this.#fromSequencer(frames[2]!);
         continue;
       }
-      this.counters.directReceived++;
+      this.#counters.directReceived++;
       this.#directs.push({ from, payload: frames[2]! });
     }
   }
@@ -521,17 +524,17 @@ export class Member {
       message = decodeRecovery(payload);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.counters.badInput++;
+      this.#counters.badInput++;
       this.#log(`${this.id}: dropped a bad message from the sequencer: ${error.message}`);
       return;
     }
     if (message.kind === "order") {
       if (this.#refusedBeyondReach(message.seq)) return;
-      this.counters.ordered++;
+      this.#counters.ordered++;
       const before = this.#holdback.next;
       const known = this.#holdback.has(message.seq);
       const deliveries = this.#holdback.addOrder(message.seq, message.payload, message.origin);
-      if (message.seq >= before && !known) this.counters.gapsFilled++;
+      if (message.seq >= before && !known) this.#counters.gapsFilled++;
       this.#deliver(deliveries);
       this.#deliverLost();
     } else if (message.kind === "highest") {
@@ -570,7 +573,7 @@ export class Member {
     // Only compared with RESEND_AFTER_MS: the last arrival or timer tick will do.
     this.#window.add(index, data, this.#coarseNow);
     await this.#pub.send(multicastFrames({ key: this.#originKey, index }, data));
-    this.counters.sent++;
+    this.#counters.sent++;
   }
 
   #checkSize(data: Uint8Array, what: string): void {
@@ -591,7 +594,7 @@ export class Member {
   async send(to: string, payload: string | Uint8Array): Promise<void> {
     this.#checkSize(typeof payload === "string" ? bytes(payload) : payload, "send directly");
     await this.#dealer.send(["", to, payload]);
-    this.counters.directSent++;
+    this.#counters.directSent++;
   }
 
   /**

@@ -28,7 +28,6 @@ export type BusMessage =
   | { kind: "multicast"; sender: string; payload: Uint8Array; origin: Origin | null }
   | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null };
 
-
 /** Formats an origin as it travels: `c1@3fa9.17`. */
 export function formatOrigin(origin: Origin): string {
   return `${origin.key}.${origin.index}`;
@@ -60,7 +59,9 @@ export function decodeBus(frames: Uint8Array[]): BusMessage {
     throw new ProtocolError(`expected 3 frames [sender, seq, payload], got ${frames.length}`);
   }
   const [sender, seq, payload] = frames as [Uint8Array, Uint8Array, Uint8Array];
-  return seq.byteLength === 0 ? decodeMulticast(sender, payload) : decodeOrder(sender, seq, payload);
+  return seq.byteLength === 0
+    ? decodeMulticast(sender, payload)
+    : decodeOrder(sender, seq, payload);
 }
 
 /** A client's multicast: a bare id (a seed peer's) or an origin, never the sequencer's. */

@@ -94,8 +94,7 @@ const BROKER_CHECK_MS = 2000;
  * ```
  */
 export class Sequencer {
-  /** What the sequencer counted. */
-  readonly counters: SequencerCounters = {
+  #counters: SequencerCounters = {
     ordered: 0,
     retransmitted: 0,
     requests: 0,
@@ -185,6 +184,14 @@ export class Sequencer {
     }
   }
 
+  /** What the sequencer counted so far: a snapshot. */
+  get counters(): Readonly<SequencerCounters> {
+    return Object.freeze({
+      ...this.#counters,
+      fsyncs: this.#orderLog?.syncs ?? this.#counters.fsyncs,
+    });
+  }
+
   /** The next number to give. */
   get next(): number {
     return this.#history.highest + 1;
@@ -210,7 +217,7 @@ export class Sequencer {
           const order = orderFrames(seq, payload, origin);
           // XPUB_NODROP: at the high-water mark the send waits, in order.
           if (!this.#pub.trySend(order)) await this.#pub.send(order);
-          this.counters.ordered++;
+          this.#counters.ordered++;
         }
         batch.length = 0;
       }
@@ -231,7 +238,6 @@ export class Sequencer {
     try {
       for (const { seq, payload, origin } of batch) orderLog.add(seq, payload, origin);
       orderLog.commit();
-      this.counters.fsyncs = orderLog.syncs;
       return true;
     } catch (error) {
       this.#stop(
@@ -324,7 +330,7 @@ export class Sequencer {
       const message = decodeBus(frames);
       if (message.kind !== "multicast") return null;
       if (message.origin !== null && !this.#ordered.record(message.origin)) {
-        this.counters.duplicates++;
+        this.#counters.duplicates++;
         this.#log(`Dropped a copy of ${formatOrigin(message.origin)}, ordered before`);
         return null;
       }
@@ -332,7 +338,7 @@ export class Sequencer {
       return { payload: message.payload, origin: message.origin };
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.counters.badInput++;
+      this.#counters.badInput++;
       this.#log(`Dropped a bad bus message: ${error.message}`);
       return null;
     }
@@ -343,7 +349,7 @@ export class Sequencer {
     try {
       for await (const frames of this.#dealer) {
         if (frames.length !== 3 || frames[0]!.byteLength !== 0) {
-          this.counters.badInput++;
+          this.#counters.badInput++;
           continue;
         }
         const from = frames[1]!;
@@ -356,14 +362,14 @@ export class Sequencer {
           request = decodeRecovery(frames[2]!);
         } catch (error) {
           if (!(error instanceof ProtocolError)) throw error;
-          this.counters.badInput++;
+          this.#counters.badInput++;
           this.#log(
             `Dropped a bad request from ${text(from)}: ${error.message}`,
           );
           continue;
         }
         if (request.kind !== "retransmit" && request.kind !== "hello") continue;
-        this.counters.requests++;
+        this.#counters.requests++;
         const highest = this.#history.highest;
         // HELLO asks for no orders, only the last line.
         const first = request.kind === "hello"
@@ -378,7 +384,7 @@ export class Sequencer {
           const { payload, origin } = this.#history.get(seq)!;
           const reply = [empty, from, encodeRecovery({ kind: "order", seq, payload, origin })];
           if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
-          this.counters.retransmitted++;
+          this.#counters.retransmitted++;
         }
         if ((request.delivered ?? 0) > highest) this.#warnAhead(text(from), request.delivered!);
         await this.#dealer.send([
@@ -419,12 +425,18 @@ export class Sequencer {
     else if (notice !== "") this.#log(`The broker says: ${notice}`);
   }
 
+  /** Closes the sequencer (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Stops, closes the sockets and the log. Idempotent. */
   async close(): Promise<void> {
     clearTimeout(this.#checkTimer);
     this.#ctx.close();
     await Promise.allSettled(this.#loops);
     this.#orderLog?.close();
+    this.#counters.fsyncs = this.#orderLog?.syncs ?? this.#counters.fsyncs;
     this.#orderLog = undefined;
   }
 }
