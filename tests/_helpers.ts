@@ -6,6 +6,7 @@
  */
 
 import type { Socket } from "../ffi/mod.ts";
+import { withDeadline } from "../roles/deadline.ts";
 
 /** The transports a pattern is tested over. */
 export const TRANSPORTS = ["tcp", "ipc", "inproc"] as const;
@@ -40,25 +41,10 @@ export function texts(frames: Uint8Array[]): string[] {
 
 /**
  * Resolves as `promise` does, or rejects after `ms` with a message naming
- * `what`, so that no test can hang.
+ * `what`, so that no test can hang (the roles' own `withDeadline`).
  */
-export async function within<T>(
-  ms: number,
-  what: string,
-  promise: Promise<T>,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  return withDeadline(performance.now() + ms, what, promise);
 }
 
 /** The path of the Deno executable running the tests. */

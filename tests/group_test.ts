@@ -279,3 +279,18 @@ Deno.test("Broker names the endpoint when its port is in use", async () => {
     context.close();
   }
 });
+
+Deno.test("Member.join() and Sequencer.join() end with the signal's reason when it aborts", async () => {
+  const basePort = freeBasePort();
+  const controller = new AbortController();
+  const joining = [
+    Member.join({ id: "c1", basePort, signal: controller.signal }),
+    Sequencer.join({ basePort, signal: controller.signal }),
+  ];
+  controller.abort(new Error("given up by the caller"));
+  for (const join of joining) await assert.rejects(join, /given up by the caller/);
+  await assert.rejects(
+    Member.join({ id: "c2", basePort, signal: AbortSignal.abort(new Error("already")) }),
+    /already/,
+  );
+});

@@ -102,6 +102,8 @@ export interface MemberOptions {
   basePort?: number;
   /** How long to wait for the broker and the start, in ms. Default 30,000. */
   joinTimeoutMs?: number;
+  /** Ends a join that is still waiting (for the broker, the barrier or the start), with its reason. */
+  signal?: AbortSignal;
   /** At most this many own multicasts are in flight (sent, not delivered). Default 1,000. */
   window?: number;
   /** After this many ms without progress while something is pending, ask the sequencer. Default 300. */
@@ -241,7 +243,14 @@ export class Member {
     );
     try {
       const topics = takesOnlyOrders(options) ? [START, SEQUENCER_ID] : [""];
-      const { pub, sub, dealer, late } = await joinGroup(ctx, at, id, timeoutMs, topics);
+      const { pub, sub, dealer, late } = await joinGroup(
+        ctx,
+        at,
+        id,
+        timeoutMs,
+        topics,
+        options.signal,
+      );
       const member = new Member({ ...options, id }, ctx, [pub, sub, dealer]);
       member.#log(`${id} started${late ? " (late)" : ""}`);
       member.#start(late);

@@ -36,6 +36,7 @@ export interface JoinedSockets {
  * @param timeoutMs How long the whole join may take.
  * @param topics What the bus socket subscribes to (prefixes of the first
  * frame); it must include a prefix of "start" (the broker counts those).
+ * @param signal Ends the join early, with its reason.
  * @returns The sockets, ready.
  * @throws {Error} naming what did not come in time, and from where.
  */
@@ -45,6 +46,7 @@ export async function joinGroup(
   id: string,
   timeoutMs: number,
   topics: readonly string[] = [""],
+  signal?: AbortSignal,
 ): Promise<JoinedSockets> {
   const pub = sockets.socket("XPUB");
   pub.setOption("XPUB_NODROP", true);
@@ -60,7 +62,7 @@ export async function joinGroup(
   for (const topic of [...topics, `${ID_TOPIC_PREFIX}${id}`]) sub.setOption("SUBSCRIBE", topic);
   sub.connect(at.multicastOut);
   const deadline = performance.now() + timeoutMs;
-  const late = await passBarrier(sockets, at, id, deadline);
+  const late = await passBarrier(sockets, at, id, deadline, signal);
   // Only once let in: the broker tells a live holder of the id by its
   // DEALER, so this one must not be connected while it asks.
   const dealer = sockets.socket("DEALER");
@@ -71,6 +73,7 @@ export async function joinGroup(
       deadline,
       `${id}: "start" from ${at.multicastOut}`,
       sub.receive(),
+      signal,
     );
     if (frames.length === 1 && text(frames[0]!) === START) break;
   }
@@ -79,6 +82,7 @@ export async function joinGroup(
     deadline,
     `${id}: the broker's subscription at ${at.multicastIn}`,
     pub.receive(),
+    signal,
   );
   return { pub, sub, dealer, late };
 }
@@ -94,6 +98,7 @@ async function passBarrier(
   at: Endpoints,
   id: string,
   deadline: number,
+  signal?: AbortSignal,
 ): Promise<boolean> {
   const req = sockets.socket("REQ");
   // An unanswered sync is worth nothing: closing must not linger on it.
@@ -104,6 +109,7 @@ async function passBarrier(
     deadline,
     `${id}: the start barrier's reply from ${at.barrier}`,
     req.receive(),
+    signal,
   );
   req.close();
   const answer = reply === undefined ? "" : text(reply);

@@ -49,6 +49,8 @@ export interface SequencerOptions {
   basePort?: number;
   /** How long to wait for the broker and the start, in ms. Default 30,000. */
   joinTimeoutMs?: number;
+  /** Ends a join that is still waiting (for the broker, the barrier or the start), with its reason. */
+  signal?: AbortSignal;
   /** How many of the last orders to keep for retransmission. Default 100,000. */
   history?: number;
   /** A durable log of the orders: continue from it after a restart. */
@@ -164,7 +166,7 @@ export class Sequencer {
       if (sequencer.#history.highest > 0) {
         sequencer.#log(`continuing from the log after order ${sequencer.#history.highest}`);
       }
-      const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs);
+      const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs, [""], options.signal);
       [sequencer.#sub, sequencer.#pub, sequencer.#dealer] = [joined.sub, joined.pub, joined.dealer];
       sequencer.#checked = sequencer.#checkAgainstBroker(joined.late, at.barrier);
       sequencer.#loops.push(
