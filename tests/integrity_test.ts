@@ -179,6 +179,64 @@ Deno.test("An order numbered 2^53 - 1 from a rogue publisher is refused by the b
 
 // --- 2, 3. Identity in CURVE mode ---------------------------------------------------------------
 
+Deno.test("CURVE mode: a flood of connections that never finish a handshake does not stop direct messages", async () => {
+  const keys = {
+    broker: curveKeyPair(),
+    sequencer: curveKeyPair(),
+    a: curveKeyPair(),
+    b: curveKeyPair(),
+  };
+  const allowed = new Map(
+    (["sequencer", "a", "b"] as const).map((id) => [keys[id].publicKey, id]),
+  );
+  const basePort = freeBasePort();
+  const broker = new Broker({ expect: 3, basePort, curve: { keys: keys.broker, allowed } });
+  const as = (id: keyof typeof keys) => ({ keys: keys[id], serverKey: keys.broker.publicKey });
+  const [sequencer, a, b] = await within(
+    T,
+    "the group",
+    Promise.all([
+      Sequencer.join({ basePort, curve: as("sequencer") }),
+      Member.join({ id: "a", basePort, curve: as("a") }),
+      Member.join({ id: "b", basePort, curve: as("b") }),
+    ]),
+  );
+  try {
+    let flooding = true;
+    const flood = (async () => {
+      let count = 0;
+      while (flooding) {
+        const connection = await Deno.connect({ hostname: "127.0.0.1", port: basePort + 3 });
+        connection.close();
+        count++;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      return count;
+    })();
+    const received: string[] = [];
+    const reading = (async () => {
+      for await (const message of b.direct()) {
+        received.push(decoder.decode(message.payload));
+        if (received.length === 5) return;
+      }
+    })();
+    for (let i = 0; i < 5; i++) {
+      await a.send("b", `a###direct${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await within(T, `b to receive 5 direct messages (it has ${received.length})`, reading);
+    flooding = false;
+    const connections = await flood;
+    assert.deepEqual(received, [0, 1, 2, 3, 4].map((i) => `a###direct${i}`));
+    console.log(`CURVE: ${connections} unfinished connections; 5 of 5 direct messages through`);
+  } finally {
+    await a.close();
+    await b.close();
+    await sequencer.close();
+    await broker.close();
+  }
+});
+
 Deno.test("CURVE mode: an allowed key can neither publish orders, nor multicast as another id, nor send direct messages as one, nor fill the barrier", async () => {
   const keys = {
     broker: curveKeyPair(),
@@ -381,22 +439,27 @@ Deno.test("A full disk under --log stops the sequencer with a clear error and ex
 
 // --- 5. Numbers are never given twice -----------------------------------------------------------
 
-Deno.test("A sequencer started again with a log that lost its last 10 orders is refused: the broker has forwarded more", async () => {
+Deno.test("A sequencer started again with a log that lost its last 10 orders is refused: the broker has forwarded more; the members waiting on it go on", async () => {
   await inTempDir("integrity-truncated-", async (dir) => {
     const group = new ProcessGroup(dir);
     const log = join(dir, "orders.log");
     try {
       group.start("broker", "broker", ["--expect", "3"]);
       group.start("sequencer", "sequencer", ["--log", log]);
-      // c1 stays for the restart: it multicasts 100, then 20 more after a pause.
+      // c1 multicasts 100, then (once the sequencer is gone) 20 more, which
+      // wait for a sequencer: its requests for them are pending.
       const later = Array.from({ length: 20 }, (_, i) => `Multicast,c1,later${i}`);
-      group.client("c1", 100, ["--idle-exit", "20"], ["sleep,4", ...later]);
-      group.client("c2", 80);
+      group.client("c1", 100, ["--idle-exit", "20", "--verbose"], ["sleep,2", ...later]);
+      group.client("c2", 80, ["--idle-exit", "20"]);
       await waitUntil(() => group.delivered("c1") >= 180, () => `c1 to deliver 180`);
       await group.kill("sequencer");
       const lines = Deno.readTextFileSync(log).trimEnd().split("\n");
       assert.equal(lines.length, 180);
       Deno.writeTextFileSync(log, lines.slice(0, 170).join("\n") + "\n");
+      await waitUntil(
+        () => /asking the sequencer for orders 181\.\.\*/.test(group.roles.get("c1")!.stderr()),
+        () => "c1 to ask for what its later multicasts wait on",
+      );
       group.start("sequencer", "sequencer", ["--log", log]);
       const status = await group.exited("sequencer");
       assert.equal(status.code, 1);
@@ -404,12 +467,43 @@ Deno.test("A sequencer started again with a log that lost its last 10 orders is 
         group.roles.get("sequencer")!.stderr(),
         /The broker has already forwarded order 180, but its log .*orders\.log ends at order 170: numbering from 171 would give numbers that members already delivered/,
       );
+      // The refused sequencer answered nobody: both clients still run.
+      assert.ok(!group.exits.has("c1") && !group.exits.has("c2"), group.roles.get("c1")!.stderr());
       // With the whole log it goes on, and c1's later multicasts are ordered.
       Deno.writeTextFileSync(log, lines.join("\n") + "\n");
       group.start("sequencer", "sequencer", ["--log", log]);
-      assert.equal((await group.exited("c1")).code, 0, group.roles.get("c1")!.stderr());
+      for (const id of ["c1", "c2"]) {
+        assert.equal((await group.exited(id)).code, 0, group.roles.get(id)!.stderr());
+      }
       assert.equal(group.tom("c1").length, 200);
-      console.log("truncated log: refused with exit 1; the whole log continues to 200");
+      assert.deepEqual(group.tom("c2"), group.tom("c1"));
+      console.log(
+        "truncated log: refused with exit 1, members unharmed; the whole log continues to 200",
+      );
+    } finally {
+      await group.close();
+    }
+  });
+});
+
+Deno.test("A sequencer without orders is refused behind a broker started again with --resume: that broker cannot say what was numbered", async () => {
+  await inTempDir("integrity-resume-", async (dir) => {
+    const group = new ProcessGroup(dir);
+    try {
+      group.start("broker", "broker", ["--expect", "2"]);
+      group.start("sequencer", "sequencer", []);
+      group.client("c1", 50, ["--idle-exit", "20"], ["sleep,30"]);
+      await waitUntil(() => group.delivered("c1") >= 50, () => "c1 to deliver 50");
+      await group.kill("sequencer");
+      await group.kill("broker");
+      group.start("broker", "broker", ["--expect", "2", "--resume"]);
+      group.start("sequencer", "sequencer", []);
+      assert.equal((await group.exited("sequencer")).code, 1);
+      assert.match(
+        group.roles.get("sequencer")!.stderr(),
+        /has no orders to continue from \(the broker was started again with --resume: it cannot say\)/,
+      );
+      console.log("resumed broker: a sequencer without orders refused with exit 1");
     } finally {
       await group.close();
     }
@@ -492,4 +586,71 @@ Deno.test("The same client id started twice: the second is refused with exit 1 a
       await group.close();
     }
   });
+});
+
+Deno.test("Two members with one id joining a running group at the same moment: one is refused", async () => {
+  const basePort = freeBasePort();
+  const broker = new Broker({ expect: 2, basePort });
+  const [sequencer, first] = await within(
+    T,
+    "the group",
+    Promise.all([Sequencer.join({ basePort }), Member.join({ id: "c0", basePort })]),
+  );
+  try {
+    const twins = await Promise.allSettled([
+      Member.join({ id: "c1", basePort }),
+      Member.join({ id: "c1", basePort }),
+    ]);
+    const joined = twins.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+    const refused = twins.flatMap((r) => r.status === "rejected" ? [String(r.reason)] : []);
+    for (const member of joined) await member.close();
+    assert.equal(joined.length, 1, `both joined: ${refused.join("; ")}`);
+    assert.match(refused[0]!, /the id "c1" is already in the group/);
+  } finally {
+    await first.close();
+    await sequencer.close();
+    await broker.close();
+  }
+});
+
+Deno.test("Plain mode: a routing id that is the sequencer's behind a byte-order mark is not the sequencer", async () => {
+  const basePort = freeBasePort();
+  const broker = new Broker({ expect: 2, basePort });
+  const [sequencer, member] = await within(
+    T,
+    "the group",
+    Promise.all([Sequencer.join({ basePort }), Member.join({ id: "c1", basePort })]),
+  );
+  using ctx = new Context();
+  try {
+    const rogue = ctx.socket("DEALER");
+    rogue.setOption(
+      "ROUTING_ID",
+      new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode("sequencer")]),
+    );
+    rogue.connect(`tcp://127.0.0.1:${basePort + 3}`);
+    await rogue.send(["", "c1", "ORDER 1 - rogue###forged"]);
+    await member.multicast("c1###real");
+    const [direct] = await within(
+      T,
+      "the rogue's message",
+      (async () => {
+        const got = [];
+        for await (const message of member.direct()) {
+          got.push(message);
+          break;
+        }
+        return got;
+      })(),
+    );
+    assert.equal(direct?.from, "\uFEFFsequencer");
+    for await (const delivery of member.delivered()) {
+      assert.equal(decoder.decode(delivery.payload), "c1###real");
+      break;
+    }
+  } finally {
+    await member.close();
+    await sequencer.close();
+    await broker.close();
+  }
 });

@@ -27,7 +27,7 @@ import {
   SEQUENCER_ID,
   START,
 } from "../protocol/ids.ts";
-import { bytes, startsWith, text } from "../protocol/text.ts";
+import { bytes, seqOf, startsWith, text } from "../protocol/text.ts";
 import { SocketSet } from "../socket_set.ts";
 import { curveServer, type CurveServerOptions } from "../curve/options.ts";
 import { ZapHandler } from "../curve/zap.ts";
@@ -78,6 +78,8 @@ interface WaitingDirect {
   since: number;
 }
 
+/** How long after an id was let in a second participant with it is checked for the first, ms. */
+const ADMISSION_GRACE_MS = 1000;
 /** How often waiting direct messages are retried, ms. */
 const RETRY_MS = 20;
 /** How long a direct message waits for a recipient that does not read, ms. */
@@ -163,6 +165,8 @@ export class Broker {
   /** Ids that passed the barrier (before start), and seed peers' anonymous syncs. */
   #synced = new Set<string>();
   #anonymousSyncs = 0;
+  /** When each id was last let in (performance.now()). */
+  #admittedAt = new Map<string, number>();
   /** The ids whose `start:<id>` subscription has come (in CURVE mode, from their own key). */
   #subscribedIds = new Set<string>();
   /** Subscriptions that "start" matches, from anyone. */
@@ -336,7 +340,7 @@ export class Broker {
     const userId = messageProperties(request)?.["User-Id"];
     const refusal = userId !== undefined && claimed !== "" && claimed !== userId
       ? `this key is bound to the id "${userId}", not "${claimed.slice(0, 80)}"`
-      : await this.#duplicateOf(userId ?? claimed, started);
+      : await this.#duplicateOf(userId ?? claimed);
     if (refusal !== null) {
       this.#counters.refused++;
       this.#wake();
@@ -345,6 +349,7 @@ export class Broker {
       return;
     }
     const id = userId ?? claimed;
+    if (id !== "") this.#admittedAt.set(id, performance.now());
     this.#counters.synced++;
     if (started) {
       await this.#rep.send(START);
@@ -363,12 +368,15 @@ export class Broker {
   /**
    * Why `id` may not join now, or null: a live participant holds it (its
    * DEALER is connected). Our participants connect their DEALER only after
-   * the barrier let them in, so a joiner's own connection never counts.
-   * One that synced before start may still be connecting: it gets a second.
+   * the barrier let them in, so a joiner's own connection never counts. One
+   * let in less than ADMISSION_GRACE_MS ago, before or after the start, may
+   * still be connecting: the check waits for it that long.
    */
-  async #duplicateOf(id: string, started: boolean): Promise<string | null> {
+  async #duplicateOf(id: string): Promise<string | null> {
     if (id === "") return null;
-    const deadline = performance.now() + (this.#synced.has(id) && !started ? 1000 : 0);
+    // One let in a moment ago may still be connecting its DEALER: wait for it.
+    const admittedAt = this.#admittedAt.get(id) ?? -Infinity;
+    const deadline = Math.max(performance.now(), admittedAt + ADMISSION_GRACE_MS);
     while (true) {
       if (this.#holdsRoutingId(id)) {
         return `the id "${id}" is already in the group (a live participant has it); ` +
@@ -453,17 +461,21 @@ export class Broker {
    * anyone, `HERE` answers `VERIFY` (CURVE mode). Anything else is bad input.
    */
   #answerRequest(from: Uint8Array, payload: Uint8Array): void {
-    // The answer to VERIFY: the check above has verified the sender.
-    if (text(payload) === "HERE") return;
-    const request = /^HIGHEST (0|[1-9][0-9]{0,15})$/.exec(text(payload));
-    if (request === null || text(from) !== SEQUENCER_ID) {
+    // The answer to VERIFY: the check above has verified the sender; what
+    // waits for it goes out now.
+    if (text(payload) === "HERE") return this.#retryNow();
+    const [word, number, ...rest] = text(payload).split(" ");
+    const announced = word === "HIGHEST" && rest.length === 0 ? seqOf(number ?? "", true) : null;
+    if (announced === null || text(from) !== SEQUENCER_ID) {
       this.#counters.badInput++;
       this.#log(`Dropped a request to the broker: expected "HIGHEST <G>" from the sequencer`);
       return;
     }
     const highest = this.#gate.highestOrder;
-    this.#gate.announce(Number(request[1]));
-    this.#forwardDirect(BROKER_BYTES, from, bytes(`HIGHEST ${highest}`));
+    this.#gate.announce(announced);
+    // A broker started with --resume cannot vouch for what was numbered before it.
+    const answer = `HIGHEST ${highest}${this.#resume ? " resumed" : ""}`;
+    this.#forwardDirect(BROKER_BYTES, from, bytes(answer));
   }
 
   /**
@@ -520,9 +532,21 @@ export class Broker {
     }
   }
 
-  /** Forgets every verified id whenever a peer of the ROUTER disconnects. */
+  /**
+   * Forgets every verified id whenever a peer of the ROUTER that had
+   * completed its handshake disconnects (one that never did held no id).
+   */
   async #forgetOnDisconnect(monitor: Monitor, verified: VerifiedIds): Promise<void> {
-    for await (const event of monitor) if (event.type === "disconnected") verified.forgetAll();
+    for await (const event of monitor) {
+      if (event.type === "handshake_succeeded") verified.connected(event.value);
+      else if (event.type === "disconnected") verified.disconnected(event.value);
+    }
+  }
+
+  /** Retries the waiting direct messages now rather than at the next tick. */
+  #retryNow(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryWaiting();
   }
 
   #retryWaiting(): void {

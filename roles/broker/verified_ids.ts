@@ -4,8 +4,11 @@
  * id is the peer's own choice, so the broker forwards a direct message to an
  * id only once a message from that id came with the same authenticated id
  * (its User-Id); it asks an unverified id to show itself (`VERIFY`, answered
- * `HERE`), at most once per {@link ASK_EVERY_MS}. Any disconnection forgets
- * them all: another peer may take a freed id. No I/O.
+ * `HERE`), at most once per {@link ASK_EVERY_MS}. The disconnection of a
+ * peer that had completed its handshake forgets them all: another peer may
+ * take a freed id (the monitor's events name connections by file
+ * descriptor, not by id). A connection that never completed its handshake
+ * held no id, and forgets nothing. No I/O.
  *
  * @module
  */
@@ -17,6 +20,8 @@ export const ASK_EVERY_MS = 200;
 export class VerifiedIds {
   #verified = new Set<string>();
   #askedAt = new Map<string, number>();
+  /** File descriptors of the connections that completed their handshake. */
+  #connections = new Set<number>();
 
   /** A message from routing id `id` came with the User-Id `userId`. */
   saw(id: string, userId: string): void {
@@ -38,8 +43,16 @@ export class VerifiedIds {
     return true;
   }
 
-  /** A peer disconnected: nothing is verified any more. */
-  forgetAll(): void {
-    this.#verified.clear();
+  /** A connection (by file descriptor) completed its handshake. */
+  connected(fd: number): void {
+    this.#connections.add(fd);
+  }
+
+  /**
+   * A connection (by file descriptor) closed: if it had completed its
+   * handshake, nothing is verified any more.
+   */
+  disconnected(fd: number): void {
+    if (this.#connections.delete(fd)) this.#verified.clear();
   }
 }

@@ -341,6 +341,10 @@ export class Member {
           this.#fromNow = false;
           this.#holdback.skipTo(message.seq);
         }
+        if (message.seq < this.#holdback.next) {
+          const ask = this.#recovery.staleOrder(this.#coarseNow, this.#holdback);
+          if (ask !== null) this.#act(ask);
+        }
         deliveries = this.#holdback.addOrder(message.seq, message.payload, message.origin);
       }
     } catch (error) {
@@ -456,6 +460,9 @@ export class Member {
         return this.#log(`${this.id}: the sequencer restarted; recovering`);
       case "fail":
         return this.#fail(action.why);
+      case "ignore":
+        this.#counters.badInput++;
+        return this.#log(`${this.id}: dropped a bad message from the sequencer: ${action.why}`);
     }
   }
 
@@ -547,8 +554,9 @@ export class Member {
       this.#deliver(deliveries);
       this.#deliverLost();
     } else if (message.kind === "highest") {
-      for (const action of this.#recovery.answered(message, this.#holdback)) this.#act(action);
-      if (this.#closed) return;
+      const answered = this.#recovery.answered(message, this.#holdback);
+      for (const action of answered) this.#act(action);
+      if (this.#closed || answered.some((action) => action.kind === "ignore")) return;
       const now = performance.now();
       const settled = this.#recovery.settle(now, message, this.#holdback, this.#window.inFlight);
       for (const action of settled) this.#act(action);

@@ -21,7 +21,9 @@ export type RecoveryAction =
   /** The sequencer restarted: say so (a retransmit action follows). */
   | { kind: "restarted" }
   /** Stop for good, saying why. */
-  | { kind: "fail"; why: string };
+  | { kind: "fail"; why: string }
+  /** Drop the answer as bad input, saying why. */
+  | { kind: "ignore"; why: string };
 
 /** What the recovery client needs to see of the holdback queue. */
 export interface HoldbackView {
@@ -66,6 +68,10 @@ export class RecoveryClient {
   #epoch = "";
   /** Held multicasts known never to be ordered (not counted as pending). */
   #orphans = 0;
+  /** The highest position a request of this member said it had delivered. */
+  #askedUpTo = 0;
+  /** When an order below the next one last made the member ask (ms). */
+  #probedAt = -Infinity;
 
   /**
    * @param recoveryAfterMs How long nothing may be delivered while something
@@ -84,7 +90,26 @@ export class RecoveryClient {
   hello(now: number, view: HoldbackView): RecoveryAction {
     this.#lastRequest = now;
     this.#helloRetries--;
-    return { kind: "hello", delivered: view.next - 1 };
+    return { kind: "hello", delivered: this.#position(view) };
+  }
+
+  /** How far the member has delivered, as its next request says (and remembers). */
+  #position(view: HoldbackView): number {
+    this.#askedUpTo = Math.max(this.#askedUpTo, view.next - 1);
+    return view.next - 1;
+  }
+
+  /**
+   * An order came on the bus numbered below the next one to deliver: a
+   * late copy of one retransmitted, or a sequencer that numbers again what
+   * was delivered. Ask at once (at most once per `recoveryAfterMs`): the
+   * answer's echo tells the two apart.
+   */
+  staleOrder(now: number, view: HoldbackView): RecoveryAction | null {
+    if (now - this.#probedAt < this.#afterMs) return null;
+    this.#probedAt = now;
+    this.#lastRequest = now;
+    return { kind: "hello", delivered: this.#position(view) };
   }
 
   /**
@@ -101,7 +126,7 @@ export class RecoveryClient {
     this.#lastRequest = now;
     const ranges: [number, number | null][] = view.missingRanges(MAX_RANGES);
     ranges.push([Math.max(view.next, view.highestOrder + 1), null]);
-    return { kind: "retransmit", ranges, delivered: view.next - 1 };
+    return { kind: "retransmit", ranges, delivered: this.#position(view) };
   }
 
   /**
@@ -139,6 +164,13 @@ export class RecoveryClient {
    */
   answered(answer: Highest, view: HoldbackView): RecoveryAction[] {
     const delivered = answer.delivered ?? 0;
+    if (delivered > this.#askedUpTo) {
+      return [{
+        kind: "ignore",
+        why:
+          `a HIGHEST that echoes position ${delivered}, which no request of this member said (it said ${this.#askedUpTo} at most)`,
+      }];
+    }
     if (answer.seq < delivered) {
       return [{
         kind: "fail",

@@ -6,7 +6,7 @@
  */
 
 import { formatOrigin, type Origin, parseOrigin, ProtocolError } from "./bus.ts";
-import { bytes, text } from "./text.ts";
+import { bytes, seqOf, text } from "./text.ts";
 
 /**
  * Recovery over the direct channel (beyond the seed; a seed peer never sees
@@ -63,10 +63,6 @@ export function encodeRecovery(message: RecoveryMessage): Uint8Array {
   }
 }
 
-const SEQ_TEXT = /^[1-9][0-9]{0,15}$/;
-/** 0, or a sequence number. */
-const COUNT_TEXT = /^(0|[1-9][0-9]{0,15})$/;
-
 /**
  * Decodes a recovery message.
  *
@@ -81,7 +77,7 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
     );
     const originText = originEnd < 0 ? "" : text(payload.subarray(seqEnd + 1, originEnd));
     const origin = originText === "-" ? null : parseOrigin(originText);
-    if (originEnd < 0 || !SEQ_TEXT.test(seqText) || (originText !== "-" && origin === null)) {
+    if (originEnd < 0 || seqOf(seqText) === null || (originText !== "-" && origin === null)) {
       throw new ProtocolError(
         `expected "ORDER <seq> <origin|-> <payload>", got ${
           JSON.stringify(text(payload.subarray(0, 60)))
@@ -98,13 +94,13 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
   const words = text(payload).split(" ");
   // The optional last word of each: how far the member has delivered.
   const delivered = (at: number) =>
-    words.length === at + 1 && COUNT_TEXT.test(words[at]!) ? Number(words[at]) : undefined;
+    words.length === at + 1 ? seqOf(words[at]!, true) ?? undefined : undefined;
   const plain = (length: number) => words.length === length || delivered(length) !== undefined;
   if (words[0] === "HELLO" && plain(1)) return { kind: "hello", delivered: delivered(1) };
   if (
     words[0] === "HIGHEST" && plain(4) &&
-    COUNT_TEXT.test(words[1]!) && /^[0-9a-f]{1,32}$/.test(words[2]!) &&
-    SEQ_TEXT.test(words[3]!)
+    seqOf(words[1]!, true) !== null && /^[0-9a-f]{1,32}$/.test(words[2]!) &&
+    seqOf(words[3]!) !== null
   ) {
     return {
       kind: "highest",
@@ -116,8 +112,8 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
   }
   if (
     words[0] === "RETRANSMIT" && plain(3) &&
-    SEQ_TEXT.test(words[1]!) &&
-    (words[2] === "*" || SEQ_TEXT.test(words[2]!))
+    seqOf(words[1]!) !== null &&
+    (words[2] === "*" || seqOf(words[2]!) !== null)
   ) {
     return {
       kind: "retransmit",

@@ -7,8 +7,9 @@
 
 import { encodeText } from "../../ffi/bytes.ts";
 
-const decoder = new TextDecoder();
-/** Decodes a frame as text (invalid UTF-8 becomes U+FFFD). */
+// A leading BOM is kept, not stripped: "\uFEFFsequencer" is not "sequencer".
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+/** Decodes a frame as text (invalid UTF-8 becomes U+FFFD; a BOM stays). */
 export function text(frame: Uint8Array): string {
   return decoder.decode(frame);
 }
@@ -19,6 +20,17 @@ export function bytes(value: string): Uint8Array {
 
 /** The largest sequence number, 2^53 - 1. */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A sequence number in decimal text, `[1-9][0-9]*` up to {@link MAX_SEQ}
+ * (or 0 as well, with `zero`); null for anything else.
+ */
+export function seqOf(word: string, zero = false): number | null {
+  if (zero && word === "0") return 0;
+  if (!/^[1-9][0-9]{0,15}$/.test(word)) return null;
+  const value = Number(word);
+  return value <= MAX_SEQ ? value : null;
+}
 
 /** True if `frame` begins with the bytes of `prefix`. */
 export function startsWith(frame: Uint8Array, prefix: Uint8Array): boolean {

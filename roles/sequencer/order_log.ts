@@ -39,6 +39,9 @@ export interface LoggedOrder {
   origin: Origin | null;
 }
 
+/** Standard base64, as `encodeBase64` writes it. */
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
 /** The durable order log. */
 export class OrderLog {
   #file: Deno.FsFile;
@@ -93,7 +96,8 @@ export class OrderLog {
       const seq = Number(seqText);
       const origin = originText === "-" ? null : parseOrigin(originText);
       if (
-        !Number.isSafeInteger(seq) || seq !== highest + 1 || (originText !== "-" && origin === null)
+        !Number.isSafeInteger(seq) || seq !== highest + 1 || !BASE64.test(payloadText) ||
+        payloadText.length % 4 !== 0 || (originText !== "-" && origin === null)
       ) {
         throw new Error(
           `Corrupt order log ${path}:${index + 1}: expected "${

@@ -29,8 +29,11 @@ import {
   type Origin,
   ProtocolError,
 } from "../protocol/bus.ts";
-import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
-import { text } from "../protocol/text.ts";
+import { decodeRecovery, encodeRecovery, type RecoveryMessage } from "../protocol/recovery.ts";
+import { seqOf, text } from "../protocol/text.ts";
+
+/** A member's request that the sequencer answers. */
+type Request = Extract<RecoveryMessage, { kind: "retransmit" | "hello" }>;
 
 /** Options of {@link Sequencer}. */
 export interface SequencerOptions {
@@ -120,9 +123,11 @@ export class Sequencer {
   #logPath: string | undefined;
   #failed = Promise.withResolvers<Error>();
   /** The broker's answer to HIGHEST: the highest order it forwarded. */
-  #brokerHighest = Promise.withResolvers<number>();
+  #brokerHighest = Promise.withResolvers<{ seen: number; resumed: boolean }>();
   #checked: Promise<string | null> = Promise.resolve(null);
   #checkTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Members' requests that came before the log was checked; null once it was. */
+  #heldRequests: [Uint8Array, Request][] | null = [];
   #aheadWarnings = 0;
 
   private constructor(ctx: SocketSet, options: SequencerOptions) {
@@ -179,6 +184,7 @@ export class Sequencer {
         await sequencer.close();
         throw new Error(refusal);
       }
+      await sequencer.#answerHeld();
       return sequencer;
     } catch (error) {
       ctx.close();
@@ -300,29 +306,34 @@ export class Sequencer {
    */
   async #checkAgainstBroker(late: boolean, barrier: string): Promise<string | null> {
     await this.#announce();
-    const seen = await Promise.race([
+    const answer = await Promise.race([
       this.#brokerHighest.promise,
       new Promise<null>((resolve) => this.#checkTimer = setTimeout(resolve, BROKER_CHECK_MS, null)),
     ]);
     clearTimeout(this.#checkTimer);
     const highest = this.#history.highest;
-    if (seen === null) {
+    if (answer === null) {
       this.#log(
         `The broker did not say within ${BROKER_CHECK_MS} ms which orders it forwarded (a seed broker?): the log is not checked against the group`,
       );
-      if (!late || highest > 0) return null;
-      return `The group at ${barrier} is already running and this sequencer has no orders to continue from: ` +
-        `start it with the --log of the sequencer before it${
-          this.#logPath ? ` (${this.#logPath} is empty)` : ""
-        }`;
     }
-    if (seen <= highest) return null;
-    const source = this.#logPath === undefined
-      ? "this sequencer has no --log"
-      : `its log ${this.#logPath} ends at order ${highest}`;
-    return `The broker has already forwarded order ${seen}, but ${source}: numbering from ${
-      highest + 1
-    } would give numbers that members already delivered to other messages. Start the sequencer with the complete log of the one before it`;
+    if (answer !== null && answer.seen > highest) {
+      const source = this.#logPath === undefined
+        ? "this sequencer has no --log"
+        : `its log ${this.#logPath} ends at order ${highest}`;
+      return `The broker has already forwarded order ${answer.seen}, but ${source}: numbering from ${
+        highest + 1
+      } would give numbers that members already delivered to other messages. Start the sequencer with the complete log of the one before it`;
+    }
+    // Only a broker that ran from the start can say that nothing was numbered.
+    if (!late || highest > 0 || (answer !== null && !answer.resumed)) return null;
+    const why = answer === null
+      ? ""
+      : " (the broker was started again with --resume: it cannot say)";
+    return `The group at ${barrier} is already running and this sequencer has no orders to continue from${why}: ` +
+      `start it with the --log of the sequencer before it${
+        this.#logPath ? ` (${this.#logPath} is empty)` : ""
+      }`;
   }
 
   /** A client's multicast to order, or null for anything else (or a copy already ordered). */
@@ -371,40 +382,61 @@ export class Sequencer {
           continue;
         }
         if (request.kind !== "retransmit" && request.kind !== "hello") continue;
-        this.#counters.requests++;
-        const highest = this.#history.highest;
-        // HELLO asks for no orders, only the last line.
-        const first = request.kind === "hello"
-          ? highest + 1
-          : Math.max(request.first, this.#history.lowest);
-        const last = request.kind === "hello"
-          ? highest
-          : Math.min(request.last ?? highest, highest);
-        if (first <= last) this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
-        const empty = new Uint8Array(0);
-        for (let seq = first; seq <= last; seq++) {
-          const { payload, origin } = this.#history.get(seq)!;
-          const reply = [empty, from, encodeRecovery({ kind: "order", seq, payload, origin })];
-          if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
-          this.#counters.retransmitted++;
-        }
-        if ((request.delivered ?? 0) > highest) this.#warnAhead(text(from), request.delivered!);
-        await this.#dealer.send([
-          empty,
-          from,
-          encodeRecovery({
-            kind: "highest",
-            seq: highest,
-            epoch: this.#epoch,
-            lowest: this.#history.lowest,
-            delivered: request.delivered,
-          }),
-        ]);
+        // None is answered before the log was checked against the broker.
+        if (this.#heldRequests !== null) this.#heldRequests.push([from, request]);
+        else await this.#answer(from, request);
       }
     } catch (error) {
       if (error instanceof ZmqError && error.code === "ECLOSED") return;
       throw error;
     }
+  }
+
+  /** Answers the requests that came while the log was being checked, in order. */
+  async #answerHeld(): Promise<void> {
+    const held = this.#heldRequests ?? [];
+    while (held.length > 0) {
+      const [from, request] = held.shift()!;
+      await this.#answer(from, request);
+    }
+    this.#heldRequests = null;
+  }
+
+  /**
+   * Answers `RETRANSMIT f l` with every order it still holds from f to l,
+   * and `HELLO` with nothing; then `HIGHEST`, echoing the member's position.
+   */
+  async #answer(
+    from: Uint8Array,
+    request: Request,
+  ): Promise<void> {
+    this.#counters.requests++;
+    const highest = this.#history.highest;
+    // HELLO asks for no orders, only the last line.
+    const first = request.kind === "hello"
+      ? highest + 1
+      : Math.max(request.first, this.#history.lowest);
+    const last = request.kind === "hello" ? highest : Math.min(request.last ?? highest, highest);
+    if (first <= last) this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
+    const empty = new Uint8Array(0);
+    for (let seq = first; seq <= last; seq++) {
+      const { payload, origin } = this.#history.get(seq)!;
+      const reply = [empty, from, encodeRecovery({ kind: "order", seq, payload, origin })];
+      if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
+      this.#counters.retransmitted++;
+    }
+    if ((request.delivered ?? 0) > highest) this.#warnAhead(text(from), request.delivered!);
+    await this.#dealer.send([
+      empty,
+      from,
+      encodeRecovery({
+        kind: "highest",
+        seq: highest,
+        epoch: this.#epoch,
+        lowest: this.#history.lowest,
+        delivered: request.delivered,
+      }),
+    ]);
   }
 
   /**
@@ -421,9 +453,11 @@ export class Sequencer {
 
   /** The broker's answer to HIGHEST, or one of its notices (logged). */
   #onBrokerNotice(notice: string): void {
-    const answer = /^HIGHEST (0|[1-9][0-9]{0,15})$/.exec(notice);
-    if (answer !== null) this.#brokerHighest.resolve(Number(answer[1]));
-    else if (notice === "VERIFY") void this.#dealer.send(["", BROKER_ID, "HERE"]).catch(() => {});
+    const [word, number, flag, ...rest] = notice.split(" ");
+    const seen = word === "HIGHEST" && rest.length === 0 ? seqOf(number ?? "", true) : null;
+    if (seen !== null && (flag === undefined || flag === "resumed")) {
+      this.#brokerHighest.resolve({ seen, resumed: flag === "resumed" });
+    } else if (notice === "VERIFY") void this.#dealer.send(["", BROKER_ID, "HERE"]).catch(() => {});
     else if (notice !== "") this.#log(`The broker says: ${notice}`);
   }
 
