@@ -1,17 +1,23 @@
 /**
  * Runs a scenario (a folder of client scripts) as separate processes:
  * broker, sequencer and one client per script; waits until every client has
- * delivered what the scripts say it must; stops the roles; and checks
- * agreement, integrity and the direct messages.
+ * delivered what the scripts say it must; stops the roles; reads the result
+ * files and checks agreement, integrity and the direct messages with
+ * `checkScenario()` (`scenario_check.ts`, no I/O).
  *
  * @module
  */
 
 import { basename, join } from "node:path";
-import { formatResultLine, parseResultLine } from "../roles/harness/result_line.ts";
-import { countMulticasts, loadScript, type ScriptCommand } from "../roles/harness/script.ts";
-import { scenarioPayload } from "../roles/harness/script.ts";
+import { loadScript, type ScriptCommand } from "../roles/harness/script.ts";
 import { freeBasePort, type RoleProcess, spawn, spawnRole, stop } from "./_processes.ts";
+import {
+  checkScenario,
+  type ClientResults,
+  liveMulticasts,
+  type ScenarioExpectations,
+  scenarioExpectations,
+} from "./scenario_check.ts";
 
 /** Options of {@link runScenario}. */
 export interface ScenarioOptions {
@@ -121,45 +127,6 @@ export function countLines(path: string): number {
   }
 }
 
-/** The result-file line a client writes for a scenario payload that `sender` sent. */
-function expectedLine(sender: string, text: string): string {
-  return new TextDecoder().decode(
-    formatResultLine(new TextEncoder().encode(scenarioPayload(sender, text)), sender),
-  );
-}
-
-/** Who sent the delivery a result-file line records. */
-function lineSender(line: string): string {
-  return parseResultLine(line).sender;
-}
-
-function multiset(items: string[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
-  return counts;
-}
-
-/**
- * Compares what was sent (`a`) with what arrived (`b`); items for which
- * `optional` holds may arrive fewer times (a killed sender), never more.
- */
-function sameMultiset(
-  a: Map<string, number>,
-  b: Map<string, number>,
-  optional: (item: string) => boolean = () => false,
-): string | null {
-  for (const [item, count] of a) {
-    const other = b.get(item) ?? 0;
-    if (other > count || (other < count && !optional(item))) {
-      return `${JSON.stringify(item)} ${other} times instead of ${count}`;
-    }
-  }
-  for (const [item, count] of b) {
-    if (!a.has(item)) return `${JSON.stringify(item)} ${count} times, never sent`;
-  }
-  return null;
-}
-
 /**
  * Loads a scenario folder: one `<id>.txt` per client, each checked.
  *
@@ -184,8 +151,273 @@ export async function loadScenario(
   return scripts;
 }
 
+/** What starting a role needs: the options, the client ids and the base port. */
+interface Launch {
+  options: ScenarioOptions;
+  ids: string[];
+  basePort: number;
+}
+
+/** A scenario while it runs: its roles, and what happened to them so far. */
+interface Run extends Launch {
+  scripts: Map<string, ScriptCommand[]>;
+  expectations: ScenarioExpectations;
+  broker: RoleProcess;
+  sequencer: RoleProcess;
+  clients: Map<string, RoleProcess>;
+  /** When the clients were started, in `performance.now()` time. */
+  started: number;
+  /** The clients killed on purpose. */
+  killed: Set<string>;
+  /** Exit codes of the clients that have exited. */
+  exited: Map<string, number>;
+  /** Violations seen while running: failed fault script, failed client, timeout, exit codes. */
+  violations: string[];
+  peakMemoryKiB: Record<string, number>;
+}
+
+/** The result files of client `id` in `out`. */
+function resultPaths(out: string, id: string): { tom: string; uno: string } {
+  return {
+    tom: join(out, `test_result_${id}_tom.txt`),
+    uno: join(out, `test_result_${id}_uno.txt`),
+  };
+}
+
+/** Removes a folder if it is there and makes it again, empty. */
+function emptyFolder(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch {
+    // Nothing to remove.
+  }
+  Deno.mkdirSync(path, { recursive: true });
+}
+
+/** Starts the broker (ours, or the seed's with `seedPeers`), expecting every client and the sequencer. */
+function startBroker(launch: Launch, resume: boolean): RoleProcess {
+  const { options } = launch;
+  const echo = options.echo ?? false;
+  const port = ["--base-port", String(launch.basePort)];
+  const expect = String(launch.ids.length + 1);
+  return options.seedPeers?.includes("broker")
+    ? spawn("broker", PYTHON, [`${SEED_DIR}/broker.py`, "-nc", expect, ...port], echo)
+    : spawnRole("broker", "broker", [
+      ...["--expect", expect, ...port],
+      ...(resume ? ["--resume"] : []),
+      ...(options.brokerFlags ?? []),
+    ], echo);
+}
+
+/** Starts the sequencer (ours, or the seed's with `seedPeers`). */
+function startSequencer(launch: Launch): RoleProcess {
+  const { options } = launch;
+  const echo = options.echo ?? false;
+  const port = ["--base-port", String(launch.basePort)];
+  return options.seedPeers?.includes("sequencer")
+    ? spawn("sequencer", PYTHON, [`${SEED_DIR}/main.py`, "-id", "sequencer", ...port], echo)
+    : spawnRole("sequencer", "sequencer", [...port, ...(options.sequencerFlags ?? [])], echo);
+}
+
+/** Starts client `id` on its script (ours, or the seed's with `seedPeers`). */
+function startClient(launch: Launch, id: string): RoleProcess {
+  const { options } = launch;
+  const echo = options.echo ?? false;
+  const script = join(options.scenario, `${id}.txt`);
+  const common = [
+    "--base-port",
+    String(launch.basePort),
+    "--time-scale",
+    String(options.timeScale ?? 1),
+  ];
+  return options.seedPeers?.includes(id)
+    ? spawn(`client ${id}`, PYTHON, [
+      `${SEED_DIR}/main.py`,
+      ...["-id", id, "-com", script, "-o", options.out],
+      ...common,
+    ], echo)
+    : spawnRole(`client ${id}`, "client", [
+      ...["--id", id, "--script", script, "--out", options.out],
+      ...common,
+      ...(options.clientFlags ?? []).map((flag) => flag.replaceAll("{id}", id)),
+    ], echo);
+}
+
+/** Starts the broker and the sequencer, then every client, and notes each client's exit. */
+function startRun(
+  options: ScenarioOptions,
+  scripts: Map<string, ScriptCommand[]>,
+  expectations: ScenarioExpectations,
+): Run {
+  const launch = {
+    options,
+    ids: [...scripts.keys()],
+    basePort: options.basePort ?? freeBasePort(),
+  };
+  const broker = startBroker(launch, false);
+  const sequencer = startSequencer(launch);
+  const started = performance.now();
+  const clients = new Map(launch.ids.map((id) => [id, startClient(launch, id)]));
+  const exited = new Map<string, number>();
+  for (const [id, process] of clients) {
+    void process.status.then((status) => exited.set(id, status.code));
+  }
+  return {
+    ...launch,
+    scripts,
+    expectations,
+    broker,
+    sequencer,
+    clients,
+    started,
+    killed: new Set(),
+    exited,
+    violations: [],
+    peakMemoryKiB: {},
+  };
+}
+
+/** Notes a role's peak memory (VmHWM) so far. */
+function notePeak(run: Run, name: string, process: RoleProcess): void {
+  run.peakMemoryKiB[name] = Math.max(run.peakMemoryKiB[name] ?? 0, peakMemory(process.child.pid));
+}
+
+/** What the fault script gets: deliveries so far, kills and restarts. */
+function controlOf(run: Run): ScenarioControl {
+  return {
+    delivered: (id) => countLines(resultPaths(run.options.out, id).tom),
+    async kill(role) {
+      const process = role === "broker"
+        ? run.broker
+        : role === "sequencer"
+        ? run.sequencer
+        : run.clients.get(role);
+      if (process === undefined) throw new Error(`No role ${role} to kill`);
+      notePeak(run, role === "broker" || role === "sequencer" ? role : `client ${role}`, process);
+      if (role !== "broker" && role !== "sequencer") run.killed.add(role);
+      process.child.kill("SIGKILL");
+      await process.status;
+    },
+    restart(role) {
+      if (role === "broker") run.broker = startBroker(run, true);
+      else run.sequencer = startSequencer(run);
+    },
+  };
+}
+
+/** The clients not killed on purpose. */
+function liveClients(run: Run): string[] {
+  return run.ids.filter((id) => !run.killed.has(id));
+}
+
 /**
- * Runs a scenario end to end and checks it.
+ * True when every live client has delivered every live multicast (all the same number: with a
+ * killed client, some of its multicasts may be delivered too) and received its direct messages.
+ */
+function allDelivered(run: Run, delivered: Map<string, number>): boolean {
+  const expected = liveMulticasts(run.scripts, run.killed);
+  const counts = liveClients(run).map((id) => delivered.get(id)!);
+  const directs = liveClients(run).every((id) =>
+    countLines(resultPaths(run.options.out, id).uno) >=
+      run.expectations.directsTo.get(id)!.length
+  );
+  return counts.every((n) => n >= expected && n === counts[0]) && directs;
+}
+
+/**
+ * Waits until every live client delivered everything, or one failed, or time ran out (noted
+ * in `run.violations`).
+ *
+ * @returns When the last delivery was seen, in `performance.now()` time.
+ */
+async function waitForDeliveries(run: Run, timeoutSeconds: number): Promise<number> {
+  const { ids, options } = run;
+  const deadline = performance.now() + timeoutSeconds * 1000;
+  let lastDelivery = run.started;
+  let deliveredSoFar = 0;
+  while (true) {
+    const delivered = new Map(ids.map((id) => [id, countLines(resultPaths(options.out, id).tom)]));
+    options.onProgress?.(delivered, run.expectations.multicasts.length);
+    const total = [...delivered.values()].reduce((a, b) => a + b, 0);
+    if (total !== deliveredSoFar) {
+      deliveredSoFar = total;
+      lastDelivery = performance.now();
+    }
+    if (allDelivered(run, delivered)) break;
+    const failed = [...run.exited].filter(([id, code]) => code !== 0 && !run.killed.has(id));
+    if (failed.length > 0) {
+      run.violations.push(
+        ...failed.map(([id, code]) =>
+          `client ${id} exited with code ${code}: ${lastLine(run.clients.get(id)!.stderr())}`
+        ),
+      );
+      break;
+    }
+    if (performance.now() > deadline) {
+      const expected = liveMulticasts(run.scripts, run.killed);
+      run.violations.push(
+        `timed out after ${timeoutSeconds} s: delivered ${
+          liveClients(run).map((id) => `${id} ${delivered.get(id)}/${expected}`).join(", ")
+        }`,
+      );
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return lastDelivery;
+}
+
+/**
+ * Stops the clients, then the sequencer and the broker, and notes every exit code that is not
+ * 0 (but a killed client's, and a client's already noted).
+ *
+ * @returns The exit codes.
+ */
+async function stopRun(
+  run: Run,
+): Promise<{ clients: Map<string, number>; broker: number; sequencer: number }> {
+  // VmHWM is the peak: read once, just before each role stops.
+  for (const id of liveClients(run)) notePeak(run, `client ${id}`, run.clients.get(id)!);
+  notePeak(run, "broker", run.broker);
+  notePeak(run, "sequencer", run.sequencer);
+  const codes = new Map<string, number>();
+  await Promise.all(
+    [...run.clients].map(async ([id, process]) => codes.set(id, (await stop(process)).code)),
+  );
+  const sequencer = (await stop(run.sequencer)).code;
+  const broker = (await stop(run.broker)).code;
+  const { violations } = run;
+  for (const [id, code] of codes) {
+    if (run.killed.has(id)) continue;
+    if (code !== 0 && !violations.some((v) => v.startsWith(`client ${id} exited`))) {
+      violations.push(
+        `client ${id} exited with code ${code}: ${lastLine(run.clients.get(id)!.stderr())}`,
+      );
+    }
+  }
+  if (sequencer !== 0) {
+    violations.push(
+      `the sequencer exited with code ${sequencer}: ${lastLine(run.sequencer.stderr())}`,
+    );
+  }
+  if (broker !== 0) {
+    violations.push(`the broker exited with code ${broker}: ${lastLine(run.broker.stderr())}`);
+  }
+  return { clients: codes, broker, sequencer };
+}
+
+/** Every client's result files, read as lines. */
+function readResults(out: string, ids: string[]): Map<string, ClientResults> {
+  return new Map(ids.map((id) => {
+    const paths = resultPaths(out, id);
+    return [id, { tom: readLines(paths.tom), uno: readLines(paths.uno) }];
+  }));
+}
+
+/**
+ * Runs a scenario end to end and checks it: starts the roles, waits until every client has
+ * delivered what the scripts say (or one fails, or time runs out), runs `faults` beside it,
+ * stops the roles, and checks the result files with {@linkcode checkScenario}.
  *
  * @param options The scenario, output folder and time scale.
  * @returns The report; `violations` is empty when everything held.
@@ -194,237 +426,43 @@ export async function runScenario(
   options: ScenarioOptions,
 ): Promise<ScenarioReport> {
   const scripts = await loadScenario(options.scenario);
-  const ids = [...scripts.keys()];
-  const timeScale = options.timeScale ?? 1;
-  const basePort = options.basePort ?? freeBasePort();
-  const seed = new Set(options.seedPeers ?? []);
-  const echo = options.echo ?? false;
-  try {
-    Deno.removeSync(options.out, { recursive: true });
-  } catch {
-    // Nothing to remove.
-  }
-  Deno.mkdirSync(options.out, { recursive: true });
-
-  const allMulticasts: string[] = [];
-  const directsTo = new Map<string, string[]>(ids.map((id) => [id, []]));
-  let sleepSeconds = 0;
-  for (const [id, commands] of scripts) {
-    let total = 0;
-    for (const command of commands) {
-      if (command.kind === "multicast") {
-        allMulticasts.push(expectedLine(id, command.text));
-      } else if (command.kind === "direct") {
-        const list = directsTo.get(command.to);
-        if (list === undefined) {
-          throw new Error(
-            `Scenario ${options.scenario}: ${id}.txt:${command.line} sends to "${command.to}", which has no script`,
-          );
-        }
-        list.push(expectedLine(id, command.text));
-      } else total += command.seconds;
-    }
-    sleepSeconds = Math.max(sleepSeconds, total);
-  }
-  const expected = allMulticasts.length;
+  emptyFolder(options.out);
+  const expectations = scenarioExpectations(scripts, options.scenario);
   const timeoutSeconds = options.timeoutSeconds ??
-    sleepSeconds * timeScale + 60;
+    expectations.sleepSeconds * (options.timeScale ?? 1) + 60;
 
-  const port = ["--base-port", String(basePort)];
-  const startBroker = (resume: boolean) =>
-    seed.has("broker")
-      ? spawn(
-        "broker",
-        PYTHON,
-        [`${SEED_DIR}/broker.py`, "-nc", String(ids.length + 1), ...port],
-        echo,
-      )
-      : spawnRole("broker", "broker", [
-        "--expect",
-        String(ids.length + 1),
-        ...port,
-        ...(resume ? ["--resume"] : []),
-        ...(options.brokerFlags ?? []),
-      ], echo);
-  const startSequencer = () =>
-    seed.has("sequencer")
-      ? spawn("sequencer", PYTHON, [`${SEED_DIR}/main.py`, "-id", "sequencer", ...port], echo)
-      : spawnRole("sequencer", "sequencer", [...port, ...(options.sequencerFlags ?? [])], echo);
-  let broker = startBroker(false);
-  let sequencer = startSequencer();
-  const clients = new Map<string, RoleProcess>();
-  const started = performance.now();
-  for (const id of ids) {
-    const script = join(options.scenario, `${id}.txt`);
-    const common = [...port, "--time-scale", String(timeScale)];
-    clients.set(
-      id,
-      seed.has(id)
-        ? spawn(`client ${id}`, PYTHON, [
-          `${SEED_DIR}/main.py`,
-          ...["-id", id, "-com", script, "-o", options.out],
-          ...common,
-        ], echo)
-        : spawnRole(`client ${id}`, "client", [
-          ...["--id", id, "--script", script, "--out", options.out],
-          ...common,
-          ...(options.clientFlags ?? []).map((flag) => flag.replaceAll("{id}", id)),
-        ], echo),
+  const run = startRun(options, scripts, expectations);
+  const faults = options.faults?.(controlOf(run)).catch((error) => {
+    run.violations.push(
+      `the fault script failed: ${error instanceof Error ? error.message : error}`,
     );
-  }
-
-  const violations: string[] = [];
-  const tomPath = (id: string) => join(options.out, `test_result_${id}_tom.txt`);
-  const unoPath = (id: string) => join(options.out, `test_result_${id}_uno.txt`);
-  const deadline = performance.now() + timeoutSeconds * 1000;
-  const killed = new Set<string>();
-  const peakMemoryKiB: Record<string, number> = {};
-  const notePeak = (name: string, process: RoleProcess) => {
-    peakMemoryKiB[name] = Math.max(peakMemoryKiB[name] ?? 0, peakMemory(process.child.pid));
-  };
-  const control: ScenarioControl = {
-    delivered: (id) => countLines(tomPath(id)),
-    async kill(role) {
-      const process = role === "broker"
-        ? broker
-        : role === "sequencer"
-        ? sequencer
-        : clients.get(role);
-      if (process === undefined) throw new Error(`No role ${role} to kill`);
-      notePeak(role === "broker" || role === "sequencer" ? role : `client ${role}`, process);
-      if (role !== "broker" && role !== "sequencer") killed.add(role);
-      process.child.kill("SIGKILL");
-      await process.status;
-    },
-    restart(role) {
-      if (role === "broker") broker = startBroker(true);
-      else sequencer = startSequencer();
-    },
-  };
-  const faults = options.faults?.(control).catch((error) => {
-    violations.push(`the fault script failed: ${error instanceof Error ? error.message : error}`);
   });
-  let lastDelivery = started;
-  let deliveredSoFar = 0;
-  const exited = new Map<string, number>();
-  for (const [id, process] of clients) {
-    void process.status.then((status) => exited.set(id, status.code));
-  }
-  // Wait until every live client delivered everything (or failed, or time ran out).
-  const live = () => ids.filter((id) => !killed.has(id));
-  const expectedOf = () =>
-    ids.reduce((sum, id) => killed.has(id) ? sum : sum + countMulticasts(scripts.get(id)!), 0);
-  while (true) {
-    const delivered = new Map(ids.map((id) => [id, countLines(tomPath(id))]));
-    options.onProgress?.(delivered, expected);
-    const total = [...delivered.values()].reduce((a, b) => a + b, 0);
-    if (total !== deliveredSoFar) {
-      deliveredSoFar = total;
-      lastDelivery = performance.now();
-    }
-    const counts = live().map((id) => delivered.get(id)!);
-    const directs = live().every((id) => countLines(unoPath(id)) >= directsTo.get(id)!.length);
-    // With a killed client, some of its multicasts may be delivered too: all live ones agree on how many.
-    if (counts.every((n) => n >= expectedOf() && n === counts[0]) && directs) break;
-    const failed = [...exited].filter(([id, code]) => code !== 0 && !killed.has(id));
-    if (failed.length > 0) {
-      violations.push(
-        ...failed.map(([id, code]) =>
-          `client ${id} exited with code ${code}: ${lastLine(clients.get(id)!.stderr())}`
-        ),
-      );
-      break;
-    }
-    if (performance.now() > deadline) {
-      violations.push(
-        `timed out after ${timeoutSeconds} s: delivered ${
-          live().map((id) => `${id} ${delivered.get(id)}/${expectedOf()}`).join(", ")
-        }`,
-      );
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const lastDelivery = await waitForDeliveries(run, timeoutSeconds);
   await faults;
-  const seconds = (lastDelivery - started) / 1000;
+  const codes = await stopRun(run);
 
-  // VmHWM is the peak: read once, just before each role stops.
-  for (const id of live()) notePeak(`client ${id}`, clients.get(id)!);
-  notePeak("broker", broker);
-  notePeak("sequencer", sequencer);
-  // Stop the clients, then the sequencer and the broker; each must exit 0.
-  const codes = new Map<string, number>();
-  await Promise.all(
-    [...clients].map(async ([id, process]) => codes.set(id, (await stop(process)).code)),
-  );
-  const sequencerCode = (await stop(sequencer)).code;
-  const brokerCode = (await stop(broker)).code;
-  for (const [id, code] of codes) {
-    if (killed.has(id)) continue;
-    if (code !== 0 && !violations.some((v) => v.startsWith(`client ${id} exited`))) {
-      violations.push(
-        `client ${id} exited with code ${code}: ${lastLine(clients.get(id)!.stderr())}`,
-      );
-    }
-  }
-  if (sequencerCode !== 0) {
-    violations.push(
-      `the sequencer exited with code ${sequencerCode}: ${lastLine(sequencer.stderr())}`,
-    );
-  }
-  if (brokerCode !== 0) {
-    violations.push(`the broker exited with code ${brokerCode}: ${lastLine(broker.stderr())}`);
-  }
-
-  // Agreement, integrity, direct messages. A killed client's file must be
-  // a prefix of the agreed order; its multicasts may be missing, never doubled.
-  const orders = new Map(ids.map((id) => [id, readLines(tomPath(id))]));
-  const referenceId = live()[0] ?? ids[0]!;
-  const reference = orders.get(referenceId)!;
-  for (const id of ids) {
-    if (id === referenceId) continue;
-    const order = orders.get(id)!;
-    const at = order.findIndex((line, i) => line !== reference[i]);
-    const lengthDiffers = killed.has(id)
-      ? order.length > reference.length
-      : order.length !== reference.length;
-    if (at >= 0 || lengthDiffers) {
-      const i = at >= 0 ? at : Math.min(order.length, reference.length);
-      violations.push(
-        `agreement: ${id} differs from ${referenceId} at delivery ${i + 1}: ${
-          JSON.stringify(order[i])
-        } vs ${JSON.stringify(reference[i])}`,
-      );
-    }
-  }
-  const fromKilled = (line: string) => killed.has(lineSender(line));
-  for (const id of live()) {
-    const wrong = sameMultiset(multiset(allMulticasts), multiset(orders.get(id)!), fromKilled);
-    if (wrong !== null) violations.push(`integrity: ${id} delivered ${wrong}`);
-    const directWrong = sameMultiset(
-      multiset(directsTo.get(id)!),
-      multiset(readLines(unoPath(id))),
-      fromKilled,
-    );
-    if (directWrong !== null) violations.push(`direct messages: ${id} received ${directWrong}`);
-  }
+  const check = checkScenario({
+    scripts,
+    results: readResults(options.out, run.ids),
+    killed: run.killed,
+  });
   return {
-    clients: ids.map((id) => ({
-      id,
-      multicasts: scripts.get(id)!.filter((c) => c.kind === "multicast").length,
-      delivered: orders.get(id)!.length,
-      directExpected: directsTo.get(id)!.length,
-      directReceived: readLines(unoPath(id)).length,
-      exitCode: codes.get(id) ?? -1,
-      killed: killed.has(id),
+    clients: check.clients.map((c) => ({
+      id: c.id,
+      multicasts: c.multicasts,
+      delivered: c.delivered,
+      directExpected: c.directExpected,
+      directReceived: c.directReceived,
+      exitCode: codes.clients.get(c.id) ?? -1,
+      killed: c.killed,
     })),
-    expected: expectedOf(),
-    violations,
-    order: reference,
-    seconds,
-    infrastructure: { broker: brokerCode, sequencer: sequencerCode },
-    basePort,
-    peakMemoryKiB,
+    expected: check.expected,
+    violations: [...run.violations, ...check.violations],
+    order: check.order,
+    seconds: (lastDelivery - run.started) / 1000,
+    infrastructure: { broker: codes.broker, sequencer: codes.sequencer },
+    basePort: run.basePort,
+    peakMemoryKiB: run.peakMemoryKiB,
   };
 }
 
