@@ -108,6 +108,16 @@ export function check(rc: number, what: string): number {
   return rc;
 }
 
+/**
+ * True if `error` is the `ZmqError` of code `"ECLOSED"` that a pending call
+ * gets when its socket (or context) closes: the normal end of a loop.
+ *
+ * @param error Whatever was thrown.
+ */
+export function isClosed(error: unknown): boolean {
+  return error instanceof ZmqError && error.code === "ECLOSED";
+}
+
 /** The error a pending or new operation gets once its socket is closed. */
 export function closedError(what: string): ZmqError {
   return new ZmqError(`${what}: the socket is closed`, 0, "ECLOSED");

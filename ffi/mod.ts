@@ -36,7 +36,7 @@ export {
   SocketTypes,
   type WritableOption,
 } from "./constants.ts";
-export { ZmqError } from "./error.ts";
+export { isClosed, ZmqError } from "./error.ts";
 export { allocBytes, encodeText } from "./bytes.ts";
 export { type Proxy, proxy, type ProxyHooks, type ProxyStats } from "./proxy.ts";
 export { Monitor, type MonitorEvent, MonitorEvents, type MonitorEventType } from "./monitor.ts";

@@ -6,7 +6,7 @@
  */
 
 import { cstr } from "./_util.ts";
-import { check, ZmqError } from "./error.ts";
+import { check, isClosed } from "./error.ts";
 import { zmqLib } from "./lib.ts";
 import { type Socket, socketOwner, socketPointer } from "./socket.ts";
 
@@ -83,7 +83,7 @@ export class Monitor implements AsyncIterable<MonitorEvent> {
       try {
         frames = await this.#pair.receive();
       } catch (error) {
-        if (error instanceof ZmqError && error.code === "ECLOSED") return null;
+        if (isClosed(error)) return null;
         throw error;
       }
       const [head, address] = frames;

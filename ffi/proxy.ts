@@ -6,7 +6,7 @@
  */
 
 import type { SocketType } from "./constants.ts";
-import { ZmqError } from "./error.ts";
+import { isClosed } from "./error.ts";
 import type { Socket } from "./socket.ts";
 
 const CANNOT_RECEIVE: ReadonlySet<SocketType> = new Set(["PUB", "PUSH"]);
@@ -107,7 +107,7 @@ async function pump(
       } while (message !== null);
     }
   } catch (error) {
-    if (error instanceof ZmqError && error.code === "ECLOSED") return;
+    if (isClosed(error)) return;
     throw error;
   }
 }

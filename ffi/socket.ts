@@ -29,7 +29,7 @@ import {
   SocketTypes,
   type WritableOption,
 } from "./constants.ts";
-import { check, closedError, ERRNO, lastError, ZmqError } from "./error.ts";
+import { check, closedError, ERRNO, isClosed, lastError, ZmqError } from "./error.ts";
 import { type LibcLib, libcLib, type ZmqLib, zmqLib } from "./lib.ts";
 import {
   countOperation,
@@ -666,7 +666,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     // message instead of three.
     const done: IteratorResult<Uint8Array[]> = { done: true, value: undefined };
     const ended = (error: unknown) => {
-      if (error instanceof ZmqError && error.code === "ECLOSED") return done;
+      if (isClosed(error)) return done;
       throw error;
     };
     return {

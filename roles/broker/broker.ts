@@ -5,8 +5,9 @@
  * @module
  */
 
+import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_options.ts";
 import {
-  type Context,
+  isClosed,
   messageProperties,
   Monitor,
   type Proxy,
@@ -18,10 +19,7 @@ import { BusGate } from "./bus_gate.ts";
 import { VerifiedIds } from "./verified_ids.ts";
 import {
   BROKER_ID,
-  DEFAULT_BASE_PORT,
   DEFAULT_MAX_PAYLOAD,
-  type Endpoints,
-  endpoints,
   FRAME_SLACK,
   ID_TOPIC_PREFIX,
   SEQUENCER_ID,
@@ -33,24 +31,13 @@ import { curveServer, type CurveServerOptions } from "../curve/options.ts";
 import { ZapHandler } from "../curve/zap.ts";
 
 /** Options of {@link Broker}. */
-export interface BrokerOptions {
-  /**
-   * The four endpoints, overriding host and base port (e.g. inproc ones
-   * for a group inside one process, with a shared `context`).
-   */
-  endpoints?: Endpoints;
-  /** A context to use (and not close) instead of a new one. */
-  context?: Context;
+export interface BrokerOptions extends GroupAddress, RoleLogging {
   /** The largest payload accepted, bytes; a peer sending more is disconnected. Default 1 MiB. */
   maxPayload?: number;
   /** CURVE mode: encrypt, and let in only the allowed public keys. */
   curve?: CurveServerOptions;
   /** How many participants (clients plus the sequencer) the barrier waits for. */
   expect: number;
-  /** The interface to bind. Default 127.0.0.1. */
-  host?: string;
-  /** The first of the four ports. Default 5559. */
-  basePort?: number;
   /** How long a direct message waits for an unknown recipient to connect, ms. Default 1,000. */
   unknownRecipientGraceMs?: number;
   /**
@@ -58,10 +45,6 @@ export interface BrokerOptions {
    * For a broker started again while the group runs.
    */
   resume?: boolean;
-  /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
-  trace?: (line: string) => void;
-  /** Called with a line for the log. */
-  log?: (line: string) => void;
   /**
    * Called with a line for each thing refused (a join, a bus or direct
    * message that broke the rules): worth an operator's attention. Default:
@@ -196,11 +179,7 @@ export class Broker {
     this.#authenticated = options.curve !== undefined;
     this.#gate = new BusGate(this.#authenticated);
     this.started = new Promise((resolve) => this.#markStarted = resolve);
-    const at = options.endpoints ??
-      endpoints(
-        options.host ?? "127.0.0.1",
-        options.basePort ?? DEFAULT_BASE_PORT,
-      );
+    const at = groupEndpoints(options);
     const maxFrame = (options.maxPayload ?? DEFAULT_MAX_PAYLOAD) + FRAME_SLACK;
     this.#ctx = new SocketSet(
       options.context,
@@ -282,7 +261,7 @@ export class Broker {
       // Late joiners (a restarted sequencer or client) get "start" as the reply.
       while (true) await this.#answerSync(true);
     } catch (error) {
-      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      if (isClosed(error)) return;
       throw error;
     }
   }
@@ -448,7 +427,7 @@ export class Broker {
         } else this.#forwardDirect(from, to, payload);
       }
     } catch (error) {
-      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      if (isClosed(error)) return;
       throw error;
     }
   }

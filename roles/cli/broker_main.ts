@@ -6,9 +6,12 @@
 
 import { Broker } from "../broker/broker.ts";
 import {
+  basePortFlag,
   COMMON_FLAGS,
   type FlagSpec,
+  hostFlag,
   makeLogger,
+  maxPayloadFlag,
   numberFlag,
   onCountersSignal,
   parseFlags,
@@ -63,12 +66,8 @@ if (import.meta.main) {
       max: 100_000,
       integer: true,
     });
-    const basePort = numberFlag(values, "base-port", 5559, {
-      min: 1,
-      max: 65532,
-      integer: true,
-    });
-    const host = String(values.host ?? "127.0.0.1");
+    const basePort = basePortFlag(values);
+    const host = hostFlag(values);
     const log = makeLogger("broker", values);
     const signal = untilSignal();
     const broker = new Broker({
@@ -76,7 +75,7 @@ if (import.meta.main) {
       host,
       basePort,
       resume: values.resume === true,
-      maxPayload: numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true }),
+      maxPayload: maxPayloadFlag(values),
       curve: brokerCurveFromFlags(values),
       log: (line) => log.debug(line),
       warn: (line) => log.info(line),

@@ -6,9 +6,12 @@
  */
 
 import {
+  basePortFlag,
   COMMON_FLAGS,
   type FlagSpec,
+  hostFlag,
   makeLogger,
+  maxPayloadFlag,
   numberFlag,
   onCountersSignal,
   parseFlags,
@@ -124,11 +127,7 @@ if (import.meta.main) {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const basePort = numberFlag(values, "base-port", 5559, {
-      min: 1,
-      max: 65532,
-      integer: true,
-    });
+    const basePort = basePortFlag(values);
     const timeScale = numberFlag(values, "time-scale", 1, { min: 0 });
     const idleExit = values["idle-exit"] === undefined
       ? undefined
@@ -151,10 +150,10 @@ if (import.meta.main) {
       min: 1,
       integer: true,
     });
-    const host = String(values.host ?? "127.0.0.1");
+    const host = hostFlag(values);
     const outDir = String(values.out ?? ".");
     const log = makeLogger(id, values);
-    const maxPayload = numberFlag(values, "max-payload", 1024 * 1024, { min: 1, integer: true });
+    const maxPayload = maxPayloadFlag(values);
     // The whole script is checked before anything is sent, the size of every payload too.
     const commands = await loadScript(values.script, id, maxPayload);
     const signal = untilSignal();

@@ -6,6 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { DEFAULT_BASE_PORT, DEFAULT_HOST, DEFAULT_MAX_PAYLOAD } from "../protocol/ids.ts";
 
 /** A flag of a role's command line. */
 export interface FlagSpec {
@@ -30,13 +31,13 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
   host: {
     type: "string",
     value: "HOST",
-    default: "127.0.0.1",
+    default: DEFAULT_HOST,
     help: "the broker's host (the interface to bind, for the broker)",
   },
   "base-port": {
     type: "string",
     value: "PORT",
-    default: "5559",
+    default: String(DEFAULT_BASE_PORT),
     help:
       "the first of the four ports: base (multicast in), +1 (multicast out), +2 (start barrier), +3 (direct)",
   },
@@ -50,6 +51,24 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
   },
   help: { type: "boolean", help: "show this help" },
 };
+
+/** Parsed flags, as `parseFlags` returns them. */
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/** The `--host` flag's value (the default host if not given). */
+export function hostFlag(values: FlagValues): string {
+  return String(values.host ?? DEFAULT_HOST);
+}
+
+/** The `--base-port` flag's value, checked (the default base port if not given). */
+export function basePortFlag(values: FlagValues): number {
+  return numberFlag(values, "base-port", DEFAULT_BASE_PORT, { min: 1, max: 65532, integer: true });
+}
+
+/** The `--max-payload` flag's value, checked (1 MiB if not given). */
+export function maxPayloadFlag(values: FlagValues): number {
+  return numberFlag(values, "max-payload", DEFAULT_MAX_PAYLOAD, { min: 1, integer: true });
+}
 
 /** Renders `--help` for a role. */
 export function usage(

@@ -5,8 +5,10 @@
  */
 
 import {
+  basePortFlag,
   COMMON_FLAGS,
   type FlagSpec,
+  hostFlag,
   makeLogger,
   numberFlag,
   onCountersSignal,
@@ -62,13 +64,9 @@ if (import.meta.main) {
       console.log(HELP);
       return;
     }
-    const basePort = numberFlag(values, "base-port", 5559, {
-      min: 1,
-      max: 65532,
-      integer: true,
-    });
+    const basePort = basePortFlag(values);
     const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
-    const host = String(values.host ?? "127.0.0.1");
+    const host = hostFlag(values);
     const history = numberFlag(values, "history", 100_000, {
       min: 1,
       max: 100_000_000,

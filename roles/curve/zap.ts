@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Socket, z85Encode, ZmqError } from "../../ffi/mod.ts";
+import { isClosed, type Socket, z85Encode } from "../../ffi/mod.ts";
 import type { SocketSet } from "../socket_set.ts";
 
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
@@ -70,7 +70,7 @@ export class ZapHandler {
         ]);
       }
     } catch (error) {
-      if (!(error instanceof ZmqError && error.code === "ECLOSED")) throw error;
+      if (!isClosed(error)) throw error;
     }
   }
 

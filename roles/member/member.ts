@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Context, type Socket, ZmqError } from "../../ffi/mod.ts";
+import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_options.ts";
+import { isClosed, type Socket, ZmqError } from "../../ffi/mod.ts";
 import { AsyncQueue } from "./delivery_queue.ts";
 import { joinGroup } from "../participant/join.ts";
 import { SocketSet } from "../socket_set.ts";
@@ -18,11 +19,7 @@ import { OriginTracker } from "../protocol/origin_tracker.ts";
 import {
   BROKER_ID,
   checkClientId,
-  DEFAULT_BASE_PORT,
-  DEFAULT_HOST,
   DEFAULT_MAX_PAYLOAD,
-  type Endpoints,
-  endpoints,
   SEQUENCER_ID,
   START,
 } from "../protocol/ids.ts";
@@ -84,22 +81,11 @@ export type BusReception = "orders" | "all";
 export type LateJoin = "catch-up" | "now";
 
 /** Options of {@link Member}. */
-export interface MemberOptions {
-  /**
-   * The four endpoints, overriding host and base port (e.g. inproc ones
-   * for a group inside one process, with a shared `context`).
-   */
-  endpoints?: Endpoints;
-  /** A context to use (and not close) instead of a new one. */
-  context?: Context;
+export interface MemberOptions extends GroupAddress, RoleLogging {
   /** CURVE mode: the participant's keys and the broker's public key. */
   curve?: CurveClientOptions;
   /** This member's id (also its DEALER routing id). */
   id: string;
-  /** The broker's host. Default 127.0.0.1. */
-  host?: string;
-  /** The broker's base port. Default 5559. */
-  basePort?: number;
   /** How long to wait for the broker and the start, in ms. Default 30,000. */
   joinTimeoutMs?: number;
   /** Ends a join that is still waiting (for the broker, the barrier or the start), with its reason. */
@@ -137,10 +123,6 @@ export interface MemberOptions {
    * seen. Default "catch-up".
    */
   lateJoin?: LateJoin;
-  /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
-  trace?: (line: string) => void;
-  /** Called with a line for the log. */
-  log?: (line: string) => void;
 }
 
 /**
@@ -234,8 +216,7 @@ export class Member {
    */
   static async join(options: MemberOptions): Promise<Member> {
     const id = checkClientId(options.id);
-    const at = options.endpoints ??
-      endpoints(options.host ?? DEFAULT_HOST, options.basePort ?? DEFAULT_BASE_PORT);
+    const at = groupEndpoints(options);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
     const ctx = new SocketSet(
       options.context,
@@ -312,7 +293,7 @@ export class Member {
         if (this.#deliveries.size > backlog) await this.#deliveries.below(backlog / 2);
       }
     } catch (error) {
-      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      if (isClosed(error)) return;
       throw error;
     }
   }

@@ -6,22 +6,15 @@
  * @module
  */
 
-import { type Context, type Socket, ZmqError } from "../../ffi/mod.ts";
+import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_options.ts";
+import { isClosed, type Socket } from "../../ffi/mod.ts";
 import { joinGroup } from "../participant/join.ts";
 import { SocketSet } from "../socket_set.ts";
 import { curveClient, type CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
 import { OriginTracker } from "../protocol/origin_tracker.ts";
 import { type FsyncPolicy, type LoggedOrder, OrderLog } from "./order_log.ts";
-import {
-  BROKER_ID,
-  DEFAULT_BASE_PORT,
-  DEFAULT_HOST,
-  type Endpoints,
-  endpoints,
-  SEQUENCER_ID,
-  START,
-} from "../protocol/ids.ts";
+import { BROKER_ID, SEQUENCER_ID, START } from "../protocol/ids.ts";
 import {
   decodeBus,
   formatOrigin,
@@ -36,20 +29,9 @@ import { seqOf, text } from "../protocol/text.ts";
 type Request = Extract<RecoveryMessage, { kind: "retransmit" | "hello" }>;
 
 /** Options of {@link Sequencer}. */
-export interface SequencerOptions {
-  /**
-   * The four endpoints, overriding host and base port (e.g. inproc ones
-   * for a group inside one process, with a shared `context`).
-   */
-  endpoints?: Endpoints;
-  /** A context to use (and not close) instead of a new one. */
-  context?: Context;
+export interface SequencerOptions extends GroupAddress, RoleLogging {
   /** CURVE mode: the participant's keys and the broker's public key. */
   curve?: CurveClientOptions;
-  /** The broker's host. Default 127.0.0.1. */
-  host?: string;
-  /** The broker's base port. Default 5559. */
-  basePort?: number;
   /** How long to wait for the broker and the start, in ms. Default 30,000. */
   joinTimeoutMs?: number;
   /** Ends a join that is still waiting (for the broker, the barrier or the start), with its reason. */
@@ -60,10 +42,6 @@ export interface SequencerOptions {
   logPath?: string;
   /** When the log is fsynced. Default "batch". */
   fsync?: FsyncPolicy;
-  /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
-  trace?: (line: string) => void;
-  /** Called with a line for the log. */
-  log?: (line: string) => void;
 }
 
 /** What the sequencer counts. */
@@ -156,11 +134,7 @@ export class Sequencer {
    * @returns The running sequencer.
    */
   static async join(options: SequencerOptions): Promise<Sequencer> {
-    const at = options.endpoints ??
-      endpoints(
-        options.host ?? DEFAULT_HOST,
-        options.basePort ?? DEFAULT_BASE_PORT,
-      );
+    const at = groupEndpoints(options);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
     const ctx = new SocketSet(
       options.context,
@@ -230,7 +204,7 @@ export class Sequencer {
         batch.length = 0;
       }
     } catch (error) {
-      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      if (isClosed(error)) return;
       throw error;
     }
   }
@@ -290,7 +264,7 @@ export class Sequencer {
     try {
       for await (const _ of this.#pub) await this.#announce();
     } catch (error) {
-      if (!(error instanceof ZmqError && error.code === "ECLOSED")) throw error;
+      if (!isClosed(error)) throw error;
     }
   }
 
@@ -387,7 +361,7 @@ export class Sequencer {
         else await this.#answer(from, request);
       }
     } catch (error) {
-      if (error instanceof ZmqError && error.code === "ECLOSED") return;
+      if (isClosed(error)) return;
       throw error;
     }
   }

@@ -1,0 +1,37 @@
+/**
+ * The options every role takes: where the group is, and where its lines go.
+ *
+ * @module
+ */
+
+import type { Context } from "../ffi/mod.ts";
+import { DEFAULT_BASE_PORT, DEFAULT_HOST, type Endpoints, endpoints } from "./protocol/ids.ts";
+
+/** Where a role finds (or, for the broker, binds) the group's four ports. */
+export interface GroupAddress {
+  /**
+   * The four endpoints, overriding host and base port (e.g. inproc ones
+   * for a group inside one process, with a shared `context`).
+   */
+  endpoints?: Endpoints;
+  /** A context to use (and not close) instead of a new one. */
+  context?: Context;
+  /** The broker's host (for the broker: the interface to bind). Default 127.0.0.1. */
+  host?: string;
+  /** The first of the four ports. Default 5559. */
+  basePort?: number;
+}
+
+/** Where a role's lines go. */
+export interface RoleLogging {
+  /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
+  trace?: (line: string) => void;
+  /** Called with a line for the log. */
+  log?: (line: string) => void;
+}
+
+/** The endpoints an address names: its own, or those of its host and base port. */
+export function groupEndpoints(address: GroupAddress): Endpoints {
+  return address.endpoints ??
+    endpoints(address.host ?? DEFAULT_HOST, address.basePort ?? DEFAULT_BASE_PORT);
+}
