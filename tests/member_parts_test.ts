@@ -51,7 +51,7 @@ Deno.test("SendWindow settles a seed sequencer's delivery by payload, and resend
 });
 
 Deno.test("RecoveryClient asks for the gaps only, then from the highest seen on, with a doubling back-off", () => {
-  const holdback = new Holdback(1, true);
+  const holdback = new Holdback({ ordersOnly: true });
   holdback.addOrder(1, encoder.encode("a"));
   holdback.addOrder(4, encoder.encode("d"));
   holdback.addOrder(7, encoder.encode("g"));
@@ -84,8 +84,12 @@ Deno.test("RecoveryClient asks for the gaps only, then from the highest seen on,
 
 Deno.test("RecoveryClient fails on a HIGHEST below the echoed position, skips what is no longer held, resends, and asks again after a restart", () => {
   const client = new RecoveryClient(300);
-  const holdback = new Holdback(1, true);
+  const holdback = new Holdback({ ordersOnly: true });
   for (let seq = 1; seq <= 10; seq++) holdback.addOrder(seq, encoder.encode(`m${seq}`));
+  // An echo of a position this member never said is no answer of its request.
+  const [forged] = client.answered({ seq: 3, epoch: "e1", lowest: 1, delivered: 10 }, holdback);
+  assert.equal(forged?.kind, "ignore");
+  assert.deepEqual(client.hello(0, holdback), { kind: "hello", delivered: 10 });
   const [fail] = client.answered({ seq: 3, epoch: "e1", lowest: 1, delivered: 10 }, holdback);
   assert.equal(fail?.kind, "fail");
   assert.match(
@@ -93,7 +97,7 @@ Deno.test("RecoveryClient fails on a HIGHEST below the echoed position, skips wh
     /highest order is 3, but this member had delivered up to 10/,
   );
   // A late member: orders before 50 are gone.
-  const late = new Holdback(1, true);
+  const late = new Holdback({ ordersOnly: true });
   assert.deepEqual(client.answered({ seq: 80, epoch: "e1", lowest: 50, delivered: 0 }, late), [
     { kind: "skip", from: 1, to: 50 },
   ]);
@@ -102,7 +106,7 @@ Deno.test("RecoveryClient fails on a HIGHEST below the echoed position, skips wh
     { kind: "resend" },
   ]);
   // A new epoch with orders still to come: the sequencer restarted.
-  const behind = new Holdback(1, true);
+  const behind = new Holdback({ ordersOnly: true });
   const actions = client.settle(0, { seq: 10, epoch: "e2", lowest: 1 }, behind, 0);
   assert.deepEqual(actions.map((a) => a.kind), ["restarted", "retransmit"]);
 });
