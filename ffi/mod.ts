@@ -38,6 +38,6 @@ export {
 } from "./constants.ts";
 export { isClosed, ZmqError } from "./error.ts";
 export { allocBytes, encodeText } from "./bytes.ts";
-export { type Proxy, proxy, type ProxyHooks, type ProxyStats } from "./proxy.ts";
+export { type Proxy, proxy, type ProxyHooks, type ProxyOptions, type ProxyStats } from "./proxy.ts";
 export { Monitor, type MonitorEvent, MonitorEvents, type MonitorEventType } from "./monitor.ts";
 export { type CurveKeyPair, curveKeyPair, z85Decode, z85Encode } from "./curve.ts";

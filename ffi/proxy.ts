@@ -28,6 +28,12 @@ export interface ProxyHooks {
   backward?: (message: Uint8Array[]) => boolean | void;
 }
 
+/** Options of {@link proxy}: a capture socket, and the hooks. */
+export interface ProxyOptions extends ProxyHooks {
+  /** Gets a copy of every forwarded message (a PUB, PUSH, PAIR...). */
+  capture?: Socket;
+}
+
 /** A running proxy. */
 export interface Proxy {
   /** Settles when a socket of the proxy closes (or fails, with the error). */
@@ -44,9 +50,9 @@ export interface Proxy {
  *
  * @param frontend E.g. the XSUB or ROUTER that peers send to.
  * @param backend E.g. the XPUB or DEALER that peers receive from.
- * @param capture Optional socket (PUB, PUSH, PAIR...) that gets a copy of
- * every forwarded message.
- * @param hooks Optional callbacks that see each message, by direction.
+ * @param options `capture`: a socket (PUB, PUSH, PAIR...) that gets a copy of
+ * every forwarded message; `forward` and `backward`: callbacks that see each
+ * message, by direction, and may drop it.
  * @returns A handle whose `done` settles when a socket closes.
  *
  * @example
@@ -60,9 +66,9 @@ export interface Proxy {
 export function proxy(
   frontend: Socket,
   backend: Socket,
-  capture?: Socket,
-  hooks: ProxyHooks = {},
+  options: ProxyOptions = {},
 ): Proxy {
+  const { capture, ...hooks } = options;
   const stats: ProxyStats = { forward: 0, backward: 0 };
   const pumps: Promise<void>[] = [];
   if (!CANNOT_RECEIVE.has(frontend.type) && !CANNOT_SEND.has(backend.type)) {

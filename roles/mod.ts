@@ -32,7 +32,7 @@ export {
   type MemberCounters,
   type MemberOptions,
 } from "./member/member.ts";
-export { type Delivery, Holdback } from "./member/holdback.ts";
+export { type Delivery, Holdback, type HoldbackOptions } from "./member/holdback.ts";
 export { type Endpoints, endpoints, SEQUENCER_ID, START } from "./protocol/ids.ts";
 export { type BusMessage, decodeBus, type Origin, ProtocolError } from "./protocol/bus.ts";
 export { type CurveClientOptions, type CurveServerOptions } from "./curve/options.ts";

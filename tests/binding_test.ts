@@ -491,7 +491,7 @@ Deno.test("proxy() forwards between XSUB and XPUB, subscriptions included, until
   const capture = ctx.socket("PAIR");
   const tap = ctx.socket("PAIR");
   tap.connect(bindAny(capture, "inproc"));
-  const running = proxy(xsub, xpub, capture);
+  const running = proxy(xsub, xpub, { capture });
   const sub = ctx.socket("SUB");
   sub.setOption("SUBSCRIBE", "");
   sub.connect(back);

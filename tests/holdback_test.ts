@@ -193,7 +193,7 @@ Deno.test("Holdback holds later orders back until a gap is filled", () => {
 });
 
 Deno.test("Holdback with ordersOnly delivers each order from its payload, holds later ones behind a gap, ignores multicasts", () => {
-  const q = new Holdback(1, true);
+  const q = new Holdback({ ordersOnly: true });
   const origin = (key: string, index: number) => ({ key, index });
   assert.deepEqual(q.addMulticast("c1", bytes("c1###a")), []);
   assert.equal(q.heldMessages, 0);
@@ -285,7 +285,7 @@ Deno.test("Holdback.stalledFor() measures how long the next order has waited for
 });
 
 Deno.test("Holdback starts at the given sequence number", () => {
-  const q = new Holdback(101);
+  const q = new Holdback({ startAt: 101 });
   assert.equal(q.next, 101);
   assert.deepEqual(q.addOrder(100, bytes("c1###old")), []);
   assert.equal(q.heldOrders, 0, "an order before the start is ignored");
@@ -311,14 +311,14 @@ Deno.test("Holdback matches payloads byte for byte, not as decoded text", () => 
 });
 
 Deno.test("Holdback refuses orders numbered reach or more past the next one; missingRanges() works from what is held, however far apart", () => {
-  const q = new Holdback(1, true, 1000);
+  const q = new Holdback({ ordersOnly: true, reach: 1000 });
   assert.ok(q.beyondReach(1001));
   assert.ok(!q.beyondReach(1000));
   assert.deepEqual(q.addOrder(Number.MAX_SAFE_INTEGER, bytes("forged")), []);
   assert.equal(q.heldOrders, 0);
   assert.equal(q.highestOrder, 0);
   // Without a bound on the numbers, this walked every number up to the highest.
-  const wide = new Holdback(1, true, Number.MAX_SAFE_INTEGER);
+  const wide = new Holdback({ ordersOnly: true, reach: Number.MAX_SAFE_INTEGER });
   wide.addOrder(5, bytes("a"));
   wide.addOrder(Number.MAX_SAFE_INTEGER - 1, bytes("b"));
   assert.deepEqual(wide.missingRanges(64), [[1, 4], [6, Number.MAX_SAFE_INTEGER - 2]]);

@@ -133,14 +133,18 @@ Deno.test("OrderLog: orders written are read back, a torn last line is cut, a co
   const dir = await Deno.makeTempDir({ prefix: "order-log-" });
   try {
     const path = join(dir, "orders.log");
-    const { log } = OrderLog.open(path, "batch", 10);
+    const { log } = OrderLog.open(path, { fsync: "batch", keep: 10 });
     log.add(1, encoder.encode("a"), { key: "c1@ab", index: 1 });
     log.add(2, encoder.encode("b"), null);
     log.commit();
     log.close();
     await Deno.writeTextFile(path, "3 Yw", { append: true });
     const origins: string[] = [];
-    const again = OrderLog.open(path, "never", 1, (o) => origins.push(formatOrigin(o)));
+    const again = OrderLog.open(path, {
+      fsync: "never",
+      keep: 1,
+      onOrigin: (o) => origins.push(formatOrigin(o)),
+    });
     assert.equal(again.highest, 2);
     assert.deepEqual(again.recent.map((o) => decoder.decode(o.payload)), ["b"]);
     assert.deepEqual(origins, ["c1@ab.1"]);
@@ -148,7 +152,7 @@ Deno.test("OrderLog: orders written are read back, a torn last line is cut, a co
     assert.equal(await Deno.readTextFile(path), (await Deno.readTextFile(path)).trimEnd() + "\n");
     await Deno.writeTextFile(path, "1 YQ== -\n3 Yg== -\n");
     assert.throws(
-      () => OrderLog.open(path, "batch", 10),
+      () => OrderLog.open(path, { fsync: "batch", keep: 10 }),
       /Corrupt order log .*orders\.log:2: expected "2 /,
     );
   } finally {

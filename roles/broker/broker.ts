@@ -235,7 +235,7 @@ export class Broker {
    * connections to the XSUB and passes its subscription upstream.
    */
   async #barrier(): Promise<void> {
-    this.#proxy = proxy(this.#xsub, this.#xpub, undefined, {
+    this.#proxy = proxy(this.#xsub, this.#xpub, {
       forward: (message) => this.#admitBus(message),
       // The XSUB subscribes to everything itself: subscriptions are counted,
       // not passed upstream, so that a publisher sees one per connection.

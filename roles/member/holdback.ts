@@ -13,6 +13,23 @@ import type { Origin } from "../protocol/bus.ts";
  */
 export const DEFAULT_REACH = 1_000_000;
 
+/** Options of {@link Holdback}. */
+export interface HoldbackOptions {
+  /** The first sequence number to deliver. Default 1 (a new group). */
+  startAt?: number;
+  /**
+   * Deliver orders from the payload they carry, without waiting for (or
+   * taking) multicasts. Default false.
+   */
+  ordersOnly?: boolean;
+  /**
+   * Orders numbered this far past the next one, or further, are not held
+   * (see {@link Holdback.beyondReach}): memory and work stay bounded
+   * whatever number an order carries. Default {@link DEFAULT_REACH}.
+   */
+  reach?: number;
+}
+
 /** A delivered multicast. */
 export interface Delivery {
   /** Its place in the total order, G = 1, 2, 3, ... */
@@ -75,17 +92,12 @@ export class Holdback {
   /**
    * Creates an empty holdback queue.
    *
-   * @param startAt The first sequence number to deliver (1 for a new group).
-   * @param ordersOnly Deliver orders from the payload they carry, without
-   * waiting for (or taking) multicasts.
-   * @param reach Orders numbered this far past the next one, or further,
-   * are not held (see {@link Holdback.beyondReach}): memory and work stay
-   * bounded whatever number an order carries.
+   * @param options Where to start, what to take, how far ahead to hold.
    */
-  constructor(startAt = 1, ordersOnly = false, reach = DEFAULT_REACH) {
-    this.#next = startAt;
-    this.#ordersOnly = ordersOnly;
-    this.#reach = reach;
+  constructor(options: HoldbackOptions = {}) {
+    this.#next = options.startAt ?? 1;
+    this.#ordersOnly = options.ordersOnly ?? false;
+    this.#reach = options.reach ?? DEFAULT_REACH;
   }
 
   #reach: number;

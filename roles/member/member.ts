@@ -204,7 +204,10 @@ export class Member {
     this.#log = options.log ?? (() => {});
     this.#trace = options.trace;
     this.#ordersOnly = takesOnlyOrders(options);
-    this.#holdback = new Holdback(1, this.#ordersOnly, options.orderReach ?? DEFAULT_REACH);
+    this.#holdback = new Holdback({
+      ordersOnly: this.#ordersOnly,
+      reach: options.orderReach ?? DEFAULT_REACH,
+    });
   }
 
   /**

@@ -42,6 +42,16 @@ export interface LoggedOrder {
 /** Standard base64, as `encodeBase64` writes it. */
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Options of {@link OrderLog.open}. */
+export interface OrderLogOptions {
+  /** When the log is made durable. */
+  fsync: FsyncPolicy;
+  /** How many of the last orders to read back. */
+  keep: number;
+  /** Called with the origin of every order in the log, oldest first. */
+  onOrigin?: (origin: Origin) => void;
+}
+
 /** The durable order log. */
 export class OrderLog {
   #file: Deno.FsFile;
@@ -66,17 +76,15 @@ export class OrderLog {
    * off a torn last line.
    *
    * @param path The log file.
-   * @param policy When to fsync.
-   * @param keep How many of the last orders to return.
+   * @param options When to fsync, how many of the last orders to return.
    * @returns The log, the highest number in it, and the last orders.
    * @throws {Error} naming the file and line of a corrupt record.
    */
   static open(
     path: string,
-    policy: FsyncPolicy,
-    keep: number,
-    onOrigin: (origin: Origin) => void = () => {},
+    options: OrderLogOptions,
   ): { log: OrderLog; highest: number; recent: LoggedOrder[] } {
+    const { fsync: policy, keep, onOrigin = () => {} } = options;
     let bytes: Uint8Array;
     try {
       bytes = Deno.readFileSync(path);

@@ -115,12 +115,11 @@ export class Sequencer {
     this.#history = new OrderHistory(options.history ?? 100_000);
     this.#logPath = options.logPath;
     if (options.logPath !== undefined) {
-      const { log, recent } = OrderLog.open(
-        options.logPath,
-        options.fsync ?? "batch",
-        this.#history.capacity,
-        (origin) => this.#ordered.record(origin),
-      );
+      const { log, recent } = OrderLog.open(options.logPath, {
+        fsync: options.fsync ?? "batch",
+        keep: this.#history.capacity,
+        onOrigin: (origin) => this.#ordered.record(origin),
+      });
       this.#orderLog = log;
       for (const order of recent) this.#history.add(order.seq, order.payload, order.origin);
     }
