@@ -11,7 +11,6 @@
 
 import assert from "node:assert/strict";
 import {
-  Broker,
   type BusReception,
   decodeBus,
   type Delivery,
@@ -19,11 +18,11 @@ import {
   type Endpoints,
   endpoints,
   Member,
-  Sequencer,
 } from "../roles/mod.ts";
 import { Context, type Socket } from "../ffi/mod.ts";
 import { freeBasePort, spawnRole, stop } from "../tasks/_processes.ts";
 import { prng, within } from "./_helpers.ts";
+import { startGroup as startTestGroup, type TestGroup } from "./_group.ts";
 
 /** How long any one wait may take. */
 const T = 15_000;
@@ -82,57 +81,32 @@ class Inbox {
   }
 }
 
-/** A group running in this process over tcp, with the roles' logs. */
-interface Group {
+/** A group running in this process over tcp, with the roles' logs and each member's inbox. */
+interface Group extends TestGroup {
   at: Endpoints;
   basePort: number;
-  broker: Broker;
-  sequencer: Sequencer;
-  members: Member[];
   inboxes: Inbox[];
-  logs: string[];
-  close(): Promise<void>;
 }
 
 async function startGroup(options: { unknownRecipientGraceMs?: number } = {}): Promise<Group> {
   const basePort = freeBasePort();
-  const where = { host: "127.0.0.1", basePort, joinTimeoutMs: T };
-  const logs: string[] = [];
-  const logger = (role: string) => (line: string) => logs.push(`[${role}] ${line}`);
-  const broker = new Broker({
-    ...where,
-    expect: MEMBERS.length + 1,
+  const group = await startTestGroup({
+    members: MEMBERS,
+    where: { host: "127.0.0.1", basePort },
+    receive: RECEIVE,
     unknownRecipientGraceMs: options.unknownRecipientGraceMs ?? 200,
-    log: logger("broker"),
+    timeoutMs: T,
   });
-  const joining = await Promise.allSettled([
-    Sequencer.join({ ...where, log: logger("sequencer") }),
-    ...MEMBERS.map((id) => Member.join({ ...where, id, receive: RECEIVE[id], log: logger(id) })),
-  ]);
-  const failed = joining.find((r) => r.status === "rejected");
-  if (failed !== undefined) {
-    for (const r of joining) if (r.status === "fulfilled") await r.value.close();
-    await broker.close();
-    throw (failed as PromiseRejectedResult).reason;
-  }
-  const [sequencer, ...members] = joining.map((r) =>
-    (r as PromiseFulfilledResult<Sequencer | Member>).value
-  ) as [Sequencer, ...Member[]];
-  await within(T, "the broker's start", broker.started);
-  const inboxes = members.map((member) => new Inbox(member));
+  const inboxes = group.members.map((member) => new Inbox(member));
   return {
+    ...group,
     at: endpoints("127.0.0.1", basePort),
     basePort,
-    broker,
-    sequencer,
-    members,
     inboxes,
-    logs,
     async close() {
-      for (const member of members) await member.close();
+      for (const member of group.members) await member.close();
       await Promise.all(inboxes.map((inbox) => inbox.done));
-      await sequencer.close();
-      await broker.close();
+      await group.close();
     },
   };
 }
@@ -241,7 +215,7 @@ async function receiveUntil(
 
 /** Counts the log lines of `role` that contain `text`. */
 function logged(group: Group, role: string, text: string): number {
-  return group.logs.filter((line) => line.startsWith(`[${role}] `) && line.includes(text)).length;
+  return group.logged(role, text);
 }
 
 /** Counts the bad input of every role now. */

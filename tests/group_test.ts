@@ -10,6 +10,7 @@ import {
 import { Context } from "../ffi/mod.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { within } from "./_helpers.ts";
+import { startGroup as startTestGroup, type TestGroup } from "./_group.ts";
 
 const T = 30_000;
 const MEMBERS = ["c1", "c2", "c3"] as const;
@@ -37,72 +38,16 @@ function where(placement: Placement) {
     : { host: "127.0.0.1", basePort: placement.basePort };
 }
 
-/** A running group: a broker, the sequencer and the members, and how to close them all. */
-interface Group {
-  broker: Broker;
-  sequencer: Sequencer;
-  members: Member[];
-  logs: Map<string, string[]>;
-  /** Resolves with the first log line of `id` that contains `text`. */
-  logLine(id: string, text: string): Promise<string>;
-  close(): Promise<void>;
-}
+/** A running group over one placement. */
+type Group = TestGroup;
 
-async function startGroup(placement: Placement): Promise<Group> {
-  const logs = new Map<string, string[]>();
-  const watchers: { id: string; text: string; resolve: (line: string) => void }[] = [];
-  const logger = (id: string) => (line: string) => {
-    logs.get(id)!.push(line);
-    for (const [i, w] of watchers.entries()) {
-      if (w.id === id && line.includes(w.text)) {
-        watchers.splice(i, 1);
-        w.resolve(line);
-        break;
-      }
-    }
-  };
-  for (const id of ["broker", "sequencer", ...MEMBERS]) logs.set(id, []);
-  const broker = new Broker({
-    ...where(placement),
-    expect: MEMBERS.length + 1,
+function startGroup(placement: Placement): Promise<Group> {
+  return startTestGroup({
+    members: MEMBERS,
+    where: where(placement),
     unknownRecipientGraceMs: 200,
-    log: logger("broker"),
+    timeoutMs: T,
   });
-  const joining = [
-    Sequencer.join({ ...where(placement), joinTimeoutMs: T, log: logger("sequencer") }),
-    ...MEMBERS.map((id) =>
-      Member.join({ ...where(placement), id, joinTimeoutMs: T, log: logger(id) })
-    ),
-  ] as const;
-  const settled = await Promise.allSettled(joining);
-  const [sequencerResult, ...memberResults] = settled;
-  const failure = settled.find((r) => r.status === "rejected");
-  if (failure !== undefined) {
-    // Close whatever did join, then report the first failure.
-    for (const r of memberResults) if (r.status === "fulfilled") await r.value.close();
-    if (sequencerResult.status === "fulfilled") await sequencerResult.value.close();
-    await broker.close();
-    throw (failure as PromiseRejectedResult).reason;
-  }
-  const sequencer = (sequencerResult as PromiseFulfilledResult<Sequencer>).value;
-  const members = memberResults.map((r) => (r as PromiseFulfilledResult<Member>).value);
-  await within(T, "the broker's start", broker.started);
-  return {
-    broker,
-    sequencer,
-    members,
-    logs,
-    logLine(id, text) {
-      const seen = logs.get(id)!.find((line) => line.includes(text));
-      if (seen !== undefined) return Promise.resolve(seen);
-      return new Promise((resolve) => watchers.push({ id, text, resolve }));
-    },
-    async close() {
-      for (const member of members) await member.close();
-      await sequencer.close();
-      await broker.close();
-    },
-  };
 }
 
 /** Reads `count` deliveries from a member. */
