@@ -36,3 +36,4 @@ export { type Delivery, Holdback, type HoldbackOptions } from "./member/holdback
 export { type Endpoints, endpoints, SEQUENCER_ID, START } from "./protocol/ids.ts";
 export { type BusMessage, decodeBus, type Origin, ProtocolError } from "./protocol/bus.ts";
 export { type CurveClientOptions, type CurveServerOptions } from "./curve/options.ts";
+export { type GroupAddress, type RoleLogging } from "./role_options.ts";
