@@ -64,3 +64,13 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Makes a temporary folder for `fn`, and removes it afterwards. */
+export async function inTempDir<R>(prefix: string, fn: (dir: string) => Promise<R>): Promise<R> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

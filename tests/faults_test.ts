@@ -20,7 +20,7 @@ import {
   type ScenarioControl,
   type ScenarioReport,
 } from "../tasks/scenario.ts";
-import { within } from "./_helpers.ts";
+import { inTempDir, within } from "./_helpers.ts";
 
 /** How long one scenario may take, all in, before the test fails. */
 const T = 90_000;
@@ -48,16 +48,6 @@ async function writeBurst(dir: string, counts: Counts): Promise<string[]> {
     for (let i = 0; i < count; i++) all.push(payloadOf(id, i));
   }
   return all;
-}
-
-/** Makes a temporary folder for `fn`, and removes it afterwards. */
-async function inTempDir<R>(prefix: string, fn: (dir: string) => Promise<R>): Promise<R> {
-  const dir = await Deno.makeTempDir({ prefix });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /** Runs a burst scenario (scripts written into a temporary folder) through `runScenario`. */

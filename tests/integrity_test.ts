@@ -15,21 +15,11 @@ import { Context, curveKeyPair, type Socket } from "../ffi/mod.ts";
 import { curveClient } from "../roles/curve/options.ts";
 import { freeBasePort, type RoleProcess, spawnRole, stop } from "../tasks/_processes.ts";
 import { countLines, readLines } from "../tasks/scenario.ts";
-import { within } from "./_helpers.ts";
+import { inTempDir, within } from "./_helpers.ts";
 
 /** How long any one wait may take. */
 const T = 30_000;
 const decoder = new TextDecoder();
-
-/** A folder for `fn`, removed afterwards. */
-async function inTempDir<R>(prefix: string, fn: (dir: string) => Promise<R>): Promise<R> {
-  const dir = await Deno.makeTempDir({ prefix });
-  try {
-    return await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Waits until `condition()` holds (other processes are seen only in their output and files). */
 async function waitUntil(condition: () => boolean, what: () => string, ms = T): Promise<void> {

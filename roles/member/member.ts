@@ -9,9 +9,9 @@
 import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_options.ts";
 import { isClosed, type Socket, ZmqError } from "../../ffi/mod.ts";
 import { AsyncQueue } from "./delivery_queue.ts";
-import { joinGroup } from "../participant/join.ts";
-import { SocketSet } from "../socket_set.ts";
-import { curveClient, type CurveClientOptions } from "../curve/options.ts";
+import { joinGroup, participantSockets } from "../participant/join.ts";
+import type { SocketSet } from "../socket_set.ts";
+import type { CurveClientOptions } from "../curve/options.ts";
 import { DEFAULT_REACH, type Delivery, Holdback } from "./holdback.ts";
 import { type RecoveryAction, RecoveryClient } from "./recovery_client.ts";
 import { SendWindow } from "./send_window.ts";
@@ -221,10 +221,7 @@ export class Member {
     const id = checkClientId(options.id);
     const at = groupEndpoints(options);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
-    const ctx = new SocketSet(
-      options.context,
-      options.curve ? curveClient(options.curve) : undefined,
-    );
+    const ctx = participantSockets(options);
     try {
       const topics = takesOnlyOrders(options) ? [START, SEQUENCER_ID] : [""];
       const { pub, sub, dealer, late } = await joinGroup(

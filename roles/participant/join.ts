@@ -5,9 +5,10 @@
  * @module
  */
 
-import type { Socket } from "../../ffi/mod.ts";
+import type { Context, Socket } from "../../ffi/mod.ts";
 import { withDeadline } from "../deadline.ts";
-import type { SocketSet } from "../socket_set.ts";
+import { SocketSet } from "../socket_set.ts";
+import { curveClient, type CurveClientOptions } from "../curve/options.ts";
 import { type Endpoints, ID_TOPIC_PREFIX, START } from "../protocol/ids.ts";
 import { text } from "../protocol/text.ts";
 
@@ -119,4 +120,15 @@ async function passBarrier(
     );
   }
   return answer === START;
+}
+
+/**
+ * The sockets of a participant (the sequencer or a member): in the shared
+ * context if one is given, as CURVE clients of the broker in CURVE mode.
+ */
+export function participantSockets(options: {
+  context?: Context;
+  curve?: CurveClientOptions;
+}): SocketSet {
+  return new SocketSet(options.context, options.curve ? curveClient(options.curve) : undefined);
 }

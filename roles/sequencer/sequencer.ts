@@ -8,9 +8,9 @@
 
 import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_options.ts";
 import { isClosed, type Socket } from "../../ffi/mod.ts";
-import { joinGroup } from "../participant/join.ts";
-import { SocketSet } from "../socket_set.ts";
-import { curveClient, type CurveClientOptions } from "../curve/options.ts";
+import { joinGroup, participantSockets } from "../participant/join.ts";
+import type { SocketSet } from "../socket_set.ts";
+import type { CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
 import { OriginTracker } from "../protocol/origin_tracker.ts";
 import { type FsyncPolicy, type LoggedOrder, OrderLog } from "./order_log.ts";
@@ -135,10 +135,7 @@ export class Sequencer {
   static async join(options: SequencerOptions): Promise<Sequencer> {
     const at = groupEndpoints(options);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
-    const ctx = new SocketSet(
-      options.context,
-      options.curve ? curveClient(options.curve) : undefined,
-    );
+    const ctx = participantSockets(options);
     try {
       const sequencer = new Sequencer(ctx, options);
       if (sequencer.#history.highest > 0) {
