@@ -100,6 +100,7 @@ export class Sequencer {
   #epoch = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   #logPath: string | undefined;
   #failed = Promise.withResolvers<Error>();
+  #failure: Error | undefined;
   /** The broker's answer to HIGHEST: the highest order it forwarded. */
   #brokerHighest = Promise.withResolvers<{ seen: number; resumed: boolean }>();
   #checked: Promise<string | null> = Promise.resolve(null);
@@ -154,7 +155,13 @@ export class Sequencer {
         await sequencer.close();
         throw new Error(refusal);
       }
-      await sequencer.#answerHeld();
+      try {
+        await sequencer.#answerHeld();
+      } catch (error) {
+        if (!isClosed(error)) throw error;
+      }
+      // It may have stopped already (its log could not take the first batch).
+      if (sequencer.#failure !== undefined) throw sequencer.#failure;
       return sequencer;
     } catch (error) {
       ctx.close();
@@ -230,6 +237,7 @@ export class Sequencer {
   /** Stops for good: logs why, closes, and settles `failed` with the error. */
   #stop(why: string): void {
     const error = new Error(why);
+    this.#failure = error;
     this.#log(why);
     this.#failed.resolve(error);
     void this.close();
