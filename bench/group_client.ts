@@ -29,6 +29,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { allocBytes } from "../ffi/mod.ts";
 import { Member } from "../roles/mod.ts";
+import { vmHwmKiB } from "./proc.ts";
 
 /** Latency percentiles, in ms. */
 export interface LatencySummary {
@@ -113,9 +114,8 @@ function summarize(values: Float64Array, count: number): LatencySummary {
 /** Peak resident memory of this process, KiB. */
 function peakRssKiB(): number {
   try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-    if (hwm !== undefined) return Number(hwm);
+    const hwm = vmHwmKiB(Deno.readTextFileSync("/proc/self/status"));
+    if (hwm !== undefined) return hwm;
   } catch {
     // Not Linux, or no --allow-read: fall back to the current RSS.
   }
@@ -146,7 +146,24 @@ function flagNumber(
   return value;
 }
 
-async function main(): Promise<number> {
+/** The command line. */
+interface Flags {
+  id: string;
+  host: string;
+  basePort: number;
+  count: number;
+  rate: number;
+  expect: number;
+  timeoutMs: number;
+  recoveryAfterMs?: number;
+  warmupMs: number;
+  window?: number;
+  /** Payload bytes, at least `<id>###` and the stamp. */
+  size: number;
+}
+
+/** The command line, or an exit code (help, no id; bad numbers exit with 2 at once). */
+function parseFlags(): Flags | number {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -177,83 +194,102 @@ async function main(): Promise<number> {
   const id = values.id;
   const basePort = flagNumber(values, "base-port", 5559, 1);
   const count = Math.floor(flagNumber(values, "count", 1000, 0));
-  const rate = flagNumber(values, "rate", 0, 0);
-  const expect = Math.floor(flagNumber(values, "expect", count, 0));
-  const timeoutMs = flagNumber(values, "timeout", 60, 0) * 1000;
-  const recoveryAfterMs = values["recovery-after"] === undefined
-    ? undefined
-    : flagNumber(values, "recovery-after", 300, 1);
-  const warmupMs = flagNumber(values, "warmup", 0, 0) * 1000;
-  const window = values.window === undefined ? undefined : flagNumber(values, "window", 1000, 1);
-
-  const prefix = new TextEncoder().encode(`${id}###`);
-  const stampAt = prefix.byteLength;
-  const size = Math.max(flagNumber(values, "size", 32, 0), stampAt + 12);
-
-  const latencies = new Float64Array(Math.max(expect, 1));
-  const allLatencies = new Float64Array(Math.max(expect, 1));
-  let measured = 0;
-  const ownLatencies = new Float64Array(Math.max(count, 1));
-  let delivered = 0;
-  let ownDelivered = 0;
-  let sent = 0;
-  let firstSend = 0;
-  let lastDelivery = 0;
-  const result = (error?: string): ClientResult => {
-    const seconds = firstSend > 0 && lastDelivery > firstSend
-      ? (lastDelivery - firstSend) / 1000
-      : 0;
-    return {
-      id,
-      sent,
-      delivered,
-      expected: expect,
-      complete: delivered >= expect,
-      seconds: Math.round(seconds * 1e6) / 1e6,
-      perSec: seconds > 0 ? Math.round(delivered / seconds) : 0,
-      latency: summarize(latencies, measured),
-      latencyAll: summarize(allLatencies, Math.min(delivered, allLatencies.length)),
-      ownLatency: summarize(ownLatencies, Math.min(ownDelivered, ownLatencies.length)),
-      size,
-      peakRssKiB: peakRssKiB(),
-      cpuSeconds: cpuSeconds(),
-      joinSeconds: Math.round(joinSeconds * 1000) / 1000,
-      recovery: member === undefined ? { recovered: 0, retransmitRequests: 0, gapsFilled: 0 } : {
-        recovered: member.counters.recovered,
-        retransmitRequests: member.counters.retransmitRequests,
-        gapsFilled: member.counters.gapsFilled,
-      },
-      ...(error === undefined ? {} : { error }),
-    };
+  return {
+    id,
+    host: values.host ?? "127.0.0.1",
+    basePort,
+    count,
+    rate: flagNumber(values, "rate", 0, 0),
+    expect: Math.floor(flagNumber(values, "expect", count, 0)),
+    timeoutMs: flagNumber(values, "timeout", 60, 0) * 1000,
+    recoveryAfterMs: values["recovery-after"] === undefined
+      ? undefined
+      : flagNumber(values, "recovery-after", 300, 1),
+    warmupMs: flagNumber(values, "warmup", 0, 0) * 1000,
+    window: values.window === undefined ? undefined : flagNumber(values, "window", 1000, 1),
+    size: Math.max(flagNumber(values, "size", 32, 0), stampOffset(id) + 12),
   };
+}
 
-  const started = performance.now();
-  let joinSeconds = 0;
-  let member: Member | undefined;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void member?.close();
-  }, timeoutMs);
-  try {
-    member = await Member.join({
-      id,
-      host: values.host ?? "127.0.0.1",
-      basePort,
-      joinTimeoutMs: timeoutMs,
-      ...(window === undefined ? {} : { window }),
-      ...(recoveryAfterMs === undefined ? {} : { recoveryAfterMs }),
-    });
-  } catch (error) {
-    clearTimeout(timer);
-    console.log(JSON.stringify(result(`join failed: ${(error as Error).message}`)));
-    return 1;
+/** How this client's payloads begin: `<id>###`, then the send time. */
+function payloadPrefix(id: string): Uint8Array {
+  return new TextEncoder().encode(`${id}###`);
+}
+
+/** Where the send time sits in this client's payloads. */
+function stampOffset(id: string): number {
+  return payloadPrefix(id).byteLength;
+}
+
+/** What a client has sent and received so far, and the latencies it measured. */
+class Tally {
+  /** Latencies of deliveries sent after the warm-up. */
+  readonly latencies: Float64Array;
+  /** Latencies of every delivery. */
+  readonly allLatencies: Float64Array;
+  /** Latencies of this client's own multicasts after the warm-up. */
+  readonly ownLatencies: Float64Array;
+  measured = 0;
+  delivered = 0;
+  ownDelivered = 0;
+  sent = 0;
+  firstSend = 0;
+  lastDelivery = 0;
+
+  constructor(flags: Flags) {
+    this.latencies = new Float64Array(Math.max(flags.expect, 1));
+    this.allLatencies = new Float64Array(Math.max(flags.expect, 1));
+    this.ownLatencies = new Float64Array(Math.max(flags.count, 1));
   }
-  joinSeconds = (performance.now() - started) / 1000;
-  const joined = member;
+}
 
-  // Every payload is built once, into its own buffer: the member keeps a
-  // reference to own multicasts in flight.
+/** What the client reports at its end. */
+function resultOf(
+  flags: Flags,
+  tally: Tally,
+  join: { seconds: number; member?: Member },
+  error?: string,
+): ClientResult {
+  const { firstSend, lastDelivery, delivered } = tally;
+  const seconds = firstSend > 0 && lastDelivery > firstSend ? (lastDelivery - firstSend) / 1000 : 0;
+  const counters = join.member?.counters;
+  return {
+    id: flags.id,
+    sent: tally.sent,
+    delivered,
+    expected: flags.expect,
+    complete: delivered >= flags.expect,
+    seconds: Math.round(seconds * 1e6) / 1e6,
+    perSec: seconds > 0 ? Math.round(delivered / seconds) : 0,
+    latency: summarize(tally.latencies, tally.measured),
+    latencyAll: summarize(tally.allLatencies, Math.min(delivered, tally.allLatencies.length)),
+    ownLatency: summarize(
+      tally.ownLatencies,
+      Math.min(tally.ownDelivered, tally.ownLatencies.length),
+    ),
+    size: flags.size,
+    peakRssKiB: peakRssKiB(),
+    cpuSeconds: cpuSeconds(),
+    joinSeconds: Math.round(join.seconds * 1000) / 1000,
+    recovery: counters === undefined ? { recovered: 0, retransmitRequests: 0, gapsFilled: 0 } : {
+      recovered: counters.recovered,
+      retransmitRequests: counters.retransmitRequests,
+      gapsFilled: counters.gapsFilled,
+    },
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
+/**
+ * Multicasts `flags.count` payloads: as fast as backpressure allows, or at
+ * `flags.rate` per second from a timer (at each wake-up what is due by now,
+ * then a sleep until the next one is due). Every payload is built once, into
+ * its own buffer: the member keeps a reference to own multicasts in flight.
+ */
+async function sendAll(member: Member, flags: Flags, tally: Tally): Promise<void> {
+  const { count, rate, size } = flags;
+  const prefix = payloadPrefix(flags.id);
+  const stampAt = prefix.byteLength;
   const counter = new DataView(new ArrayBuffer(4));
   const payload = (i: number): Uint8Array => {
     const bytes = allocBytes(size);
@@ -262,79 +298,115 @@ async function main(): Promise<number> {
     bytes.set(new Uint8Array(counter.buffer), stampAt + 8);
     const now = clock();
     new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setFloat64(stampAt, now, true);
-    if (firstSend === 0) firstSend = now;
+    if (tally.firstSend === 0) tally.firstSend = now;
     return bytes;
   };
-
-  const sending = (async () => {
-    if (rate <= 0) {
-      while (sent < count) {
-        await joined.multicast(payload(sent));
-        sent++;
-      }
-      return;
+  if (rate <= 0) {
+    while (tally.sent < count) {
+      await member.multicast(payload(tally.sent));
+      tally.sent++;
     }
-    // Timer-driven: at each wake-up send what is due by now, then sleep
-    // until the next one is due.
-    const interval = 1000 / rate;
-    const begin = performance.now();
-    while (sent < count) {
-      const due = Math.min(count, Math.floor((performance.now() - begin) / interval) + 1);
-      while (sent < due) {
-        await joined.multicast(payload(sent));
-        sent++;
-      }
-      if (sent >= count) break;
-      const wait = begin + sent * interval - performance.now();
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+    return;
+  }
+  const interval = 1000 / rate;
+  const begin = performance.now();
+  while (tally.sent < count) {
+    const due = Math.min(count, Math.floor((performance.now() - begin) / interval) + 1);
+    while (tally.sent < due) {
+      await member.multicast(payload(tally.sent));
+      tally.sent++;
     }
-  })().catch((error) => {
-    if (!timedOut) throw error;
-  });
+    if (tally.sent >= count) break;
+    const wait = begin + tally.sent * interval - performance.now();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+  }
+}
 
-  // The timestamp sits after "###", which follows the sender's id.
+/**
+ * Consumes deliveries until `flags.expect` arrived (or the member closed),
+ * timing each from the send time in its payload, which sits after "###"
+ * (after the sender's id).
+ */
+async function receiveAll(member: Member, flags: Flags, tally: Tally): Promise<void> {
+  const { id, expect, warmupMs } = flags;
+  const stampAt = stampOffset(id);
+  const { latencies, allLatencies, ownLatencies } = tally;
   const stamp = new Uint8Array(8);
   const stampView = new DataView(stamp.buffer);
-  if (expect > 0) {
-    for await (const delivery of joined.delivered()) {
-      const now = clock();
-      const data = delivery.payload;
-      let at = -1;
-      for (let i = 0; i + 2 < data.byteLength && i < 80; i++) {
-        if (data[i] === 35 && data[i + 1] === 35 && data[i + 2] === 35) {
-          at = i + 3;
-          break;
-        }
+  if (expect === 0) return;
+  for await (const delivery of member.delivered()) {
+    const now = clock();
+    const data = delivery.payload;
+    let at = -1;
+    for (let i = 0; i + 2 < data.byteLength && i < 80; i++) {
+      if (data[i] === 35 && data[i + 1] === 35 && data[i + 2] === 35) {
+        at = i + 3;
+        break;
       }
-      if (at >= 0 && at + 8 <= data.byteLength) {
-        stamp.set(data.subarray(at, at + 8));
-        const sentAt = stampView.getFloat64(0, true);
-        const latency = now - sentAt;
-        if (delivered < allLatencies.length) allLatencies[delivered] = latency;
-        if (sentAt >= firstSend + warmupMs && measured < latencies.length) {
-          latencies[measured++] = latency;
-        }
-        if (
-          at === stampAt && delivery.sender === id && sentAt >= firstSend + warmupMs &&
-          ownDelivered < ownLatencies.length
-        ) {
-          ownLatencies[ownDelivered++] = latency;
-        }
-      }
-      delivered++;
-      lastDelivery = now;
-      if (delivered >= expect) break;
     }
+    if (at >= 0 && at + 8 <= data.byteLength) {
+      stamp.set(data.subarray(at, at + 8));
+      const sentAt = stampView.getFloat64(0, true);
+      const latency = now - sentAt;
+      const warm = sentAt >= tally.firstSend + warmupMs;
+      if (tally.delivered < allLatencies.length) allLatencies[tally.delivered] = latency;
+      if (warm && tally.measured < latencies.length) latencies[tally.measured++] = latency;
+      if (
+        warm && at === stampAt && delivery.sender === id &&
+        tally.ownDelivered < ownLatencies.length
+      ) {
+        ownLatencies[tally.ownDelivered++] = latency;
+      }
+    }
+    tally.delivered++;
+    tally.lastDelivery = now;
+    if (tally.delivered >= expect) break;
   }
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags();
+  if (typeof flags === "number") return flags;
+  const tally = new Tally(flags);
+  const started = performance.now();
+  const join: { seconds: number; member?: Member } = { seconds: 0 };
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void join.member?.close();
+  }, flags.timeoutMs);
+  try {
+    join.member = await Member.join({
+      id: flags.id,
+      host: flags.host,
+      basePort: flags.basePort,
+      joinTimeoutMs: flags.timeoutMs,
+      ...(flags.window === undefined ? {} : { window: flags.window }),
+      ...(flags.recoveryAfterMs === undefined ? {} : { recoveryAfterMs: flags.recoveryAfterMs }),
+    });
+  } catch (error) {
+    clearTimeout(timer);
+    console.log(
+      JSON.stringify(resultOf(flags, tally, join, `join failed: ${(error as Error).message}`)),
+    );
+    return 1;
+  }
+  join.seconds = (performance.now() - started) / 1000;
+  const member = join.member;
+  const sending = sendAll(member, flags, tally).catch((error) => {
+    if (!timedOut) throw error;
+  });
+  await receiveAll(member, flags, tally);
   clearTimeout(timer);
   await sending;
+  const { delivered } = tally;
   const error = timedOut
-    ? `timed out after ${timeoutMs / 1000} s with ${delivered} of ${expect} deliveries`
-    : delivered < expect
-    ? `the member closed after ${delivered} of ${expect} deliveries`
+    ? `timed out after ${flags.timeoutMs / 1000} s with ${delivered} of ${flags.expect} deliveries`
+    : delivered < flags.expect
+    ? `the member closed after ${delivered} of ${flags.expect} deliveries`
     : undefined;
-  const line = result(error);
-  await joined.close();
+  const line = resultOf(flags, tally, join, error);
+  await member.close();
   console.log(JSON.stringify(line));
   return line.complete ? 0 : 1;
 }

@@ -1,9 +1,11 @@
 /**
  * Starting and stopping the roles as child processes, for the demo, the
- * benchmarks and the tests.
+ * benchmarks and the tests, and finding free ports for them.
  *
  * @module
  */
+
+import { Context, ZmqError } from "../ffi/mod.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -88,6 +90,44 @@ export function spawn(
   return { name, child, status, stderr: () => err.join(""), stdout: () => out.join("") };
 }
 
+/** How {@link spawnDeno} starts a program. */
+export interface DenoSpawnOptions {
+  /** Its permission flags; by default those of the roles (ffi, env, read, write). */
+  permissions?: readonly string[];
+  /** More `deno run` flags, before the entry point (e.g. `--cpu-prof`). */
+  flags?: readonly string[];
+  /** Copy its stderr to ours. */
+  echo?: boolean;
+  /** Keep its stdout too (see `stdout()`). */
+  captureStdout?: boolean;
+}
+
+/**
+ * Starts one of this project's programs with the running Deno:
+ * `deno run <permissions> <flags> <entry> <args>`.
+ *
+ * @param name A name for messages.
+ * @param entry The entry point, relative to the project's root.
+ * @param args The program's flags.
+ * @param options Permissions, Deno flags, what to keep.
+ */
+export function spawnDeno(
+  name: string,
+  entry: string,
+  args: string[],
+  options: DenoSpawnOptions = {},
+): RoleProcess {
+  const { permissions = ROLE_PERMISSIONS, flags = [], echo = false, captureStdout = false } =
+    options;
+  return spawn(
+    name,
+    Deno.execPath(),
+    ["run", ...permissions, ...flags, entry, ...args],
+    echo,
+    captureStdout,
+  );
+}
+
 /**
  * Starts one of the group's roles with Deno.
  *
@@ -102,12 +142,21 @@ export function spawnRole(
   args: string[],
   echo = false,
 ): RoleProcess {
-  return spawn(name, Deno.execPath(), [
-    "run",
-    ...ROLE_PERMISSIONS,
-    ROLE_ENTRY[role],
-    ...args,
-  ], echo);
+  return spawnDeno(name, ROLE_ENTRY[role], args, { echo });
+}
+
+/**
+ * Sends a signal to a process that may have exited already.
+ *
+ * @param process The process.
+ * @param signal The signal; SIGKILL by default.
+ */
+export function kill(process: RoleProcess, signal: Deno.Signal = "SIGKILL"): void {
+  try {
+    process.child.kill(signal);
+  } catch {
+    // Already gone.
+  }
 }
 
 /**
@@ -119,19 +168,11 @@ export async function stop(
   process: RoleProcess,
   graceMs = 5000,
 ): Promise<Deno.CommandStatus> {
-  try {
-    process.child.kill("SIGTERM");
-  } catch {
-    // Already gone.
-  }
+  kill(process, "SIGTERM");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const killed = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
-      try {
-        process.child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
+      kill(process);
       resolve();
     }, graceMs);
   });
@@ -140,21 +181,62 @@ export async function stop(
   return await process.status;
 }
 
-/** A free TCP base port with the three after it free too (checked by binding). */
-export function freeBasePort(): number {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+/** Whether this process may listen on 127.0.0.1 (the tests may; the benchmarks have no --allow-net). */
+function mayListen(): boolean {
+  return Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state === "granted";
+}
+
+/**
+ * Binds `count` consecutive tcp ports from `base` on 127.0.0.1 at once, then
+ * releases them: with `Deno.listen` where the net permission allows it, else
+ * with libzmq (which binds the way the roles will).
+ *
+ * @returns False if one of them is taken.
+ */
+function canBind(base: number, count: number): boolean {
+  if (mayListen()) {
     const listeners: Deno.Listener[] = [];
     try {
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < count; i++) {
         listeners.push(Deno.listen({ hostname: "127.0.0.1", port: base + i }));
       }
-      return base;
+      return true;
     } catch {
-      // Taken: try another.
+      return false;
     } finally {
       for (const listener of listeners) listener.close();
     }
   }
-  throw new Error("Cannot find four free consecutive ports");
+  using ctx = new Context();
+  const probes = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const probe = ctx.socket("PULL");
+      probes.push(probe);
+      probe.setOption("LINGER", 0);
+      probe.bind(`tcp://127.0.0.1:${base + i}`);
+    }
+    return true;
+  } catch (error) {
+    if (error instanceof ZmqError && error.code === "EADDRINUSE") return false;
+    throw error;
+  } finally {
+    for (const probe of probes) probe.close();
+  }
+}
+
+/**
+ * A free TCP base port with the ports after it free too (checked by binding
+ * them on 127.0.0.1), from 20000 to 50000. Works without --allow-net (it
+ * probes with libzmq then).
+ *
+ * @param count How many consecutive ports: 4 (a broker's) by default.
+ * @returns The first of them.
+ */
+export function freeBasePort(count = 4): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    if (canBind(base, count)) return base;
+  }
+  throw new Error(`Cannot find ${count} free consecutive ports`);
 }

@@ -1,0 +1,77 @@
+/**
+ * How the benchmark reports write numbers and Markdown table rows.
+ *
+ * @module
+ */
+
+import type { RunResult } from "../group/result.ts";
+
+/** A whole number with thousands separators ("–" for none). */
+export function count(n: number | undefined): string {
+  return n === undefined ? "–" : Math.round(n).toLocaleString("en-US");
+}
+
+/** Milliseconds, to 3, 1 or 0 decimals as they grow ("–" for none). */
+export function millis(n: number | undefined): string {
+  return n === undefined ? "–" : n < 10 ? n.toFixed(3) : n < 100 ? n.toFixed(1) : n.toFixed(0);
+}
+
+/** KiB as whole MiB ("–" for 0, unknown). */
+export function mib(kib: number): string {
+  return kib > 0 ? (kib / 1024).toFixed(0) : "–";
+}
+
+/** a ÷ b as "2.5x" ("–" if either is missing or b is 0). */
+export function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(1)}x`;
+}
+
+/** Messages per second: "2.33 M", "658 k". */
+export function formatRate(value: number): string {
+  return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M` : `${(value / 1e3).toFixed(0)} k`;
+}
+
+/** A payload size: "32 B", "64 KiB". */
+export function sizeName(bytes: number): string {
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+/** An offered load: "max" for as fast as backpressure allows, else "1,000/s". */
+export function rateName(rate: number): string {
+  return rate === 0 ? "max" : `${count(rate)}/s`;
+}
+
+/** A group run's outcome: ok, FAILED, or stalled (how many clients incomplete). */
+export function runStatus(r: RunResult): string {
+  return !r.ok
+    ? "FAILED"
+    : r.clientLines.every((l) => l.complete)
+    ? "ok"
+    : `stalled (${r.clientLines.filter((l) => !l.complete).length} of ${r.clients} incomplete)`;
+}
+
+/**
+ * One row of a Markdown table: `| a | b |` (an empty cell as `| |`).
+ *
+ * @param cells The cells.
+ * @returns The row.
+ */
+export function row(cells: readonly string[]): string {
+  return `|${cells.map((cell) => cell === "" ? " " : ` ${cell} `).join("|")}|`;
+}
+
+/**
+ * The head of a Markdown table: the titles, then the alignment row.
+ *
+ * @param titles The column titles.
+ * @param align One letter a column, "l" (left) or "r" (right); by default
+ *   the first column left and the others right.
+ * @returns The two lines.
+ */
+export function head(titles: readonly string[], align?: string): string[] {
+  const letters = align ?? `l${"r".repeat(titles.length - 1)}`;
+  if (letters.length !== titles.length) {
+    throw new RangeError(`Expected ${titles.length} alignments, got "${letters}"`);
+  }
+  return [row(titles), `|${[...letters].map((a) => a === "r" ? "---:" : "---").join("|")}|`];
+}

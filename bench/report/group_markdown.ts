@@ -1,0 +1,366 @@
+/**
+ * The group benchmark's Markdown report (`bench/out/group.md`): the
+ * targets, then a section per kind of run, memory and CPU, every run, the
+ * failures, and a CPU profile if a role was profiled.
+ *
+ * @module
+ */
+
+import type { BenchMeta } from "../group/meta.ts";
+import {
+  CLIENT_COUNTS,
+  PAYLOAD_SIZES,
+  TARGETS,
+  THROUGHPUT_RUNS,
+  WARMUP_SECONDS,
+} from "../group/plan.ts";
+import type { ProfileRow, ProfileSummary } from "../group/profile.ts";
+import { findRun, medianThroughputRun, type RunResult } from "../group/result.ts";
+import { count, head, mib, millis, rateName, ratio, row, runStatus, sizeName } from "./format.ts";
+
+/**
+ * Renders the Markdown report.
+ *
+ * @param results Every run (the warm-up is left out).
+ * @param meta The machine and versions.
+ * @param profiles Profile summaries, if a role was profiled.
+ * @returns The Markdown.
+ */
+export function renderMarkdown(
+  results: RunResult[],
+  meta: BenchMeta,
+  profiles: ProfileSummary[] = [],
+): string {
+  const reported = results.filter((r) => !r.groups.includes("warmup"));
+  const md = [
+    ...introduction(meta),
+    "",
+    "## Targets",
+    "",
+    ...targetRows(reported),
+    ...throughputSection(reported),
+    ...latencySection(reported),
+    ...clientsSection(reported),
+    ...sizesSection(reported),
+    ...resourcesSection(reported),
+    "",
+    "## All runs",
+    "",
+    ...RUN_HEAD,
+    ...reported.map(runRow),
+    ...notesSection(reported),
+    ...profiles.flatMap((profile) => ["", "## CPU profile", "", profileMarkdown(profile)]),
+  ];
+  return md.join("\n") + "\n";
+}
+
+function introduction(meta: BenchMeta): string[] {
+  const md = [
+    "# Group benchmark",
+    "",
+    `${meta.date}; ${meta.cpu}; Deno ${meta.deno}; libzmq ${meta.libzmq}; pyzmq ${meta.pyzmq}; ${meta.git}.`,
+    `Broker, sequencer and clients as separate processes on this machine, tcp loopback. ` +
+    `Deliveries/s is per client, from its first send to its last delivery; latency is from a ` +
+    `multicast to its delivery, at every client (each client's p50, p99 and max over every delivery, ` +
+    `at offered loads leaving out what was sent in the first ${WARMUP_SECONDS} s while the JIT warms up; ` +
+    `the table shows the median p50 and the worst p99 and max over the clients). ` +
+    `The seed's design (tests/peers/seed, pyzmq) loses messages at the high-water mark and ` +
+    `stalls: its rate is what it delivered until it stalled. Whole bench: ${meta.seconds} s; ` +
+    `1-minute load average ${meta.load.before} before and ${meta.load.after} after. ` +
+    `"other CPU s" is what the machine spent during a run on anything but that run's roles ` +
+    `(this orchestrator's sampling included, about 0.1 s a second): more means other work shared the 2 cores.`,
+  ];
+  if (meta.scale !== 1) md.push("", `Message counts scaled by ${meta.scale}.`);
+  return md;
+}
+
+function targetRows(results: RunResult[]): string[] {
+  const ours = medianThroughputRun(results, "deno");
+  const seed = medianThroughputRun(results, "seed");
+  const slow = findRun(results, "deno", (r) => r.groups.includes("latency") && r.rate === 1000);
+  const mark = (met: boolean | undefined) =>
+    met === undefined ? "not measured" : met ? "met" : "NOT met";
+  const perClientMin = ours?.ok ? ours.perClient?.min : undefined;
+  const p99 = slow?.ok ? slow.latency?.p99 : undefined;
+  const times = ours?.ok && seed?.perClient?.median
+    ? (ours.perClient?.median ?? 0) / seed.perClient.median
+    : undefined;
+  return [
+    ...head(["target", "measured", ""], "lrl"),
+    row([
+      `≥ ${count(TARGETS.perClientPerSec)} ordered deliveries/s at each of 4 clients`,
+      `${count(perClientMin)}/s (slowest client of the median of ${THROUGHPUT_RUNS} runs)`,
+      mark(perClientMin === undefined ? undefined : perClientMin >= TARGETS.perClientPerSec),
+    ]),
+    row([
+      `p99 ≤ ${TARGETS.p99AtThousandMs} ms at 1,000 multicasts/s`,
+      `${millis(p99)} ms (worst client, after ${WARMUP_SECONDS} s warm-up; ${
+        millis(slow?.ok ? slow.latencyAll?.p99 : undefined)
+      } ms with it)`,
+      mark(p99 === undefined ? undefined : p99 <= TARGETS.p99AtThousandMs),
+    ]),
+    row([
+      `≥ ${TARGETS.seedRatio}x the seed design's throughput`,
+      `${times === undefined ? "–" : `${times.toFixed(1)}x`} (median client, median runs)`,
+      mark(times === undefined ? undefined : times >= TARGETS.seedRatio),
+    ]),
+  ];
+}
+
+const RUN_HEAD = head(
+  [
+    ...["impl", "clients", "size", "multicasts", "offered", "delivered per client"],
+    ...["deliveries/s min", "median", "max", "sum", "p50 ms", "p99 ms", "max ms", "wall s"],
+    ...["other CPU s", "status"],
+  ],
+  `l${"r".repeat(14)}l`,
+);
+
+/** "min–max" deliveries per client, or one number when they agree. */
+function deliveredRange(r: RunResult): string {
+  return r.delivered === undefined
+    ? "–"
+    : r.delivered.min === r.delivered.max
+    ? count(r.delivered.min)
+    : `${count(r.delivered.min)}–${count(r.delivered.max)}`;
+}
+
+function runRow(r: RunResult): string {
+  return row([
+    r.impl === "deno" ? "ours" : "seed (pyzmq)",
+    String(r.clients),
+    sizeName(r.size),
+    count(r.total),
+    rateName(r.rate),
+    deliveredRange(r),
+    count(r.perClient?.min),
+    count(r.perClient?.median),
+    count(r.perClient?.max),
+    count(r.aggregate),
+    millis(r.latency?.p50),
+    millis(r.latency?.p99),
+    millis(r.latency?.max),
+    String(r.wallSeconds),
+    String(r.otherCpuSeconds),
+    runStatus(r),
+  ]);
+}
+
+function throughputSection(reported: RunResult[]): string[] {
+  const tp = reported.filter((r) => r.groups.includes("throughput"));
+  if (tp.length === 0) return [];
+  const ours = medianThroughputRun(tp, "deno");
+  const seed = medianThroughputRun(tp, "seed");
+  return [
+    "",
+    "## Ordered throughput",
+    "",
+    ...RUN_HEAD,
+    ...tp.map(runRow),
+    "",
+    `${THROUGHPUT_RUNS} runs of each. Ours/seed (median client deliveries/s, the median run of each): ${
+      ratio(ours?.perClient?.median, seed?.perClient?.median)
+    }.`,
+  ];
+}
+
+function latencySection(reported: RunResult[]): string[] {
+  const lat = reported.filter((r) => r.groups.includes("latency"));
+  if (lat.length === 0) return [];
+  return [
+    "",
+    "## Latency at offered loads",
+    "",
+    `4 clients, 32 B, paced by a timer at the offered load in all. Latency from the multicast to its ` +
+    `delivery at every client, over what was sent after the first ${WARMUP_SECONDS} s (JIT warm-up); ` +
+    `"incl. warm-up" counts everything. "own" is each client's own multicasts only (one clock: ` +
+    `a check that the clock shared by the processes is not what is measured).`,
+    "",
+    ...head(
+      [
+        ...["offered", "multicasts", "delivered per client", "p50 ms", "p99 ms (worst client)"],
+        ...["max ms", "p99 incl. warm-up", "max incl. warm-up", "own p50", "own p99", "status"],
+      ],
+      `${"r".repeat(10)}l`,
+    ),
+    ...lat.map((r) =>
+      row([
+        rateName(r.rate),
+        count(r.total),
+        count(r.delivered?.min),
+        millis(r.latency?.p50),
+        millis(r.latency?.p99),
+        millis(r.latency?.max),
+        millis(r.latencyAll?.p99),
+        millis(r.latencyAll?.max),
+        millis(r.ownLatency?.p50),
+        millis(r.ownLatency?.p99),
+        runStatus(r),
+      ])
+    ),
+  ];
+}
+
+/** A rate of ours, "FAILED" for a failed run, "–" for none. */
+function oursCell(run: RunResult | undefined, value: (r: RunResult) => string): string {
+  return run?.ok ? value(run) : run ? "FAILED" : "–";
+}
+
+function clientsSection(reported: RunResult[]): string[] {
+  const cl = reported.filter((r) => r.groups.includes("clients"));
+  if (cl.length === 0) return [];
+  const md = [
+    "",
+    "## Scaling with the number of clients",
+    "",
+    "32 B payloads, as fast as backpressure allows; p99 at 1,000 multicasts/s offered in all.",
+    "",
+    ...head(
+      [
+        ...["clients", "ours deliveries/s (median client)", "seed deliveries/s", "ours/seed"],
+        ...["ours sum", "ours p99 ms at max rate", "ours p99 ms at 1,000/s"],
+        ...["seed delivered per client", "ours broker MiB", "ours sequencer MiB"],
+        "ours client MiB",
+      ],
+      "r".repeat(11),
+    ),
+  ];
+  for (const n of CLIENT_COUNTS) {
+    const ours = findRun(cl, "deno", (r) => r.clients === n);
+    const seed = findRun(cl, "seed", (r) => r.clients === n);
+    const slow = findRun(
+      reported,
+      "deno",
+      (r) => r.groups.includes("latency-clients") && r.clients === n,
+    );
+    if (!ours && !seed) continue;
+    const oursRate = ours?.ok ? ours.perClient?.median : undefined;
+    md.push(row([
+      String(n),
+      oursCell(ours, () => count(oursRate)),
+      count(seed?.perClient?.median),
+      ratio(oursRate, seed?.perClient?.median),
+      ours?.ok ? count(ours.aggregate) : "–",
+      millis(ours?.latency?.p99),
+      oursCell(slow, (r) => millis(r.latency?.p99)),
+      seed?.delivered ? `${deliveredSpan(seed)} of ${count(seed.total)}` : "–",
+      mib(ours?.memoryKiB.broker ?? 0),
+      mib(ours?.memoryKiB.sequencer ?? 0),
+      mib(ours?.memoryKiB.clientMax ?? 0),
+    ]));
+  }
+  md.push("", "![throughput and latency against the number of clients](group.svg)");
+  return md;
+}
+
+/** "min–max" deliveries per client, always both. */
+function deliveredSpan(r: RunResult): string {
+  return `${count(r.delivered?.min)}–${count(r.delivered?.max)}`;
+}
+
+function sizesSection(reported: RunResult[]): string[] {
+  const sz = reported.filter((r) => r.groups.includes("sizes"));
+  if (sz.length === 0) return [];
+  const md = [
+    "",
+    "## Scaling with the payload size",
+    "",
+    "4 clients, as fast as backpressure allows.",
+    "",
+    ...head(
+      [
+        ...["size", "multicasts", "ours deliveries/s (median client)", "ours MB/s per client"],
+        ...["seed deliveries/s", "ours/seed", "ours p99 ms", "seed delivered per client"],
+      ],
+      "r".repeat(8),
+    ),
+  ];
+  for (const size of PAYLOAD_SIZES) {
+    const ours = findRun(sz, "deno", (r) => r.size === size);
+    const seed = findRun(sz, "seed", (r) => r.size === size);
+    if (!ours && !seed) continue;
+    const oursRate = ours?.ok ? ours.perClient?.median : undefined;
+    md.push(row([
+      sizeName(size),
+      count(ours?.total ?? seed?.total),
+      oursCell(ours, () => count(oursRate)),
+      oursRate === undefined ? "–" : ((oursRate * size) / 1e6).toFixed(1),
+      count(seed?.perClient?.median),
+      ratio(oursRate, seed?.perClient?.median),
+      millis(ours?.latency?.p99),
+      seed?.delivered ? deliveredSpan(seed) : "–",
+    ]));
+  }
+  return md;
+}
+
+function resourcesSection(reported: RunResult[]): string[] {
+  return [
+    "",
+    "## Peak memory (VmHWM) and CPU time",
+    "",
+    "CPU seconds over the whole run (startup included); clients: all together. On 2 cores the " +
+    "wall time of a saturated run is at least the CPU seconds of all roles over 2.",
+    "",
+    ...head(
+      [
+        ...["run", "impl", "broker MiB", "sequencer MiB", "largest client MiB", "broker CPU s"],
+        ...["sequencer CPU s", "clients CPU s", "CPU µs per delivery"],
+      ],
+      `ll${"r".repeat(7)}`,
+    ),
+    ...reported.map((r) => {
+      const cpu = r.cpuSeconds.broker + r.cpuSeconds.sequencer + r.cpuSeconds.clients;
+      const deliveries = r.clientLines.reduce((a, l) => a + l.delivered, 0);
+      return row([
+        r.key,
+        r.impl === "deno" ? "ours" : "seed",
+        mib(r.memoryKiB.broker),
+        mib(r.memoryKiB.sequencer),
+        mib(r.memoryKiB.clientMax),
+        r.cpuSeconds.broker.toFixed(2),
+        r.cpuSeconds.sequencer.toFixed(2),
+        r.cpuSeconds.clients.toFixed(2),
+        deliveries > 0 ? ((cpu * 1e6) / deliveries).toFixed(1) : "–",
+      ]);
+    }),
+  ];
+}
+
+function notesSection(reported: RunResult[]): string[] {
+  const noted = reported.filter((r) => r.error !== undefined || r.notes.length > 0);
+  if (noted.length === 0) return [];
+  const md = ["", "## Failures and notes", ""];
+  for (const r of noted) {
+    if (r.error !== undefined) md.push(`- **${r.key}** failed: ${r.error}`);
+    for (const note of r.notes) md.push(`- ${r.key}: ${note}`);
+  }
+  return md;
+}
+
+/**
+ * A CPU profile's summary as Markdown: self time, then inclusive time.
+ *
+ * @param summary The summary.
+ * @returns The Markdown.
+ */
+export function profileMarkdown(summary: ProfileSummary): string {
+  const table = (rows: ProfileRow[]) =>
+    [
+      ...head(["function", "ms", "%"]),
+      ...rows.map((r) =>
+        row([`\`${r.name.replaceAll("|", "\\|")}\``, String(r.ms), String(r.percent)])
+      ),
+    ].join("\n");
+  return [
+    `Profile \`${summary.file}\`: ${summary.totalMs} ms sampled.`,
+    "",
+    "Self time:",
+    "",
+    table(summary.self),
+    "",
+    "Inclusive time:",
+    "",
+    table(summary.inclusive),
+  ].join("\n");
+}

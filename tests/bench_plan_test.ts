@@ -1,0 +1,88 @@
+/** The group benchmark's plan of runs, and the benchmarks' median. */
+
+import assert from "node:assert/strict";
+import { plan, THROUGHPUT_RUNS } from "../bench/group/plan.ts";
+import { median } from "../bench/stats.ts";
+
+Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, then scaling", () => {
+  const specs = plan({ scale: 1, seed: true, throughputRuns: THROUGHPUT_RUNS });
+  assert.deepEqual(specs.map((s) => s.key), [
+    "warmup-deno",
+    "throughput-deno",
+    "throughput-seed",
+    "throughput-2-deno",
+    "throughput-2-seed",
+    "throughput-3-deno",
+    "throughput-3-seed",
+    "latency-1000-deno",
+    "latency-10000-deno",
+    "clients-2-deno",
+    "clients-4-deno",
+    "clients-8-deno",
+    "clients-16-deno",
+    "size-1024-deno",
+    "size-65536-deno",
+    "clients-2-seed",
+    "clients-4-seed",
+    "clients-8-seed",
+    "clients-16-seed",
+    "size-1024-seed",
+    "size-65536-seed",
+    "latency-1000-clients-2-deno",
+    "latency-1000-clients-8-deno",
+    "latency-1000-clients-16-deno",
+  ]);
+  const byKey = new Map(specs.map((s) => [s.key, s]));
+  assert.deepEqual(byKey.get("throughput-deno"), {
+    groups: ["throughput"],
+    impl: "deno",
+    clients: 4,
+    size: 32,
+    total: 100_000,
+    rate: 0,
+    key: "throughput-deno",
+  });
+  assert.deepEqual(byKey.get("latency-1000-deno")?.groups, ["latency", "latency-clients"]);
+  assert.equal(byKey.get("latency-1000-deno")?.total, 6000);
+  assert.deepEqual(byKey.get("clients-4-seed")?.groups, ["clients", "sizes"]);
+  assert.equal(byKey.get("size-65536-deno")?.total, 4000);
+  assert.equal(byKey.get("latency-1000-clients-16-deno")?.total, 4000);
+});
+
+Deno.test("plan() scales the counts, keeping the latency runs at least 2 s long", () => {
+  const byKey = new Map(
+    plan({ scale: 0.01, seed: true, throughputRuns: 1 }).map((s) => [s.key, s.total]),
+  );
+  assert.equal(byKey.get("throughput-deno"), 1000);
+  assert.equal(byKey.get("throughput-2-deno"), undefined);
+  assert.equal(byKey.get("clients-16-seed"), 400);
+  assert.equal(byKey.get("size-65536-deno"), 40);
+  assert.equal(byKey.get("latency-1000-deno"), 2000);
+  assert.equal(byKey.get("latency-10000-deno"), 20_000);
+  assert.equal(byKey.get("latency-1000-clients-2-deno"), 2000);
+  assert.equal(byKey.get("warmup-deno"), 2000, "the warm-up is not scaled");
+});
+
+Deno.test("plan() with --only and --no-seed keeps those groups and the warm-up", () => {
+  const specs = plan({
+    scale: 1,
+    only: new Set(["latency", "sizes"]),
+    seed: false,
+    throughputRuns: 3,
+  });
+  assert.deepEqual(specs.map((s) => [s.key, s.groups]), [
+    ["warmup-deno", ["warmup"]],
+    ["latency-1000-deno", ["latency"]],
+    ["latency-10000-deno", ["latency"]],
+    ["clients-4-deno", ["sizes"]],
+    ["size-1024-deno", ["sizes"]],
+    ["size-65536-deno", ["sizes"]],
+  ]);
+});
+
+Deno.test("median() takes the middle value, or the mean of the two middle ones", () => {
+  assert.equal(median([53_369, 61_024, 59_478]), 59_478);
+  assert.equal(median([204, 252]), 228);
+  assert.equal(median([7]), 7);
+  assert.throws(() => median([]), RangeError);
+});
