@@ -17,6 +17,7 @@ interface GraphModule {
 
 const ROOT = new URL("../", import.meta.url);
 const FOLDERS = ["ffi", "roles", "tasks", "tests", "bench", "examples"];
+const SKIPPED = new Set(["out", "node_modules"]);
 
 /** Every .ts file of the project's folders, and the root mod.ts. */
 async function projectFiles(): Promise<string[]> {
@@ -24,6 +25,8 @@ async function projectFiles(): Promise<string[]> {
   const walk = async (dir: URL): Promise<void> => {
     for await (const entry of Deno.readDir(dir)) {
       const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+      // Benchmark results and installed packages are not the project's code.
+      if (entry.isDirectory && SKIPPED.has(entry.name)) continue;
       if (entry.isDirectory) await walk(url);
       else if (entry.name.endsWith(".ts")) files.push(url.href);
     }
@@ -49,7 +52,7 @@ async function importGraph(files: string[]): Promise<Map<string, string[]>> {
   const graph = new Map<string, string[]>();
   const modules = JSON.parse(new TextDecoder().decode(output.stdout)).modules as GraphModule[];
   for (const module of modules) {
-    if (!module.specifier.startsWith(ROOT.href)) continue;
+    if (module.specifier === undefined || !module.specifier.startsWith(ROOT.href)) continue;
     const targets = (module.dependencies ?? []).flatMap((d) => [d.code, d.type])
       .flatMap((d) => d === undefined ? [] : [d.specifier])
       .filter((s) => s.startsWith(ROOT.href));
