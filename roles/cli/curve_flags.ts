@@ -17,7 +17,7 @@ export const BROKER_CURVE_FLAGS = {
   "curve-allow": {
     type: "string",
     value: "FILE",
-    help: "CURVE mode: the public keys allowed in, one a line",
+    help: 'CURVE mode: the allow-list, one "<id> <public key>" a line',
   },
 } as const;
 
