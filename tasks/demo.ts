@@ -7,14 +7,7 @@
  * @module
  */
 
-import {
-  type FlagSpec,
-  numberFlag,
-  parseFlags,
-  runMain,
-  usage,
-  UsageError,
-} from "../roles/cli/flags.ts";
+import { type FlagSpec, numberFlag, runCommand, UsageError } from "../roles/cli/flags.ts";
 import { readChartInput, writeCharts } from "./chart.ts";
 import { formatReport, loadScenario, runScenario } from "./scenario.ts";
 
@@ -46,69 +39,69 @@ const FLAGS: Record<string, FlagSpec> = {
   quiet: { type: "boolean", help: "no progress line, even on a terminal" },
   help: { type: "boolean", help: "show this help" },
 };
-const HELP = usage(
-  "deno task run:demo",
-  "Runs a scenario end to end as separate processes and checks total order.",
-  FLAGS,
-);
 
 if (import.meta.main) {
-  await runMain("demo", HELP, async () => {
-    const values = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(HELP);
-      return;
-    }
-    const scenario = String(values.scenario ?? "scenarios/seed");
-    const timeScale = numberFlag(values, "time-scale", 0.2, { min: 0 });
-    const basePort = values["base-port"] === undefined
-      ? undefined
-      : numberFlag(values, "base-port", 5559, {
-        min: 1,
-        max: 65532,
-        integer: true,
-      });
-    const out = String(values.out ?? "out/demo");
-    try {
-      Deno.statSync(scenario);
-    } catch {
-      throw new UsageError(
-        `Scenario folder ${JSON.stringify(scenario)} does not exist`,
+  await runCommand(
+    "demo",
+    "deno task run:demo",
+    "Runs a scenario end to end as separate processes and checks total order.",
+    FLAGS,
+    async (values) => {
+      const scenario = String(values.scenario ?? "scenarios/seed");
+      const timeScale = numberFlag(values, "time-scale", 0.2, { min: 0 });
+      const basePort = values["base-port"] === undefined
+        ? undefined
+        : numberFlag(values, "base-port", 5559, {
+          min: 1,
+          max: 65532,
+          integer: true,
+        });
+      const out = String(values.out ?? "out/demo");
+      try {
+        Deno.statSync(scenario);
+      } catch {
+        throw new UsageError(
+          `Scenario folder ${JSON.stringify(scenario)} does not exist`,
+        );
+      }
+      // Progress (deliveries so far per client) only on a terminal, not under --quiet.
+      const tty = Deno.stderr.isTerminal() && values.quiet !== true;
+      console.log(
+        `Running ${scenario} (time scale ${timeScale}); results in ${out}/`,
       );
-    }
-    // Progress (deliveries so far per client) only on a terminal, not under --quiet.
-    const tty = Deno.stderr.isTerminal() && values.quiet !== true;
-    console.log(
-      `Running ${scenario} (time scale ${timeScale}); results in ${out}/`,
-    );
-    const report = await runScenario({
-      scenario,
-      out,
-      timeScale,
-      basePort,
-      echo: values.verbose === true,
-      // --verbose: every role logs every message, as the seed does.
-      ...(values.verbose === true
-        ? { clientFlags: ["--verbose"], brokerFlags: ["--verbose"], sequencerFlags: ["--verbose"] }
-        : {}),
-      onProgress: tty
-        ? (delivered, expected) => {
-          const line = [...delivered].map(([id, n]) => `${id} ${n}/${expected}`)
-            .join("  ");
-          Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
-        }
-        : undefined,
-    });
-    if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
-    console.log(formatReport(report));
-    try {
-      const input = await readChartInput(out, await loadScenario(scenario));
-      const chart = await writeCharts(out, input);
-      console.log(`Chart: ${chart.html} (SVG: ${chart.svg})`);
-    } catch (error) {
-      // The chart is a view of the run; its failure must not change the verdict.
-      console.error(`Chart not written: ${error instanceof Error ? error.message : error}`);
-    }
-    if (report.violations.length > 0) Deno.exit(1);
-  });
+      const report = await runScenario({
+        scenario,
+        out,
+        timeScale,
+        basePort,
+        echo: values.verbose === true,
+        // --verbose: every role logs every message, as the seed does.
+        ...(values.verbose === true
+          ? {
+            clientFlags: ["--verbose"],
+            brokerFlags: ["--verbose"],
+            sequencerFlags: ["--verbose"],
+          }
+          : {}),
+        onProgress: tty
+          ? (delivered, expected) => {
+            const line = [...delivered].map(([id, n]) => `${id} ${n}/${expected}`)
+              .join("  ");
+            Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
+          }
+          : undefined,
+      });
+      if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+      console.log(formatReport(report));
+      try {
+        const input = await readChartInput(out, await loadScenario(scenario));
+        const chart = await writeCharts(out, input);
+        console.log(`Chart: ${chart.html} (SVG: ${chart.svg})`);
+      } catch (error) {
+        // The chart is a view of the run; its failure must not change the verdict.
+        console.error(`Chart not written: ${error instanceof Error ? error.message : error}`);
+      }
+      if (report.violations.length > 0) Deno.exit(1);
+    },
+  );
 }

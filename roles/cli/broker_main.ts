@@ -14,10 +14,8 @@ import {
   maxPayloadFlag,
   numberFlag,
   onCountersSignal,
-  parseFlags,
-  runMain,
+  runCommand,
   untilSignal,
-  usage,
   UsageError,
 } from "./flags.ts";
 import { BROKER_CURVE_FLAGS, brokerCurveFromFlags } from "./curve_flags.ts";
@@ -43,59 +41,57 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   ...COMMON_FLAGS,
 };
-const HELP = usage(
-  "deno task run:broker",
-  "Runs the group's broker: the multicast forwarder, the start barrier and the router for direct messages.\nRuns until SIGINT/SIGTERM.",
-  FLAGS,
-);
 
 if (import.meta.main) {
-  await runMain("broker", HELP, async () => {
-    const values = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(HELP);
-      return;
-    }
-    if (values.expect === undefined) {
-      throw new UsageError(
-        "Missing --expect N: how many participants to wait for",
-      );
-    }
-    const expect = numberFlag(values, "expect", 0, {
-      min: 1,
-      max: 100_000,
-      integer: true,
-    });
-    const basePort = basePortFlag(values);
-    const host = hostFlag(values);
-    const log = makeLogger("broker", values);
-    const signal = untilSignal();
-    const broker = new Broker({
-      expect,
-      host,
-      basePort,
-      resume: values.resume === true,
-      maxPayload: maxPayloadFlag(values),
-      curve: brokerCurveFromFlags(values),
-      log: (line) => log.debug(line),
-      warn: (line) => log.info(line),
-      trace: values.verbose ? (line) => log.debug(line) : undefined,
-    });
-    const report = () =>
+  await runCommand(
+    "broker",
+    "deno task run:broker",
+    "Runs the group's broker: the multicast forwarder, the start barrier and the router for direct messages.\nRuns until SIGINT/SIGTERM.",
+    FLAGS,
+    async (values) => {
+      if (values.expect === undefined) {
+        throw new UsageError(
+          "Missing --expect N: how many participants to wait for",
+        );
+      }
+      const expect = numberFlag(values, "expect", 0, {
+        min: 1,
+        max: 100_000,
+        integer: true,
+      });
+      const basePort = basePortFlag(values);
+      const host = hostFlag(values);
+      const log = makeLogger("broker", values);
+      const signal = untilSignal();
+      const broker = new Broker({
+        expect,
+        host,
+        basePort,
+        resume: values.resume === true,
+        maxPayload: maxPayloadFlag(values),
+        curve: brokerCurveFromFlags(values),
+        log: (line) => log.debug(line),
+        warn: (line) => log.info(line),
+        trace: values.verbose ? (line) => log.debug(line) : undefined,
+      });
+      const report = () =>
+        log.info(
+          "counters",
+          { ...broker.counters },
+        );
+      const stopReports = onCountersSignal(report);
       log.info(
-        "counters",
-        { ...broker.counters },
+        `listening on ${host}:${basePort}..${basePort + 3}, waiting for ${expect} participants`,
       );
-    const stopReports = onCountersSignal(report);
-    log.info(
-      `listening on ${host}:${basePort}..${basePort + 3}, waiting for ${expect} participants`,
-    );
-    void broker.started.then(() => log.info(`all ${expect} participants are in: start published`));
-    const got = await signal.promise;
-    log.info(`${got}: shutting down`);
-    await broker.close();
-    report();
-    stopReports();
-    signal.dispose();
-  });
+      void broker.started.then(() =>
+        log.info(`all ${expect} participants are in: start published`)
+      );
+      const got = await signal.promise;
+      log.info(`${got}: shutting down`);
+      await broker.close();
+      report();
+      stopReports();
+      signal.dispose();
+    },
+  );
 }

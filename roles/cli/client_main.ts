@@ -14,10 +14,8 @@ import {
   maxPayloadFlag,
   numberFlag,
   onCountersSignal,
-  parseFlags,
-  runMain,
+  runCommand,
   untilSignal,
-  usage,
   UsageError,
 } from "./flags.ts";
 import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve_flags.ts";
@@ -104,132 +102,128 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   ...COMMON_FLAGS,
 };
-const HELP = usage(
-  "deno task run:client",
-  "Runs a client of the group: executes its script, delivers multicasts in total order.\nRuns until SIGINT/SIGTERM, or --idle-exit.",
-  FLAGS,
-);
 
 if (import.meta.main) {
-  await runMain("client", HELP, async () => {
-    const values = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(HELP);
-      return;
-    }
-    if (typeof values.id !== "string") throw new UsageError("Missing --id ID");
-    if (typeof values.script !== "string") {
-      throw new UsageError("Missing --script FILE");
-    }
-    let id: string;
-    try {
-      id = checkClientId(values.id);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    const basePort = basePortFlag(values);
-    const timeScale = numberFlag(values, "time-scale", 1, { min: 0 });
-    const idleExit = values["idle-exit"] === undefined
-      ? undefined
-      : numberFlag(values, "idle-exit", 0, { min: 0 });
-    const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
-    const lateJoin = String(values["late-join"] ?? "catch-up") as LateJoin;
-    if (lateJoin !== "catch-up" && lateJoin !== "now") {
-      throw new UsageError(
-        `Invalid --late-join ${JSON.stringify(lateJoin)}: expected catch-up or now`,
-      );
-    }
-    const receive = String(values.receive ?? "orders") as BusReception;
-    if (receive !== "orders" && receive !== "all") {
-      throw new UsageError(
-        `Invalid --receive ${JSON.stringify(receive)}: expected orders or all`,
-      );
-    }
-    const deliveryDelayMs = numberFlag(values, "delivery-delay", 0, { min: 0 });
-    const window = numberFlag(values, "window", 1000, {
-      min: 1,
-      integer: true,
-    });
-    const host = hostFlag(values);
-    const outDir = String(values.out ?? ".");
-    const log = makeLogger(id, values);
-    const maxPayload = maxPayloadFlag(values);
-    // The whole script is checked before anything is sent, the size of every payload too.
-    const commands = await loadScript(values.script, id, maxPayload);
-    const signal = untilSignal();
-    const joining = Member.join({
-      id,
-      host,
-      basePort,
-      joinTimeoutMs: joinTimeout * 1000,
-      window,
-      lateJoin,
-      receive,
-      maxPayload,
-      curve: clientCurveFromFlags(values),
-      dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
-      log: (l) => log.debug(l),
-      trace: values.verbose ? (l) => log.debug(l) : undefined,
-    });
-    const first = await Promise.race([joining, signal.promise]);
-    if (typeof first === "string") {
-      log.info(`${first} before the start: shutting down`);
-      signal.dispose();
-      return;
-    }
-    const member = first;
-    log.info("started");
-    const client = runClient(member, commands, {
-      outDir,
-      timeScale,
-      deliveryDelayMs,
-      trace: values.verbose ? (l) => log.debug(l) : undefined,
-    });
-    const report = () =>
-      log.info(
-        "counters",
-        { ...member.counters, heldBack: member.heldBack },
-      );
-    const stopReports = onCountersSignal(report);
-    // On a terminal (and not --quiet or --verbose): one progress line, redrawn.
-    const expected = countMulticasts(commands);
-    const progress = Deno.stderr.isTerminal() && !values.quiet && !values.verbose
-      ? setInterval(() => {
-        const line =
-          `${id}: sent ${member.counters.sent}/${expected}, delivered ${member.counters.delivered}, held back ${
-            member.heldBack.messages + member.heldBack.orders
-          }`;
-        Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
-      }, 250)
-      : undefined;
-    // The script's outcome, as a value: null when it ran to its end.
-    const scriptOutcome = client.scriptDone.then(
-      () => null,
-      (error: unknown) => error ?? new Error("script failed"),
-    );
-    const never = new Promise<never>(() => {});
-    const idle = idleExit === undefined ? never : (async () => {
-      if (await scriptOutcome !== null) return never;
-      while (member.inFlight > 0 || member.idleMs < idleExit * 1000) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+  await runCommand(
+    "client",
+    "deno task run:client",
+    "Runs a client of the group: executes its script, delivers multicasts in total order.\nRuns until SIGINT/SIGTERM, or --idle-exit.",
+    FLAGS,
+    async (values) => {
+      if (typeof values.id !== "string") throw new UsageError("Missing --id ID");
+      if (typeof values.script !== "string") {
+        throw new UsageError("Missing --script FILE");
       }
-      return "idle";
-    })();
-    const reason = await Promise.race([
-      signal.promise,
-      idle,
-      scriptOutcome.then((error) => error === null ? never : "failure"),
-      member.failed.then(() => "failure" as const),
-    ]);
-    // A script cut short by the shutdown is no failure; one that failed first is.
-    const failure = reason === "failure" ? member.failure ?? await scriptOutcome : null;
-    log.info(`${reason}: shutting down`);
-    clearInterval(progress);
-    if (progress !== undefined) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
-    await client.stop();
-    report();
-    stopReports();
-    signal.dispose();
-    if (failure !== null) throw failure;
-  });
+      let id: string;
+      try {
+        id = checkClientId(values.id);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+      const basePort = basePortFlag(values);
+      const timeScale = numberFlag(values, "time-scale", 1, { min: 0 });
+      const idleExit = values["idle-exit"] === undefined
+        ? undefined
+        : numberFlag(values, "idle-exit", 0, { min: 0 });
+      const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
+      const lateJoin = String(values["late-join"] ?? "catch-up") as LateJoin;
+      if (lateJoin !== "catch-up" && lateJoin !== "now") {
+        throw new UsageError(
+          `Invalid --late-join ${JSON.stringify(lateJoin)}: expected catch-up or now`,
+        );
+      }
+      const receive = String(values.receive ?? "orders") as BusReception;
+      if (receive !== "orders" && receive !== "all") {
+        throw new UsageError(
+          `Invalid --receive ${JSON.stringify(receive)}: expected orders or all`,
+        );
+      }
+      const deliveryDelayMs = numberFlag(values, "delivery-delay", 0, { min: 0 });
+      const window = numberFlag(values, "window", 1000, {
+        min: 1,
+        integer: true,
+      });
+      const host = hostFlag(values);
+      const outDir = String(values.out ?? ".");
+      const log = makeLogger(id, values);
+      const maxPayload = maxPayloadFlag(values);
+      // The whole script is checked before anything is sent, the size of every payload too.
+      const commands = await loadScript(values.script, id, maxPayload);
+      const signal = untilSignal();
+      const joining = Member.join({
+        id,
+        host,
+        basePort,
+        joinTimeoutMs: joinTimeout * 1000,
+        window,
+        lateJoin,
+        receive,
+        maxPayload,
+        curve: clientCurveFromFlags(values),
+        dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
+        log: (l) => log.debug(l),
+        trace: values.verbose ? (l) => log.debug(l) : undefined,
+      });
+      const first = await Promise.race([joining, signal.promise]);
+      if (typeof first === "string") {
+        log.info(`${first} before the start: shutting down`);
+        signal.dispose();
+        return;
+      }
+      const member = first;
+      log.info("started");
+      const client = runClient(member, commands, {
+        outDir,
+        timeScale,
+        deliveryDelayMs,
+        trace: values.verbose ? (l) => log.debug(l) : undefined,
+      });
+      const report = () =>
+        log.info(
+          "counters",
+          { ...member.counters, heldBack: member.heldBack },
+        );
+      const stopReports = onCountersSignal(report);
+      // On a terminal (and not --quiet or --verbose): one progress line, redrawn.
+      const expected = countMulticasts(commands);
+      const progress = Deno.stderr.isTerminal() && !values.quiet && !values.verbose
+        ? setInterval(() => {
+          const line =
+            `${id}: sent ${member.counters.sent}/${expected}, delivered ${member.counters.delivered}, held back ${
+              member.heldBack.messages + member.heldBack.orders
+            }`;
+          Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
+        }, 250)
+        : undefined;
+      // The script's outcome, as a value: null when it ran to its end.
+      const scriptOutcome = client.scriptDone.then(
+        () => null,
+        (error: unknown) => error ?? new Error("script failed"),
+      );
+      const never = new Promise<never>(() => {});
+      const idle = idleExit === undefined ? never : (async () => {
+        if (await scriptOutcome !== null) return never;
+        while (member.inFlight > 0 || member.idleMs < idleExit * 1000) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return "idle";
+      })();
+      const reason = await Promise.race([
+        signal.promise,
+        idle,
+        scriptOutcome.then((error) => error === null ? never : "failure"),
+        member.failed.then(() => "failure" as const),
+      ]);
+      // A script cut short by the shutdown is no failure; one that failed first is.
+      const failure = reason === "failure" ? member.failure ?? await scriptOutcome : null;
+      log.info(`${reason}: shutting down`);
+      clearInterval(progress);
+      if (progress !== undefined) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+      await client.stop();
+      report();
+      stopReports();
+      signal.dispose();
+      if (failure !== null) throw failure;
+    },
+  );
 }

@@ -248,3 +248,32 @@ export async function runMain(
     Deno.exit(1);
   }
 }
+
+/**
+ * Runs a command line: parses `Deno.args` against `flags` (a `UsageError`
+ * names what is wrong), prints the help for `--help`, and otherwise runs
+ * `main` with the values, as {@link runMain} does.
+ *
+ * @param role The name errors are prefixed with, e.g. "broker".
+ * @param command How the command is run, for the help, e.g. "deno task run:broker".
+ * @param summary What it does, for the help.
+ * @param flags Its flags.
+ * @param main The rest of the command.
+ */
+export function runCommand(
+  role: string,
+  command: string,
+  summary: string,
+  flags: Record<string, FlagSpec>,
+  main: (values: FlagValues) => Promise<void>,
+): Promise<never> {
+  const help = usage(command, summary, flags);
+  return runMain(role, help, async () => {
+    const values = parseFlags(Deno.args, flags);
+    if (values.help) {
+      console.log(help);
+      return;
+    }
+    await main(values);
+  });
+}

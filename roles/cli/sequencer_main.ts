@@ -12,10 +12,8 @@ import {
   makeLogger,
   numberFlag,
   onCountersSignal,
-  parseFlags,
-  runMain,
+  runCommand,
   untilSignal,
-  usage,
   UsageError,
 } from "./flags.ts";
 import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve_flags.ts";
@@ -51,64 +49,60 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   ...COMMON_FLAGS,
 };
-const HELP = usage(
-  "deno task run:sequencer",
-  "Runs the group's fixed sequencer: numbers every client multicast G = 1, 2, 3 ...\nRuns until SIGINT/SIGTERM.",
-  FLAGS,
-);
 
 if (import.meta.main) {
-  await runMain("sequencer", HELP, async () => {
-    const values = parseFlags(Deno.args, FLAGS);
-    if (values.help) {
-      console.log(HELP);
-      return;
-    }
-    const basePort = basePortFlag(values);
-    const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
-    const host = hostFlag(values);
-    const history = numberFlag(values, "history", 100_000, {
-      min: 1,
-      max: 100_000_000,
-      integer: true,
-    });
-    const fsync = String(values.fsync ?? "batch") as FsyncPolicy;
-    if (!FSYNC_POLICIES.includes(fsync)) {
-      throw new UsageError(
-        `Invalid --fsync ${JSON.stringify(fsync)}: expected always, batch or never`,
-      );
-    }
-    const logPath = typeof values.log === "string" ? values.log : undefined;
-    const log = makeLogger("sequencer", values);
-    const signal = untilSignal();
-    const joining = Sequencer.join({
-      host,
-      basePort,
-      joinTimeoutMs: joinTimeout * 1000,
-      history,
-      curve: clientCurveFromFlags(values),
-      logPath,
-      fsync,
-      log: (line) => log.debug(line),
-      trace: values.verbose ? (line) => log.debug(line) : undefined,
-    });
-    const first = await Promise.race([joining, signal.promise]);
-    if (typeof first === "string") {
-      log.info(`${first} before the start: shutting down`);
-      void joining.then((s) => s.close(), () => {});
+  await runCommand(
+    "sequencer",
+    "deno task run:sequencer",
+    "Runs the group's fixed sequencer: numbers every client multicast G = 1, 2, 3 ...\nRuns until SIGINT/SIGTERM.",
+    FLAGS,
+    async (values) => {
+      const basePort = basePortFlag(values);
+      const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
+      const host = hostFlag(values);
+      const history = numberFlag(values, "history", 100_000, {
+        min: 1,
+        max: 100_000_000,
+        integer: true,
+      });
+      const fsync = String(values.fsync ?? "batch") as FsyncPolicy;
+      if (!FSYNC_POLICIES.includes(fsync)) {
+        throw new UsageError(
+          `Invalid --fsync ${JSON.stringify(fsync)}: expected always, batch or never`,
+        );
+      }
+      const logPath = typeof values.log === "string" ? values.log : undefined;
+      const log = makeLogger("sequencer", values);
+      const signal = untilSignal();
+      const joining = Sequencer.join({
+        host,
+        basePort,
+        joinTimeoutMs: joinTimeout * 1000,
+        history,
+        curve: clientCurveFromFlags(values),
+        logPath,
+        fsync,
+        log: (line) => log.debug(line),
+        trace: values.verbose ? (line) => log.debug(line) : undefined,
+      });
+      const first = await Promise.race([joining, signal.promise]);
+      if (typeof first === "string") {
+        log.info(`${first} before the start: shutting down`);
+        void joining.then((s) => s.close(), () => {});
+        signal.dispose();
+        return;
+      }
+      const sequencer = first;
+      log.info("started");
+      const report = () => log.info("counters", { ...sequencer.counters });
+      const stopReports = onCountersSignal(report);
+      const got = await Promise.race([signal.promise, sequencer.failed]);
+      if (typeof got === "string") log.info(`${got}: shutting down`);
+      await sequencer.close();
+      report();
+      stopReports();
       signal.dispose();
-      return;
-    }
-    const sequencer = first;
-    log.info("started");
-    const report = () => log.info("counters", { ...sequencer.counters });
-    const stopReports = onCountersSignal(report);
-    const got = await Promise.race([signal.promise, sequencer.failed]);
-    if (typeof got === "string") log.info(`${got}: shutting down`);
-    await sequencer.close();
-    report();
-    stopReports();
-    signal.dispose();
-    if (got instanceof Error) throw got;
-  });
+      if (got instanceof Error) throw got;
+    },
+  );
 }
