@@ -110,3 +110,15 @@ Deno.test("RecoveryClient fails on a HIGHEST below the echoed position, skips wh
   const actions = client.settle(0, { seq: 10, epoch: "e2", lowest: 1 }, behind, 0);
   assert.deepEqual(actions.map((a) => a.kind), ["restarted", "retransmit"]);
 });
+
+Deno.test("RecoveryClient asks for orders the sequencer said it gave, even with nothing held or in flight (a lost last order)", () => {
+  const client = new RecoveryClient(300);
+  const holdback = new Holdback({ ordersOnly: true });
+  for (let seq = 1; seq <= 5; seq++) holdback.addOrder(seq, encoder.encode(`m${seq}`));
+  client.hello(0, holdback);
+  // The sequencer gave 6; order 6 never came.
+  assert.deepEqual(client.answered({ seq: 6, epoch: "e1", lowest: 1, delivered: 5 }, holdback), []);
+  assert.deepEqual(client.settle(0, { seq: 6, epoch: "e1", lowest: 1 }, holdback, 0), []);
+  const [ask] = client.tick(300, holdback, 0, 0);
+  assert.deepEqual(ask, { kind: "retransmit", ranges: [[6, null]], delivered: 5 });
+});

@@ -70,6 +70,8 @@ export class RecoveryClient {
   #orphans = 0;
   /** The highest position a request of this member said it had delivered. */
   #askedUpTo = 0;
+  /** The highest order the sequencer said it had given. */
+  #highestKnown = 0;
   /** When an order below the next one last made the member ask (ms). */
   #probedAt = -Infinity;
 
@@ -108,7 +110,7 @@ export class RecoveryClient {
   staleOrder(now: number, view: HoldbackView): RecoveryAction | null {
     if (now - this.#probedAt < this.#afterMs) return null;
     this.#probedAt = now;
-    this.#lastRequest = now;
+    // Not counted as a request: the back-off of retransmissions is not held up by it.
     return { kind: "hello", delivered: this.#position(view) };
   }
 
@@ -143,7 +145,9 @@ export class RecoveryClient {
     ownInFlight: number,
   ): RecoveryAction[] {
     const actions: RecoveryAction[] = [];
-    const pending = view.heldOrders > 0 || view.heldMessages > this.#orphans || ownInFlight > 0;
+    // Orders the sequencer said it gave and that are not here are pending too.
+    const pending = view.heldOrders > 0 || view.heldMessages > this.#orphans || ownInFlight > 0 ||
+      this.#highestKnown >= view.next;
     const wait = this.#awaitingAnswer ? this.#backoffMs : this.#afterMs;
     if (pending && now - lastProgress >= this.#afterMs && now - this.#lastRequest >= wait) {
       actions.push(this.retransmit(now, view));
@@ -197,6 +201,7 @@ export class RecoveryClient {
   settle(now: number, answer: Highest, view: HoldbackView, ownInFlight: number): RecoveryAction[] {
     const restarted = this.#epoch !== "" && this.#epoch !== answer.epoch;
     this.#epoch = answer.epoch;
+    this.#highestKnown = answer.seq;
     if (view.next > answer.seq) {
       this.#orphans = view.heldMessages;
       return ownInFlight > 0 ? [{ kind: "resend" }] : [];
