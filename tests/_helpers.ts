@@ -74,3 +74,26 @@ export async function inTempDir<R>(prefix: string, fn: (dir: string) => Promise<
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/**
+ * Listens on a group's four ports from `basePort` (with nothing behind
+ * them), to tell whether a process connects at all. `close()` stops
+ * listening and resolves with how many connections came.
+ */
+export function watchGroupPorts(basePort: number): { close(): Promise<number> } {
+  const listeners = [0, 1, 2, 3].map((i) =>
+    Deno.listen({ hostname: "127.0.0.1", port: basePort + i })
+  );
+  const accepted = listeners.map((listener) =>
+    listener.accept().then((conn) => {
+      conn.close();
+      return 1;
+    }, () => 0)
+  );
+  return {
+    async close() {
+      for (const listener of listeners) listener.close();
+      return (await Promise.all(accepted)).reduce((a, b) => a + b, 0);
+    },
+  };
+}

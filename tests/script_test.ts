@@ -12,7 +12,7 @@ import {
   ScriptError,
 } from "../roles/harness/script.ts";
 import { freeBasePort, spawnRole, stop } from "../tasks/_processes.ts";
-import { DENO, within } from "./_helpers.ts";
+import { DENO, watchGroupPorts, within } from "./_helpers.ts";
 
 function scenario(path: string): string {
   return fileURLToPath(new URL(`../scenarios/${path}`, import.meta.url));
@@ -632,15 +632,7 @@ async function runWatchedClient(args: string[]): Promise<{
 }> {
   const basePort = freeBasePort();
   // Anything the client connects to would be accepted here.
-  const listeners = [0, 1, 2, 3].map((i) =>
-    Deno.listen({ hostname: "127.0.0.1", port: basePort + i })
-  );
-  const accepted = listeners.map((listener) =>
-    listener.accept().then((conn) => {
-      conn.close();
-      return 1;
-    }, () => 0)
-  );
+  const ports = watchGroupPorts(basePort);
   const client = new ClientProcess([
     ...args,
     "--base-port",
@@ -649,14 +641,14 @@ async function runWatchedClient(args: string[]): Promise<{
     "2",
   ]);
   let status: Deno.CommandStatus;
+  let connections: number;
   try {
     status = await within(60_000, "the client to exit", client.status);
   } finally {
     if (!client.exited) client.child.kill("SIGKILL");
     await client.status;
-    for (const listener of listeners) listener.close();
+    connections = await ports.close();
   }
-  const connections = (await Promise.all(accepted)).reduce((a, b) => a + b, 0);
   return { status, stderr: client.stderr, connections };
 }
 
