@@ -371,9 +371,18 @@ export class Broker {
    * sent an empty notice from the broker, which members ignore.
    */
   #holdsRoutingId(id: string): boolean {
+    return this.#notify(bytes(id), EMPTY);
+  }
+
+  /**
+   * Sends the broker's notice `["", "broker", notice]` to routing id `to`.
+   *
+   * @returns False if no peer has that routing id; true if one has (at its
+   * high-water mark the peer is there, only busy: the notice is then lost).
+   */
+  #notify(to: Uint8Array, notice: Uint8Array): boolean {
     try {
-      // At its high-water mark the peer is there, only busy.
-      this.#router.trySend([id, EMPTY, BROKER_BYTES, EMPTY]);
+      this.#router.trySend([to, EMPTY, BROKER_BYTES, notice]);
       return true;
     } catch (error) {
       if (error instanceof ZmqError && error.code === "EHOSTUNREACH") return false;
@@ -504,11 +513,7 @@ export class Broker {
 
   /** Asks the holder of routing id `to` to show its key's id (CURVE mode). */
   #askToVerify(to: Uint8Array): void {
-    try {
-      this.#router.trySend([to, EMPTY, BROKER_BYTES, VERIFY]);
-    } catch (error) {
-      if (!(error instanceof ZmqError && error.code === "EHOSTUNREACH")) throw error;
-    }
+    this.#notify(to, VERIFY);
   }
 
   /**
@@ -563,7 +568,7 @@ export class Broker {
     } dropped`;
     this.#log(`Direct message from ${text(item.from)}: ${notice}`);
     try {
-      this.#router.trySend([item.from, new Uint8Array(0), bytes(BROKER_ID), bytes(notice)]);
+      this.#notify(item.from, bytes(notice));
     } catch {
       // The sender is gone too.
     }
