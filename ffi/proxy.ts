@@ -32,6 +32,12 @@ export interface ProxyHooks {
 export interface ProxyOptions extends ProxyHooks {
   /** Gets a copy of every forwarded message (a PUB, PUSH, PAIR...). */
   capture?: Socket;
+  /**
+   * Called when `to` cannot take `message` now (its high-water mark):
+   * return true once the hook has dealt with it (sent it some other way, or
+   * dropped it), false to wait for room as usual.
+   */
+  onFull?: (message: Uint8Array[], to: Socket) => boolean;
 }
 
 /** A running proxy. */
@@ -68,18 +74,18 @@ export function proxy(
   backend: Socket,
   options: ProxyOptions = {},
 ): Proxy {
-  const { capture, ...hooks } = options;
+  const { capture, onFull, ...hooks } = options;
   const stats: ProxyStats = { forward: 0, backward: 0 };
   const pumps: Promise<void>[] = [];
   if (!CANNOT_RECEIVE.has(frontend.type) && !CANNOT_SEND.has(backend.type)) {
-    pumps.push(pump(frontend, backend, capture, (message) => {
+    pumps.push(pump(frontend, backend, { capture, onFull }, (message) => {
       if (hooks.forward?.(message) === false) return false;
       stats.forward++;
       return true;
     }));
   }
   if (!CANNOT_RECEIVE.has(backend.type) && !CANNOT_SEND.has(frontend.type)) {
-    pumps.push(pump(backend, frontend, capture, (message) => {
+    pumps.push(pump(backend, frontend, { capture, onFull }, (message) => {
       if (hooks.backward?.(message) === false) return false;
       stats.backward++;
       return true;
@@ -96,7 +102,7 @@ export function proxy(
 async function pump(
   from: Socket,
   to: Socket,
-  capture: Socket | undefined,
+  { capture, onFull }: Pick<ProxyOptions, "capture" | "onFull">,
   pass: (message: Uint8Array[]) => boolean,
 ): Promise<void> {
   try {
@@ -107,7 +113,7 @@ async function pump(
       do {
         if (pass(message)) {
           if (capture !== undefined && !capture.trySend(message)) await capture.send(message);
-          if (!to.trySend(message)) await to.send(message);
+          if (!to.trySend(message) && !(onFull?.(message, to) ?? false)) await to.send(message);
         }
         message = ++batch < 1024 ? from.tryReceive() : null;
       } while (message !== null);

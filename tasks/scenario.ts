@@ -96,6 +96,8 @@ export interface ScenarioControl {
   kill(role: string): Promise<void>;
   /** Starts the broker (with --resume) or the sequencer (same flags, e.g. the same --log) again. */
   restart(role: "broker" | "sequencer"): void;
+  /** Freezes a role with SIGSTOP (as Ctrl-Z does), or lets it go on with SIGCONT. */
+  signal(role: string, signal: "SIGSTOP" | "SIGCONT"): void;
 }
 
 const SEED_DIR = "tests/peers/seed";
@@ -287,12 +289,7 @@ function controlOf(run: Run): ScenarioControl {
   return {
     delivered: (id) => countLines(resultPaths(run.options.out, id).tom),
     async kill(role) {
-      const process = role === "broker"
-        ? run.broker
-        : role === "sequencer"
-        ? run.sequencer
-        : run.clients.get(role);
-      if (process === undefined) throw new Error(`No role ${role} to kill`);
+      const process = roleProcess(run, role);
       notePeak(run, role === "broker" || role === "sequencer" ? role : `client ${role}`, process);
       if (role !== "broker" && role !== "sequencer") run.killed.add(role);
       process.child.kill("SIGKILL");
@@ -302,7 +299,21 @@ function controlOf(run: Run): ScenarioControl {
       if (role === "broker") run.broker = startBroker(run, true);
       else run.sequencer = startSequencer(run);
     },
+    signal(role, signal) {
+      roleProcess(run, role).child.kill(signal);
+    },
   };
+}
+
+/** The process of a role ("broker", "sequencer" or a client id). */
+function roleProcess(run: Run, role: string): RoleProcess {
+  const process = role === "broker"
+    ? run.broker
+    : role === "sequencer"
+    ? run.sequencer
+    : run.clients.get(role);
+  if (process === undefined) throw new Error(`No role ${role} in this scenario`);
+  return process;
 }
 
 /** The clients not killed on purpose. */

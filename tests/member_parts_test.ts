@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Holdback } from "../roles/member/holdback.ts";
 import { RESEND_AFTER_MS, SendWindow } from "../roles/member/send_window.ts";
 import { RecoveryClient } from "../roles/member/recovery_client.ts";
+import { CATCH_UP_CHUNK } from "../roles/protocol/recovery.ts";
 
 const encoder = new TextEncoder();
 const own = (index: number) => ({ key: "c1@ab", index });
@@ -61,7 +62,7 @@ Deno.test("RecoveryClient asks for the gaps only, then from the highest seen on,
   assert.deepEqual(client.tick(300, new Holdback(), 0, 0), [{ kind: "hello", delivered: 0 }]);
   // Once it has answered (its epoch is known), no more greetings.
   const empty = new Holdback();
-  assert.deepEqual(client.answered({ seq: 0, epoch: "e1", lowest: 1, delivered: 0 }, empty), []);
+  assert.deepEqual(client.answered(0, { seq: 0, epoch: "e1", lowest: 1, delivered: 0 }, empty), []);
   assert.deepEqual(client.settle(300, { seq: 0, epoch: "e1", lowest: 1 }, empty, 0), []);
   const first = client.tick(1000, holdback, 0, 0);
   assert.deepEqual(first, [{
@@ -77,7 +78,10 @@ Deno.test("RecoveryClient asks for the gaps only, then from the highest seen on,
   assert.deepEqual(client.tick(3099, holdback, 0, 0), []);
   assert.equal(client.tick(3100, holdback, 0, 0)[0]?.kind, "retransmit");
   // An answer resets it.
-  assert.deepEqual(client.answered({ seq: 7, epoch: "e1", lowest: 1, delivered: 1 }, holdback), []);
+  assert.deepEqual(
+    client.answered(0, { seq: 7, epoch: "e1", lowest: 1, delivered: 1 }, holdback),
+    [],
+  );
   assert.deepEqual(client.settle(3100, { seq: 7, epoch: "e1", lowest: 1 }, holdback, 0), []);
   assert.equal(client.tick(3400, holdback, 3100, 0)[0]?.kind, "retransmit");
 });
@@ -87,20 +91,27 @@ Deno.test("RecoveryClient fails on a HIGHEST below the echoed position, skips wh
   const holdback = new Holdback({ ordersOnly: true });
   for (let seq = 1; seq <= 10; seq++) holdback.addOrder(seq, encoder.encode(`m${seq}`));
   // An echo of a position this member never said is no answer of its request.
-  const [forged] = client.answered({ seq: 3, epoch: "e1", lowest: 1, delivered: 10 }, holdback);
+  const [forged] = client.answered(0, { seq: 3, epoch: "e1", lowest: 1, delivered: 10 }, holdback);
   assert.equal(forged?.kind, "ignore");
   assert.deepEqual(client.hello(0, holdback), { kind: "hello", delivered: 10 });
-  const [fail] = client.answered({ seq: 3, epoch: "e1", lowest: 1, delivered: 10 }, holdback);
+  const [fail] = client.answered(0, { seq: 3, epoch: "e1", lowest: 1, delivered: 10 }, holdback);
   assert.equal(fail?.kind, "fail");
   assert.match(
     fail?.kind === "fail" ? fail.why : "",
     /highest order is 3, but this member had delivered up to 10/,
   );
-  // A late member: orders before 50 are gone.
+  // A late member: orders before 50 are gone, and it skips them, once.
   const late = new Holdback({ ordersOnly: true });
-  assert.deepEqual(client.answered({ seq: 80, epoch: "e1", lowest: 50, delivered: 0 }, late), [
-    { kind: "skip", from: 1, to: 50 },
-  ]);
+  const lateClient = new RecoveryClient(300, { late: true });
+  const gone = { seq: 80, epoch: "e1", lowest: 50, delivered: 0 };
+  assert.deepEqual(lateClient.answered(0, gone, late), [{ kind: "skip", from: 1, to: 50 }]);
+  // A member that was in step and fell behind them stops, saying what to set.
+  const [behindHeld] = new RecoveryClient(300).answered(0, gone, late);
+  assert.equal(behindHeld?.kind, "fail");
+  assert.match(
+    behindHeld?.kind === "fail" ? behindHeld.why : "",
+    /orders 1\.\.49 are no longer held by the sequencer: it holds 50\.\.80.*--log/,
+  );
   // Everything delivered and own multicasts wait: send them again.
   assert.deepEqual(client.settle(0, { seq: 10, epoch: "e1", lowest: 1 }, holdback, 2), [
     { kind: "resend" },
@@ -117,8 +128,54 @@ Deno.test("RecoveryClient asks for orders the sequencer said it gave, even with 
   for (let seq = 1; seq <= 5; seq++) holdback.addOrder(seq, encoder.encode(`m${seq}`));
   client.hello(0, holdback);
   // The sequencer gave 6; order 6 never came.
-  assert.deepEqual(client.answered({ seq: 6, epoch: "e1", lowest: 1, delivered: 5 }, holdback), []);
+  assert.deepEqual(
+    client.answered(0, { seq: 6, epoch: "e1", lowest: 1, delivered: 5 }, holdback),
+    [],
+  );
   assert.deepEqual(client.settle(0, { seq: 6, epoch: "e1", lowest: 1 }, holdback, 0), []);
   const [ask] = client.tick(300, holdback, 0, 0);
   assert.deepEqual(ask, { kind: "retransmit", ranges: [[6, null]], delivered: 5 });
+});
+
+Deno.test("RecoveryClient catches up a long gap in rounds of CATCH_UP_CHUNK, each asked for once the last is answered", () => {
+  const client = new RecoveryClient(300);
+  const holdback = new Holdback({ ordersOnly: true });
+  holdback.addOrder(1, encoder.encode("a"));
+  holdback.addOrder(10_001, encoder.encode("z"));
+  client.hello(0, holdback);
+  client.answered(0, { seq: 10_001, epoch: "e1", lowest: 1, delivered: 1 }, holdback);
+  client.settle(0, { seq: 10_001, epoch: "e1", lowest: 1, delivered: 1 }, holdback, 0);
+  const [first] = client.tick(300, holdback, 0, 0);
+  assert.deepEqual(first, {
+    kind: "retransmit",
+    ranges: [[2, 1 + CATCH_UP_CHUNK]],
+    delivered: 1,
+  });
+  // The round's answer: far behind still, so the next round goes at once.
+  for (let seq = 2; seq <= 1 + CATCH_UP_CHUNK; seq++) holdback.addOrder(seq, encoder.encode("m"));
+  const answer = { seq: 10_001, epoch: "e1", lowest: 1, delivered: 1 };
+  assert.deepEqual(client.answered(300, answer, holdback), []);
+  const [next] = client.settle(300, answer, holdback, 0);
+  assert.deepEqual(next, {
+    kind: "retransmit",
+    ranges: [[2 + CATCH_UP_CHUNK, 1 + 2 * CATCH_UP_CHUNK]],
+    delivered: 1 + CATCH_UP_CHUNK,
+  });
+});
+
+Deno.test("RecoveryClient greets the sequencer every heartbeatMs once it answered, and says when it falls silent and speaks again", () => {
+  const client = new RecoveryClient(300, { heartbeatMs: 1000 });
+  const holdback = new Holdback({ ordersOnly: true });
+  const answer = { seq: 0, epoch: "e1", lowest: 1, delivered: 0 };
+  client.hello(0, holdback);
+  client.answered(0, answer, holdback);
+  client.settle(0, answer, holdback, 0);
+  assert.deepEqual(client.tick(999, holdback, 0, 0), [{ kind: "hello", delivered: 0 }]);
+  assert.deepEqual(client.tick(1500, holdback, 0, 0), []);
+  assert.deepEqual(client.tick(1999, holdback, 0, 0), [{ kind: "hello", delivered: 0 }]);
+  const silent = client.tick(3000, holdback, 0, 0);
+  assert.deepEqual(silent, [{ kind: "hello", delivered: 0 }, { kind: "silent", forMs: 3000 }]);
+  // Said once, not at every tick.
+  assert.deepEqual(client.tick(3100, holdback, 0, 0), []);
+  assert.deepEqual(client.answered(3200, answer, holdback), [{ kind: "silent", forMs: 0 }]);
 });

@@ -61,6 +61,8 @@ interface WaitingDirect {
   since: number;
 }
 
+/** The bus's high-water mark at the broker's XPUB, per subscriber: past it, that one loses. */
+const BUS_HWM = 100_000;
 /** How long after an id was let in a second participant with it is checked for the first, ms. */
 const ADMISSION_GRACE_MS = 1000;
 /** How often waiting direct messages are retried, ms. */
@@ -95,6 +97,12 @@ export interface BrokerCounters {
   refused: number;
   /** The highest order forwarded. */
   highestOrder: number;
+  /**
+   * Times a subscriber of the bus was at its high-water mark: from then
+   * until it has read its queue down, bus messages are dropped for it
+   * alone (it catches up from the sequencer) and the others go on.
+   */
+  busOverflows: number;
 }
 
 /**
@@ -119,6 +127,7 @@ export class Broker {
     badInput: 0,
     refused: 0,
     highestOrder: 0,
+    busOverflows: 0,
   };
   /** Resolves once `start` was published. */
   readonly started: Promise<void>;
@@ -201,7 +210,7 @@ export class Broker {
       // Subscriptions are one byte here (CURVE handshakes a few hundred); a huge
       // topic would cost memory in libzmq's trie.
       this.#xpub.setOption("MAXMSGSIZE", 4096);
-      this.#xpub.setOption("SNDHWM", 100_000);
+      this.#xpub.setOption("SNDHWM", BUS_HWM);
       this.#xpub.bind(at.multicastOut);
       this.#rep = this.#ctx.socket("REP");
       this.#rep.setOption("MAXMSGSIZE", 4096);
@@ -243,6 +252,7 @@ export class Broker {
         if (message[0]?.[0] === 1) this.#countSubscription(message);
         return false;
       },
+      onFull: (message, to) => to === this.#xpub && this.#dropForTheFull(message),
     });
     this.#tasks.push(this.#proxy.done);
     // Subscribe upstream to everything.
@@ -396,6 +406,28 @@ export class Broker {
     if (refusal === null) return true;
     this.#refuse(`Refused a bus message: ${refusal}`);
     return false;
+  }
+
+  /**
+   * A subscriber's queue is full (XPUB_NODROP said so): the message goes to
+   * everyone with room and is dropped for the full ones, which libzmq then
+   * leaves out until they have read their queue down. The fast never wait
+   * for the slow; the slow catch up from the sequencer.
+   */
+  #dropForTheFull(message: Uint8Array[]): boolean {
+    this.#xpub.setOption("XPUB_NODROP", false);
+    try {
+      this.#xpub.trySend(message);
+    } finally {
+      this.#xpub.setOption("XPUB_NODROP", true);
+    }
+    const count = ++this.#counters.busOverflows;
+    if (count <= 10 || count % 100 === 0) {
+      this.#warn(
+        `A subscriber of the bus is at its high-water mark (${BUS_HWM}): bus messages are dropped for it alone until it reads its queue down, and it catches up from the sequencer (${count} times so far)`,
+      );
+    }
+    return true;
   }
 
   /** Counts a refusal and logs it (the first 100, then every 1,000th). */

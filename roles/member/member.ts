@@ -27,6 +27,9 @@ import { bytes, text } from "../protocol/text.ts";
 import { decodeBus, multicastFrames, ProtocolError } from "../protocol/bus.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
 
+/** How often a member greets the sequencer by default, ms. */
+export const DEFAULT_HEARTBEAT_MS = 1000;
+
 /** Bus messages handled in one go before the event loop gets a turn. */
 const BUS_BATCH = 256;
 
@@ -101,6 +104,13 @@ export interface MemberOptions extends GroupAddress, RoleLogging {
    * and follows it down the same FIFO pipe), so a missing one was lost.
    */
   holdbackTimeoutMs?: number;
+  /**
+   * How often the member greets the sequencer whatever happens, in ms (0:
+   * never): it learns of a lost last order within that long even on an idle
+   * bus, and the sequencer, which evicts a member silent for its
+   * `evictAfterMs`, knows it is alive. Default 1,000.
+   */
+  heartbeatMs?: number;
   /** The largest payload sent, bytes (the broker's limit must be as large). Default 1 MiB. */
   maxPayload?: number;
   /**
@@ -193,14 +203,22 @@ export class Member {
   /** Bus messages received (for `dropEvery`). */
   #busReceived = 0;
 
-  private constructor(options: MemberOptions, ctx: SocketSet, sockets: [Socket, Socket, Socket]) {
+  private constructor(
+    options: MemberOptions,
+    ctx: SocketSet,
+    sockets: [Socket, Socket, Socket],
+    late: boolean,
+  ) {
     this.id = options.id;
     this.#originKey = `${options.id}@${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     this.#options = options;
     this.#ctx = ctx;
     [this.#pub, this.#sub, this.#dealer] = sockets;
     this.#window = new SendWindow(options.window ?? 1000);
-    this.#recovery = new RecoveryClient(options.recoveryAfterMs ?? 300);
+    this.#recovery = new RecoveryClient(options.recoveryAfterMs ?? 300, {
+      late,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    });
     this.#log = options.log ?? (() => {});
     this.#trace = options.trace;
     this.#ordersOnly = takesOnlyOrders(options);
@@ -232,7 +250,7 @@ export class Member {
         topics,
         options.signal,
       );
-      const member = new Member({ ...options, id }, ctx, [pub, sub, dealer]);
+      const member = new Member({ ...options, id }, ctx, [pub, sub, dealer], late);
       member.#log(`${id} started${late ? " (late)" : ""}`);
       member.#start(late);
       return member;
@@ -441,6 +459,14 @@ export class Member {
         return this.#log(`${this.id}: the sequencer restarted; recovering`);
       case "fail":
         return this.#fail(action.why);
+      case "silent":
+        return this.#log(
+          action.forMs === 0
+            ? `${this.id}: the sequencer answers again`
+            : `${this.id}: the sequencer has not answered for ${
+              (action.forMs / 1000).toFixed(1)
+            } s (stopped, frozen or cut off?); still asking`,
+        );
       case "ignore":
         this.#counters.badInput++;
         return this.#log(`${this.id}: dropped a bad message from the sequencer: ${action.why}`);
@@ -535,10 +561,10 @@ export class Member {
       this.#deliver(deliveries);
       this.#deliverLost();
     } else if (message.kind === "highest") {
-      const answered = this.#recovery.answered(message, this.#holdback);
+      const now = performance.now();
+      const answered = this.#recovery.answered(now, message, this.#holdback, this.#lastProgress);
       for (const action of answered) this.#act(action);
       if (this.#closed || answered.some((action) => action.kind === "ignore")) return;
-      const now = performance.now();
       const settled = this.#recovery.settle(now, message, this.#holdback, this.#window.inFlight);
       for (const action of settled) this.#act(action);
     }

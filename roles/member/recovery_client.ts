@@ -22,6 +22,8 @@ export type RecoveryAction =
   | { kind: "restarted" }
   /** Stop for good, saying why. */
   | { kind: "fail"; why: string }
+  /** The sequencer has not answered for `forMs` (0: it answers again): say so. */
+  | { kind: "silent"; forMs: number }
   /** Drop the answer as bad input, saying why. */
   | { kind: "ignore"; why: string };
 
@@ -51,6 +53,8 @@ export interface Highest {
   delivered?: number;
 }
 
+import { CATCH_UP_CHUNK } from "../protocol/recovery.ts";
+
 /** At most this many gaps are asked for in one round. */
 const MAX_RANGES = 64;
 /** The back-off of unanswered requests doubles up to this, ms. */
@@ -74,13 +78,32 @@ export class RecoveryClient {
   #highestKnown = 0;
   /** When an order below the next one last made the member ask (ms). */
   #probedAt = -Infinity;
+  /** Answers still to come for the last round of requests. */
+  #roundLeft = 0;
+  /** The last round asked for a whole chunk: the member is catching up. */
+  #fullRound = false;
+  /** Orders the sequencer no longer holds may be skipped (a late joiner's first answer only). */
+  #maySkip: boolean;
+  #heartbeatMs: number;
+  #lastBeat = -Infinity;
+  /** When the sequencer last answered (ms), and whether its silence was reported. */
+  #lastAnswer = -Infinity;
+  #silenceReported = false;
 
   /**
    * @param recoveryAfterMs How long nothing may be delivered while something
    * is pending before the member asks (and the first back-off).
+   * @param options `late`: the member joined a running group, so the orders
+   * its first answer says are gone are skipped (otherwise a member that
+   * needs orders the sequencer no longer holds stops, saying why);
+   * `heartbeatMs`: how often it greets the sequencer whatever happens
+   * (0: never), so that it learns of a lost last order within that long and
+   * the sequencer knows it is alive.
    */
-  constructor(recoveryAfterMs: number) {
+  constructor(recoveryAfterMs: number, options: { late?: boolean; heartbeatMs?: number } = {}) {
     this.#afterMs = recoveryAfterMs;
+    this.#maySkip = options.late ?? false;
+    this.#heartbeatMs = options.heartbeatMs ?? 0;
   }
 
   /** The sequencer's epoch, "" until it answered once. */
@@ -126,8 +149,18 @@ export class RecoveryClient {
       : this.#afterMs;
     this.#awaitingAnswer = true;
     this.#lastRequest = now;
-    const ranges: [number, number | null][] = view.missingRanges(MAX_RANGES);
-    ranges.push([Math.max(view.next, view.highestOrder + 1), null]);
+    // At most a chunk a round: the next round follows its answers.
+    let budget = CATCH_UP_CHUNK;
+    const ranges: [number, number | null][] = [];
+    for (const [first, last] of view.missingRanges(MAX_RANGES)) {
+      if (budget <= 0) break;
+      const end = Math.min(last, first + budget - 1);
+      ranges.push([first, end]);
+      budget -= end - first + 1;
+    }
+    if (budget > 0) ranges.push([Math.max(view.next, view.highestOrder + 1), null]);
+    this.#roundLeft = ranges.length;
+    this.#fullRound = budget <= 0;
     return { kind: "retransmit", ranges, delivered: this.#position(view) };
   }
 
@@ -156,8 +189,31 @@ export class RecoveryClient {
     // tells a later restart apart.
     if (this.#epoch === "" && this.#helloRetries > 0 && now - this.#lastRequest >= this.#afterMs) {
       actions.push(this.hello(now, view));
+    } else if (this.#beatDue(now)) {
+      this.#lastBeat = now;
+      actions.push({ kind: "hello", delivered: this.#position(view) });
+    }
+    const silentFor = now - this.#lastAnswer;
+    if (
+      this.#heartbeatMs > 0 && this.#epoch !== "" && !this.#silenceReported &&
+      silentFor >= 3 * this.#heartbeatMs
+    ) {
+      this.#silenceReported = true;
+      actions.push({ kind: "silent", forMs: silentFor });
     }
     return actions;
+  }
+
+  /**
+   * True when the heartbeat is due: the sequencer has answered once (a seed
+   * one never does), and no round of requests is waiting for its answers
+   * (they tell as much, and an answer to a greeting would look like the
+   * end of the round).
+   */
+  #beatDue(now: number): boolean {
+    const beat = this.#heartbeatMs;
+    if (beat <= 0 || this.#epoch === "" || now - this.#lastBeat < beat) return false;
+    return this.#roundLeft === 0 || now - this.#lastRequest >= 5 * beat;
   }
 
   /**
@@ -165,8 +221,16 @@ export class RecoveryClient {
    * back below what the member had delivered when it asked (the echo), and
    * orders older than it still holds are skipped. The member carries these
    * out, then calls {@link RecoveryClient.settle} with the same answer.
+   *
+   * @param lastProgress When the member last delivered (ms): one that is
+   * still delivering is not yet judged too far behind.
    */
-  answered(answer: Highest, view: HoldbackView): RecoveryAction[] {
+  answered(
+    now: number,
+    answer: Highest,
+    view: HoldbackView,
+    lastProgress = -Infinity,
+  ): RecoveryAction[] {
     const delivered = answer.delivered ?? 0;
     if (delivered > this.#askedUpTo) {
       return [{
@@ -183,10 +247,19 @@ export class RecoveryClient {
       }];
     }
     this.#awaitingAnswer = false;
+    this.#lastAnswer = now;
+    const silence = this.#silenceReported ? [{ kind: "silent", forMs: 0 } as const] : [];
+    this.#silenceReported = false;
+    const maySkip = this.#maySkip;
+    this.#maySkip = false;
     if (view.next < answer.lowest && view.next <= answer.seq) {
-      return [{ kind: "skip", from: view.next, to: answer.lowest }];
+      if (maySkip) return [...silence, { kind: "skip", from: view.next, to: answer.lowest }];
+      // Still delivering what it had queued (a member that was frozen): the
+      // orders it lacks may be among them. A later answer decides.
+      if (now - lastProgress < this.#afterMs) return silence;
+      return [{ kind: "fail", why: tooFarBehind(view.next, answer) }];
     }
-    return [];
+    return silence;
   }
 
   /**
@@ -202,11 +275,18 @@ export class RecoveryClient {
     const restarted = this.#epoch !== "" && this.#epoch !== answer.epoch;
     this.#epoch = answer.epoch;
     this.#highestKnown = answer.seq;
+    const roundDone = this.#roundLeft === 1;
+    this.#roundLeft = Math.max(0, this.#roundLeft - 1);
     if (view.next > answer.seq) {
       this.#orphans = view.heldMessages;
       return ownInFlight > 0 ? [{ kind: "resend" }] : [];
     }
-    return restarted ? [{ kind: "restarted" }, this.retransmit(now, view)] : [];
+    if (restarted) return [{ kind: "restarted" }, this.retransmit(now, view)];
+    // A round of catching up is answered and the member is still far behind:
+    // the next round, now (a small gap is left to the periodic check, since
+    // under load the newest orders are always still on their way).
+    const farBehind = this.#fullRound || answer.seq - view.next >= CATCH_UP_CHUNK;
+    return roundDone && farBehind ? [this.retransmit(now, view)] : [];
   }
 
   /** The broker came back (a second subscription): ask at once. */
@@ -218,4 +298,13 @@ export class RecoveryClient {
   noService(): void {
     this.#helloRetries = 0;
   }
+}
+
+/** Why a member cannot go on: it needs orders that the sequencer no longer holds. */
+function tooFarBehind(next: number, answer: Highest): string {
+  return `orders ${next}..${
+    answer.lowest - 1
+  } are no longer held by the sequencer: it holds ${answer.lowest}..${answer.seq}, the last ${
+    answer.seq - answer.lowest + 1
+  } in memory, and this member fell further behind than that, so it cannot deliver them without a gap; stopping. Start the sequencer with a --log (it then serves every order from disk) or a larger --history`;
 }

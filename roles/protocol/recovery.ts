@@ -25,6 +25,13 @@ export type RecoveryMessage =
   | { kind: "highest"; seq: number; epoch: string; lowest: number; delivered?: number };
 
 /**
+ * At most this many orders answer one `RETRANSMIT`, and a member asks for
+ * at most this many in one round: one far behind catches up in rounds, at
+ * its own pace, without flooding the broker's queue for it.
+ */
+export const CATCH_UP_CHUNK = 2048;
+
+/**
  * ` <delivered>` when known: a request says how far its member has
  * delivered, and the sequencer's HIGHEST echoes it, so that the member can
  * tell a sequencer whose numbering went back below it (H < delivered) from

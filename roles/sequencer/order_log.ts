@@ -42,6 +42,9 @@ export interface LoggedOrder {
 /** Standard base64, as `encodeBase64` writes it. */
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Every this many orders the log remembers where a line starts, to read old orders back. */
+const INDEX_STRIDE = 1024;
+
 /** Options of {@link OrderLog.open}. */
 export interface OrderLogOptions {
   /** When the log is made durable. */
@@ -63,12 +66,35 @@ export class OrderLog {
   #committed: number;
   /** fsync calls made so far. */
   syncs = 0;
+  /** Where order `k * INDEX_STRIDE + 1` starts in the file, by k: a sparse index. */
+  #index: number[];
+  /** The highest order committed. */
+  #highest: number;
+  /** The length of the file with the queued lines, and the highest of them. */
+  #queuedEnd: number;
+  #queuedHighest: number;
 
-  private constructor(file: Deno.FsFile, policy: FsyncPolicy, path: string, length: number) {
+  private constructor(
+    file: Deno.FsFile,
+    options: {
+      policy: FsyncPolicy;
+      path: string;
+      length: number;
+      highest: number;
+      index: number[];
+    },
+  ) {
     this.#file = file;
-    this.#policy = policy;
-    this.#path = path;
-    this.#committed = length;
+    this.#policy = options.policy;
+    this.#path = options.path;
+    this.#committed = this.#queuedEnd = options.length;
+    this.#highest = this.#queuedHighest = options.highest;
+    this.#index = options.index;
+  }
+
+  /** The highest order committed to the file (0 if none). */
+  get highest(): number {
+    return this.#highest;
   }
 
   /**
@@ -98,8 +124,13 @@ export class OrderLog {
     );
     lines.pop();
     let highest = 0;
+    let offset = 0;
+    const offsets: number[] = [];
     const recent: LoggedOrder[] = [];
     lines.forEach((line, index) => {
+      if (index % INDEX_STRIDE === 0) offsets.push(offset);
+      // Lines are ASCII: a character is a byte.
+      offset += line.length + 1;
       const [seqText = "", payloadText = "", originText = "-"] = line.split(" ");
       const seq = Number(seqText);
       const origin = originText === "-" ? null : parseOrigin(originText);
@@ -129,15 +160,72 @@ export class OrderLog {
     }
     if (complete < bytes.byteLength) file.truncateSync(complete);
     file.seekSync(complete, Deno.SeekMode.Start);
-    return { log: new OrderLog(file, policy, path, complete), highest, recent };
+    const log = new OrderLog(file, { policy, path, length: complete, highest, index: offsets });
+    return { log, highest, recent };
   }
 
   /** Queues order `seq` for the next `commit()`. */
   add(seq: number, payload: Uint8Array, origin: Origin | null = null): void {
-    this.#pending.push(
-      `${seq} ${encodeBase64(payload)} ${origin === null ? "-" : formatOrigin(origin)}\n`,
-    );
+    const line = `${seq} ${encodeBase64(payload)} ${
+      origin === null ? "-" : formatOrigin(origin)
+    }\n`;
+    this.#pending.push(line);
+    this.#queuedHighest = seq;
+    if ((seq - 1) % INDEX_STRIDE === 0) this.#index[(seq - 1) / INDEX_STRIDE] = this.#queuedEnd;
+    this.#queuedEnd += line.length;
     if (this.#policy === "always") this.commit();
+  }
+
+  /**
+   * Reads orders `first` to `last` (at most `limit` of them) back from the
+   * file, for a member that is further behind than the sequencer's memory.
+   * Only committed orders are read.
+   *
+   * @throws {Error} naming the file when it cannot be read or a line is not
+   * the one expected.
+   */
+  read(first: number, last: number, limit: number): LoggedOrder[] {
+    const end = Math.min(last, this.#highest, first + limit - 1);
+    if (first < 1 || first > end) return [];
+    const block = Math.floor((first - 1) / INDEX_STRIDE);
+    const start = this.#index[block]!;
+    using file = Deno.openSync(this.#path, { read: true });
+    file.seekSync(start, Deno.SeekMode.Start);
+    const orders: LoggedOrder[] = [];
+    let seq = block * INDEX_STRIDE + 1;
+    let rest = "";
+    const chunk = new Uint8Array(256 * 1024);
+    const decoder = new TextDecoder();
+    let position = start;
+    while (seq <= end && position < this.#committed) {
+      const read = file.readSync(
+        chunk.subarray(0, Math.min(chunk.byteLength, this.#committed - position)),
+      );
+      if (read === null || read === 0) break;
+      position += read;
+      const lines = (rest + decoder.decode(chunk.subarray(0, read))).split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) {
+        if (seq > end) break;
+        if (seq >= first) orders.push(this.#parse(line, seq));
+        seq++;
+      }
+    }
+    return orders;
+  }
+
+  /** One line read back: it must be order `seq`. */
+  #parse(line: string, seq: number): LoggedOrder {
+    const [seqText, payloadText = "", originText = "-"] = line.split(" ");
+    const origin = originText === "-" ? null : parseOrigin(originText);
+    if (Number(seqText) !== seq || (originText !== "-" && origin === null)) {
+      throw new Error(
+        `Corrupt order log ${this.#path}: expected order ${seq}, read ${
+          JSON.stringify(line.slice(0, 40))
+        }`,
+      );
+    }
+    return { seq, payload: decodeBase64(payloadText), origin };
   }
 
   /**
@@ -151,6 +239,7 @@ export class OrderLog {
     if (this.#pending.length === 0) return;
     const bytes = this.#encoder.encode(this.#pending.join(""));
     this.#pending.length = 0;
+    const highest = this.#queuedHighest;
     try {
       let written = 0;
       while (written < bytes.byteLength) {
@@ -167,10 +256,14 @@ export class OrderLog {
       });
     }
     this.#committed += bytes.byteLength;
+    this.#highest = highest;
   }
 
   /** Cuts the file back to its last committed order, if it can. */
   #cutBack(): void {
+    this.#queuedEnd = this.#committed;
+    this.#queuedHighest = this.#highest;
+    this.#index.length = Math.ceil(this.#highest / INDEX_STRIDE);
     try {
       this.#file.truncateSync(this.#committed);
       this.#file.seekSync(this.#committed, Deno.SeekMode.Start);

@@ -22,7 +22,12 @@ import {
   type Origin,
   ProtocolError,
 } from "../protocol/bus.ts";
-import { decodeRecovery, encodeRecovery, type RecoveryMessage } from "../protocol/recovery.ts";
+import {
+  CATCH_UP_CHUNK,
+  decodeRecovery,
+  encodeRecovery,
+  type RecoveryMessage,
+} from "../protocol/recovery.ts";
 import { seqOf, text } from "../protocol/text.ts";
 
 /** A member's request that the sequencer answers. */
@@ -393,13 +398,14 @@ export class Sequencer {
     // HELLO asks for no orders, only the last line.
     const first = request.kind === "hello"
       ? highest + 1
-      : Math.max(request.first, this.#history.lowest);
-    const last = request.kind === "hello" ? highest : Math.min(request.last ?? highest, highest);
+      : Math.max(request.first, this.#lowestHeld());
+    const last = request.kind === "hello"
+      ? highest
+      : Math.min(request.last ?? highest, highest, first + CATCH_UP_CHUNK - 1);
     if (first <= last) this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
     const empty = new Uint8Array(0);
-    for (let seq = first; seq <= last; seq++) {
-      const { payload, origin } = this.#history.get(seq)!;
-      const reply = [empty, from, encodeRecovery({ kind: "order", seq, payload, origin })];
+    for (const order of this.#held(first, last)) {
+      const reply = [empty, from, encodeRecovery({ kind: "order", ...order })];
       if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
       this.#counters.retransmitted++;
     }
@@ -411,10 +417,39 @@ export class Sequencer {
         kind: "highest",
         seq: highest,
         epoch: this.#epoch,
-        lowest: this.#history.lowest,
+        lowest: this.#lowestHeld(),
         delivered: request.delivered,
       }),
     ]);
+  }
+
+  /** The oldest order that can be retransmitted: 1 with a log, else the history's oldest. */
+  #lowestHeld(): number {
+    return this.#orderLog !== undefined ? 1 : this.#history.lowest;
+  }
+
+  /**
+   * Orders `first` to `last`: from the log for those older than the
+   * history (a member far behind), then from memory.
+   */
+  *#held(first: number, last: number): Generator<LoggedOrder> {
+    let seq = first;
+    const lowest = this.#history.lowest;
+    if (seq < lowest && this.#orderLog !== undefined) {
+      let fromLog: LoggedOrder[] = [];
+      try {
+        fromLog = this.#orderLog.read(seq, Math.min(last, lowest - 1), CATCH_UP_CHUNK);
+      } catch (error) {
+        this.#log(`Cannot retransmit from the log: ${(error as Error).message}`);
+      }
+      yield* fromLog;
+      if (fromLog.length === 0) return;
+      seq = fromLog.at(-1)!.seq + 1;
+    }
+    for (seq = Math.max(seq, lowest); seq <= last; seq++) {
+      const { payload, origin } = this.#history.get(seq)!;
+      yield { seq, payload, origin };
+    }
   }
 
   /**
