@@ -28,6 +28,11 @@ export interface RoleLogging {
   trace?: (line: string) => void;
   /** Called with a line for the log. */
   log?: (line: string) => void;
+  /**
+   * Called with a line for each thing worth an operator's attention: a
+   * refusal, an eviction, a new view, a silent sequencer. Default: `log`.
+   */
+  warn?: (line: string) => void;
 }
 
 /** The endpoints an address names: its own, or those of its host and base port. */

@@ -316,6 +316,9 @@ function roleProcess(run: Run, role: string): RoleProcess {
   return process;
 }
 
+/** How long the counts must stand still when a client was killed: a heartbeat and a recovery round, ms. */
+const SETTLE_MS = 1500;
+
 /** The clients not killed on purpose. */
 function liveClients(run: Run): string[] {
   return run.ids.filter((id) => !run.killed.has(id));
@@ -354,7 +357,10 @@ async function waitForDeliveries(run: Run, timeoutSeconds: number): Promise<numb
       deliveredSoFar = total;
       lastDelivery = performance.now();
     }
-    if (allDelivered(run, delivered)) break;
+    // With a client killed, how many of its multicasts were ordered is not
+    // known: the counts must also have stood still for a while.
+    const settled = run.killed.size === 0 || performance.now() - lastDelivery >= SETTLE_MS;
+    if (allDelivered(run, delivered) && settled) break;
     const failed = [...run.exited].filter(([id, code]) => code !== 0 && !run.killed.has(id));
     if (failed.length > 0) {
       run.violations.push(

@@ -45,12 +45,6 @@ export interface BrokerOptions extends GroupAddress, RoleLogging {
    * For a broker started again while the group runs.
    */
   resume?: boolean;
-  /**
-   * Called with a line for each thing refused (a join, a bus or direct
-   * message that broke the rules): worth an operator's attention. Default:
-   * `log`.
-   */
-  warn?: (line: string) => void;
 }
 
 /** A direct message the broker holds until its recipient can take it. */
@@ -166,6 +160,8 @@ export class Broker {
   /** CURVE mode: the routing ids shown to be held by their own key. */
   #verified: VerifiedIds | undefined;
   #monitor: Monitor | undefined;
+  /** Members the sequencer evicted and has not taken back. */
+  #evicted = new Set<string>();
 
   /**
    * Binds the four ports and starts serving.
@@ -485,6 +481,9 @@ export class Broker {
     // waits for it goes out now.
     if (text(payload) === "HERE") return this.#retryNow();
     const [word, number, ...rest] = text(payload).split(" ");
+    if ((word === "EVICT" || word === "ADMIT") && rest.length === 0 && number !== undefined) {
+      if (text(from) === SEQUENCER_ID) return this.#markEvicted(number, word === "EVICT");
+    }
     const announced = word === "HIGHEST" && rest.length === 0 ? seqOf(number ?? "", true) : null;
     if (announced === null || text(from) !== SEQUENCER_ID) {
       this.#counters.badInput++;
@@ -499,6 +498,23 @@ export class Broker {
   }
 
   /**
+   * The sequencer evicted member `id` (silent too long) or took it back:
+   * direct messages to an evicted member are dropped at once, their
+   * senders told, until it is back.
+   */
+  #markEvicted(id: string, evicted: boolean): void {
+    if (!evicted) {
+      this.#evicted.delete(id);
+      return;
+    }
+    this.#evicted.add(id);
+    if (this.#evicted.size > 10_000) this.#evicted.delete(this.#evicted.values().next().value!);
+    const queued = this.#waiting.get(id) ?? [];
+    this.#waiting.delete(id);
+    for (const item of queued) this.#drop(item, evictedNotice(id));
+  }
+
+  /**
    * Forwards a direct message without waiting: a recipient that is not
    * connected yet (EHOSTUNREACH) or has no room (its high-water mark) gets
    * it queued, in order, and retried on a timer, so that no recipient holds
@@ -507,6 +523,10 @@ export class Broker {
    */
   #forwardDirect(from: Uint8Array, to: Uint8Array, payload: Uint8Array): void {
     const key = text(to);
+    // The sequencer tells an evicted member so, and the broker answers it.
+    if (this.#evicted.has(key) && !isOurs(from)) {
+      return this.#drop({ from, to, payload, since: 0 }, evictedNotice(key));
+    }
     const queued = this.#waiting.get(key);
     const item = { from, to, payload, since: performance.now() };
     if (queued !== undefined) {
@@ -648,3 +668,14 @@ const ID_TOPIC_BYTES = bytes(ID_TOPIC_PREFIX);
 const BROKER_BYTES = bytes(BROKER_ID);
 const VERIFY = bytes("VERIFY");
 const EMPTY = new Uint8Array(0);
+
+/** True for the routing ids of the group's own roles: the sequencer and the broker. */
+function isOurs(from: Uint8Array): boolean {
+  const id = text(from);
+  return id === SEQUENCER_ID || id === BROKER_ID;
+}
+
+/** The unknown-recipient notice for a direct message to an evicted member. */
+function evictedNotice(id: string): string {
+  return `unknown recipient "${id}" (the sequencer evicted it from the group: it was silent too long)`;
+}

@@ -40,7 +40,7 @@ const FLAGS: Record<string, FlagSpec> = {
     type: "string",
     value: "DIR",
     default: ".",
-    help: "where test_result_<id>_tom.txt and _uno.txt go",
+    help: "where test_result_<id>_tom.txt, _uno.txt and _views.txt go",
   },
   "time-scale": {
     type: "string",
@@ -162,6 +162,7 @@ if (import.meta.main) {
         curve: clientCurveFromFlags(values),
         dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
         log: (l) => log.debug(l),
+        warn: (l) => log.info(l),
         trace: values.verbose ? (l) => log.debug(l) : undefined,
       });
       const first = await Promise.race([joining, signal.promise]);

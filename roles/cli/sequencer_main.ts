@@ -45,7 +45,15 @@ const FLAGS: Record<string, FlagSpec> = {
     type: "string",
     value: "N",
     default: "100000",
-    help: "how many of the last orders to keep for retransmission",
+    help:
+      "how many of the last orders to keep in memory for retransmission (with --log, older ones are read from the file)",
+  },
+  "evict-after": {
+    type: "string",
+    value: "S",
+    default: "5",
+    help:
+      "evict a member silent for S seconds (members greet the sequencer every second): a new view without it; 0 never evicts",
   },
   ...COMMON_FLAGS,
 };
@@ -72,6 +80,7 @@ if (import.meta.main) {
         );
       }
       const logPath = typeof values.log === "string" ? values.log : undefined;
+      const evictAfter = numberFlag(values, "evict-after", 5, { min: 0 });
       const log = makeLogger("sequencer", values);
       const signal = untilSignal();
       const joining = Sequencer.join({
@@ -82,7 +91,9 @@ if (import.meta.main) {
         curve: clientCurveFromFlags(values),
         logPath,
         fsync,
+        evictAfterMs: evictAfter * 1000,
         log: (line) => log.debug(line),
+        warn: (line) => log.info(line),
         trace: values.verbose ? (line) => log.debug(line) : undefined,
       });
       const first = await Promise.race([joining, signal.promise]);

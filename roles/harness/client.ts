@@ -1,7 +1,8 @@
 /**
  * The scripted client of the assignment: runs a command script through a
  * {@link Member} and writes what it delivers to `test_result_<id>_tom.txt`
- * and what it receives directly to `test_result_<id>_uno.txt`.
+ * what it receives directly to `test_result_<id>_uno.txt` and the membership
+ * views to `test_result_<id>_views.txt` (one a line, see `formatView`).
  *
  * The result files hold one delivery a line, escaped as `result_line.ts`
  * says.
@@ -15,6 +16,9 @@ import { sleepFor } from "./sleep.ts";
 import type { Member } from "../member/member.ts";
 import { scenarioPayload } from "./script.ts";
 import { text } from "../protocol/text.ts";
+import { formatView } from "../protocol/view.ts";
+
+const encoder = new TextEncoder();
 import type { ScriptCommand } from "./script.ts";
 
 /** Options of {@link runClient}. */
@@ -35,8 +39,8 @@ export interface RunningClient {
   readonly scriptDone: Promise<void>;
   /** Closes the member and flushes and closes the files. */
   stop(): Promise<void>;
-  /** Paths of the two result files. */
-  readonly files: { tom: string; uno: string };
+  /** Paths of the result files: deliveries, direct messages, membership views. */
+  readonly files: { tom: string; uno: string; views: string };
 }
 
 /**
@@ -55,7 +59,13 @@ class ResultFile {
   }
   /** Writes one delivery: `payload`, from `sender` ("" when unknown). */
   line(payload: Uint8Array, sender: string): void {
-    const line = formatResultLine(payload, sender);
+    this.#add(formatResultLine(payload, sender));
+  }
+  /** Writes one line of plain text (a view). */
+  text(line: string): void {
+    this.#add(encoder.encode(line));
+  }
+  #add(line: Uint8Array): void {
     if (this.#used + line.byteLength + 1 > this.#buffer.byteLength) this.flush();
     if (line.byteLength + 1 > this.#buffer.byteLength) {
       this.#write(line);
@@ -110,6 +120,7 @@ export function runClient(
   const uno = new ResultFile(
     `${options.outDir}/test_result_${member.id}_uno.txt`,
   );
+  const views = new ResultFile(`${options.outDir}/test_result_${member.id}_views.txt`);
   const writers = [
     (async () => {
       for await (const delivery of member.delivered()) {
@@ -123,6 +134,9 @@ export function runClient(
         uno.line(message.payload, message.from);
         trace?.(`Received ${text(message.payload)} from ${message.from} !`);
       }
+    })(),
+    (async () => {
+      for await (const view of member.views()) views.text(formatView(view));
     })(),
   ];
   let stopped = false;
@@ -153,7 +167,7 @@ export function runClient(
   })();
   return {
     scriptDone,
-    files: { tom: tom.path, uno: uno.path },
+    files: { tom: tom.path, uno: uno.path, views: views.path },
     async stop() {
       stopped = true;
       stopping.abort();
@@ -162,6 +176,7 @@ export function runClient(
       await scriptDone.catch(() => {});
       tom.close();
       uno.close();
+      views.close();
     },
   };
 }

@@ -15,6 +15,8 @@ import type { CurveClientOptions } from "../curve/options.ts";
 import { DEFAULT_REACH, type Delivery, Holdback } from "./holdback.ts";
 import { type RecoveryAction, RecoveryClient } from "./recovery_client.ts";
 import { SendWindow } from "./send_window.ts";
+import { ViewBook } from "./view_book.ts";
+import { formatView, type View } from "../protocol/view.ts";
 import { OriginTracker } from "../protocol/origin_tracker.ts";
 import {
   BROKER_ID,
@@ -69,6 +71,10 @@ export interface MemberCounters {
   badInput: number;
   /** Orders refused: numbered `orderReach` or more past the next one to deliver. */
   refused: number;
+  /** Membership views delivered. */
+  views: number;
+  /** Times the sequencer said it had evicted this member (it was silent too long). */
+  evictions: number;
 }
 
 /**
@@ -171,6 +177,8 @@ export class Member {
     directReceived: 0,
     badInput: 0,
     refused: 0,
+    views: 0,
+    evictions: 0,
   };
   #ctx: SocketSet;
   #pub: Socket;
@@ -180,6 +188,8 @@ export class Member {
   #ordersOnly: boolean;
   #deliveries = new AsyncQueue<Delivery>();
   #directs = new AsyncQueue<DirectMessage>();
+  #views = new AsyncQueue<View>();
+  #viewBook: ViewBook;
   #options: MemberOptions;
   #window: SendWindow;
   #recovery: RecoveryClient;
@@ -189,6 +199,7 @@ export class Member {
   /** Multicasts seen on the bus or delivered, by origin: copies are dropped. */
   #seen = new OriginTracker();
   #log: (line: string) => void;
+  #warn: (line: string) => void;
   #trace: ((line: string) => void) | undefined;
   #loops: Promise<void>[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -215,11 +226,13 @@ export class Member {
     this.#ctx = ctx;
     [this.#pub, this.#sub, this.#dealer] = sockets;
     this.#window = new SendWindow(options.window ?? 1000);
+    this.#viewBook = new ViewBook(options.id);
     this.#recovery = new RecoveryClient(options.recoveryAfterMs ?? 300, {
       late,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     });
     this.#log = options.log ?? (() => {});
+    this.#warn = options.warn ?? this.#log;
     this.#trace = options.trace;
     this.#ordersOnly = takesOnlyOrders(options);
     this.#holdback = new Holdback({
@@ -279,7 +292,7 @@ export class Member {
     return Object.freeze({ ...this.#counters, heldBack: this.#holdback.heldMessages });
   }
 
-  /** Milliseconds since anything arrived. */
+  /** Milliseconds since traffic arrived: a bus message, an order or a direct message from a member. */
   get idleMs(): number {
     return performance.now() - this.#lastActivity;
   }
@@ -407,6 +420,16 @@ export class Member {
       this.#window.settle(delivery, this.#originKey);
       this.#deliveries.push(delivery);
     }
+    this.#releaseViews();
+  }
+
+  /** Passes on the views that take effect at or before what is delivered now. */
+  #releaseViews(): void {
+    for (const view of this.#viewBook.release(this.#holdback.next - 1)) {
+      this.#counters.views++;
+      this.#warn(`${this.id}: ${formatView(view)}`);
+      this.#views.push(view);
+    }
   }
 
   /** Runs on a timer: recovery requests, delivery from orders, greetings. */
@@ -460,7 +483,7 @@ export class Member {
       case "fail":
         return this.#fail(action.why);
       case "silent":
-        return this.#log(
+        return this.#warn(
           action.forMs === 0
             ? `${this.id}: the sequencer answers again`
             : `${this.id}: the sequencer has not answered for ${
@@ -510,7 +533,7 @@ export class Member {
 
   async #directLoop(): Promise<void> {
     for await (const frames of this.#dealer) {
-      this.#lastActivity = this.#coarseNow = performance.now();
+      this.#coarseNow = performance.now();
       if (frames.length !== 3 || frames[0]!.byteLength !== 0) {
         this.#counters.badInput++;
         this.#log(`${this.id}: dropped a direct message of ${frames.length} frames`);
@@ -535,6 +558,7 @@ export class Member {
         this.#fromSequencer(frames[2]!);
         continue;
       }
+      this.#lastActivity = this.#coarseNow;
       this.#counters.directReceived++;
       this.#directs.push({ from, payload: frames[2]! });
     }
@@ -552,6 +576,8 @@ export class Member {
       return;
     }
     if (message.kind === "order") {
+      // Orders are traffic; answers, views and the heartbeat's replies are not.
+      this.#lastActivity = this.#coarseNow;
       if (this.#refusedBeyondReach(message.seq)) return;
       this.#counters.ordered++;
       const before = this.#holdback.next;
@@ -560,14 +586,36 @@ export class Member {
       if (message.seq >= before && !known) this.#counters.gapsFilled++;
       this.#deliver(deliveries);
       this.#deliverLost();
+    } else if (message.kind === "view") {
+      this.#viewBook.add(message.view);
+      this.#releaseViews();
+    } else if (message.kind === "evicted") {
+      this.#counters.evictions++;
+      this.#warn(
+        `${this.id}: the sequencer evicted this member in view ${message.view} (it was silent for longer than the sequencer's --evict-after); joining again and catching up`,
+      );
+      this.#viewBook.evicted();
     } else if (message.kind === "highest") {
       const now = performance.now();
+      this.#onViewNumber(message.epoch, message.view);
       const answered = this.#recovery.answered(now, message, this.#holdback, this.#lastProgress);
       for (const action of answered) this.#act(action);
       if (this.#closed || answered.some((action) => action.kind === "ignore")) return;
       const settled = this.#recovery.settle(now, message, this.#holdback, this.#window.inFlight);
       for (const action of settled) this.#act(action);
     }
+  }
+
+  /**
+   * The sequencer's current view, from its HIGHEST: asks for views that did
+   * not come. A new epoch (it restarted) numbers its views from 1 again.
+   */
+  #onViewNumber(epoch: string, current: number | undefined): void {
+    const known = this.#recovery.epoch;
+    if (known !== "" && known !== epoch) this.#viewBook.reset();
+    if (current === undefined) return;
+    const from = this.#viewBook.missing(current);
+    if (from !== null) this.#toSequencer(encodeRecovery({ kind: "views", from }));
   }
 
   /** Reads the XPUB: a subscription after the first means the broker came back. */
@@ -634,15 +682,35 @@ export class Member {
     return this.#directs;
   }
 
-  /** Closes the sockets; the iterators end after what they hold. Idempotent. */
+  /**
+   * The membership views, in order, from the first that has this member in
+   * it, until the member closes. Each takes effect after order `after`: it
+   * comes once this member has delivered that order, and every member gets
+   * it with the same `after`.
+   */
+  views(): AsyncIterable<View> {
+    return this.#views;
+  }
+
+  /**
+   * Leaves the group (the sequencer makes a view without this member) and
+   * closes the sockets; the iterators end after what they hold. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     this.#window.close();
+    try {
+      // Sent as the sockets close: LINGER lets it go out.
+      this.#dealer.trySend(["", SEQUENCER_ID, encodeRecovery({ kind: "leave" })]);
+    } catch {
+      // The broker is gone: the sequencer evicts this member instead.
+    }
     this.#ctx.close();
     this.#deliveries.close();
     this.#directs.close();
+    this.#views.close();
     await Promise.allSettled(this.#loops);
   }
 

@@ -89,6 +89,7 @@ export class RecoveryClient {
   /** When the sequencer last answered (ms), and whether its silence was reported. */
   #lastAnswer = -Infinity;
   #silenceReported = false;
+  #lastTick = Infinity;
 
   /**
    * @param recoveryAfterMs How long nothing may be delivered while something
@@ -178,6 +179,12 @@ export class RecoveryClient {
     ownInFlight: number,
   ): RecoveryAction[] {
     const actions: RecoveryAction[] = [];
+    // A long gap between ticks: this process was frozen (SIGSTOP, a debugger,
+    // a laptop asleep), not the sequencer silent.
+    if (this.#heartbeatMs > 0 && now - this.#lastTick > 2 * this.#heartbeatMs) {
+      this.#lastAnswer = Math.max(this.#lastAnswer, now);
+    }
+    this.#lastTick = now;
     // Orders the sequencer said it gave and that are not here are pending too.
     const pending = view.heldOrders > 0 || view.heldMessages > this.#orphans || ownInFlight > 0 ||
       this.#highestKnown >= view.next;

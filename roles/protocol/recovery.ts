@@ -7,6 +7,7 @@
 
 import { formatOrigin, type Origin, parseOrigin, ProtocolError } from "./bus.ts";
 import { bytes, seqOf, text } from "./text.ts";
+import { decodeView, encodeView, type View } from "./view.ts";
 
 /**
  * Recovery over the direct channel (beyond the seed; a seed peer never sees
@@ -22,7 +23,23 @@ export type RecoveryMessage =
   | { kind: "retransmit"; first: number; last: number | null; delivered?: number }
   | { kind: "hello"; delivered?: number }
   | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null }
-  | { kind: "highest"; seq: number; epoch: string; lowest: number; delivered?: number };
+  | {
+    kind: "highest";
+    seq: number;
+    epoch: string;
+    lowest: number;
+    delivered?: number;
+    /** The sequencer's current view number (sent after `delivered`). */
+    view?: number;
+  }
+  /** Member to sequencer: send me the views from number `from` on. */
+  | { kind: "views"; from: number }
+  /** Member to sequencer: I am leaving the group (a clean close). */
+  | { kind: "leave" }
+  /** Sequencer to member: a new view. */
+  | { kind: "view"; view: View }
+  /** Sequencer to member: you were evicted (silent too long) in view `view`. */
+  | { kind: "evicted"; view: number };
 
 /**
  * At most this many orders answer one `RETRANSMIT`, and a member asks for
@@ -55,9 +72,17 @@ export function encodeRecovery(message: RecoveryMessage): Uint8Array {
     case "highest":
       return bytes(
         `HIGHEST ${message.seq} ${message.epoch} ${message.lowest}${
-          deliveredSuffix(message.delivered)
-        }`,
+          deliveredSuffix(message.delivered ?? (message.view === undefined ? undefined : 0))
+        }${message.view === undefined ? "" : ` ${message.view}`}`,
       );
+    case "views":
+      return bytes(`VIEWS ${message.from}`);
+    case "leave":
+      return bytes("LEAVE");
+    case "view":
+      return bytes(encodeView(message.view));
+    case "evicted":
+      return bytes(`EVICTED ${message.view}`);
     case "order": {
       const head = bytes(
         `ORDER ${message.seq} ${message.origin === null ? "-" : formatOrigin(message.origin)} `,
@@ -105,17 +130,27 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
   const plain = (length: number) => words.length === length || delivered(length) !== undefined;
   if (words[0] === "HELLO" && plain(1)) return { kind: "hello", delivered: delivered(1) };
   if (
-    words[0] === "HIGHEST" && plain(4) &&
+    words[0] === "HIGHEST" &&
+    (plain(4) || (words.length === 6 && seqOf(words[5]!, true) !== null)) &&
     seqOf(words[1]!, true) !== null && /^[0-9a-f]{1,32}$/.test(words[2]!) &&
-    seqOf(words[3]!) !== null
+    seqOf(words[3]!) !== null && (words.length < 6 || seqOf(words[4]!, true) !== null)
   ) {
     return {
       kind: "highest",
       seq: Number(words[1]),
       epoch: words[2]!,
       lowest: Number(words[3]),
-      delivered: delivered(4),
+      delivered: words.length === 6 ? Number(words[4]) : delivered(4),
+      view: words.length === 6 ? Number(words[5]) : undefined,
     };
+  }
+  if (words[0] === "VIEW") return { kind: "view", view: decodeView(words) };
+  if (words[0] === "VIEWS" && words.length === 2 && seqOf(words[1]!) !== null) {
+    return { kind: "views", from: Number(words[1]) };
+  }
+  if (words[0] === "LEAVE" && words.length === 1) return { kind: "leave" };
+  if (words[0] === "EVICTED" && words.length === 2 && seqOf(words[1]!) !== null) {
+    return { kind: "evicted", view: Number(words[1]) };
   }
   if (
     words[0] === "RETRANSMIT" && plain(3) &&
@@ -130,7 +165,7 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
     };
   }
   throw new ProtocolError(
-    `expected HELLO, RETRANSMIT, ORDER or HIGHEST, got ${
+    `expected HELLO, RETRANSMIT, VIEWS, LEAVE, ORDER, HIGHEST, VIEW or EVICTED, got ${
       JSON.stringify(text(payload).slice(0, 40))
     }`,
   );

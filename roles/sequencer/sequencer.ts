@@ -12,6 +12,8 @@ import { joinGroup, participantSockets } from "../participant/join.ts";
 import type { SocketSet } from "../socket_set.ts";
 import type { CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
+import { Membership } from "./membership.ts";
+import { formatView, type View } from "../protocol/view.ts";
 import { OriginTracker } from "../protocol/origin_tracker.ts";
 import { type FsyncPolicy, type LoggedOrder, OrderLog } from "./order_log.ts";
 import { BROKER_ID, SEQUENCER_ID, START } from "../protocol/ids.ts";
@@ -31,7 +33,7 @@ import {
 import { seqOf, text } from "../protocol/text.ts";
 
 /** A member's request that the sequencer answers. */
-type Request = Extract<RecoveryMessage, { kind: "retransmit" | "hello" }>;
+type Request = Extract<RecoveryMessage, { kind: "retransmit" | "hello" | "views" }>;
 
 /** Options of {@link Sequencer}. */
 export interface SequencerOptions extends GroupAddress, RoleLogging {
@@ -47,6 +49,12 @@ export interface SequencerOptions extends GroupAddress, RoleLogging {
   logPath?: string;
   /** When the log is fsynced. Default "batch". */
   fsync?: FsyncPolicy;
+  /**
+   * A member silent this long (ms) is suspected and evicted: a new view
+   * without it. Members greet the sequencer every second. Default 5,000; 0
+   * never evicts.
+   */
+  evictAfterMs?: number;
 }
 
 /** What the sequencer counts. */
@@ -63,10 +71,20 @@ export interface SequencerCounters {
   badInput: number;
   /** fsync calls on the log. */
   fsyncs: number;
+  /** Views made (joins, leaves, evictions). */
+  views: number;
+  /** Members evicted for silence. */
+  evicted: number;
 }
+
+/** How long a member may be silent before it is evicted, by default, ms. */
+export const DEFAULT_EVICT_AFTER_MS = 5000;
 
 /** At most this many messages are numbered per batch (one fsync each). */
 const BATCH = 1024;
+
+/** Changes gathered into one view: joins at the barrier come within this, ms. */
+const VIEW_DELAY_MS = 50;
 
 /** How long a starting sequencer waits for the broker's highest forwarded order, ms. */
 const BROKER_CHECK_MS = 2000;
@@ -89,6 +107,8 @@ export class Sequencer {
     duplicates: 0,
     badInput: 0,
     fsyncs: 0,
+    views: 0,
+    evicted: 0,
   };
   #ctx: SocketSet;
   #sub!: Socket;
@@ -97,6 +117,7 @@ export class Sequencer {
   #history: OrderHistory;
   #orderLog: OrderLog | undefined;
   #log: (line: string) => void;
+  #warn: (line: string) => void;
   #loops: Promise<void>[] = [];
   #trace: ((line: string) => void) | undefined;
   /** Every origin ordered (from the log too): a resent copy is ordered at most once. */
@@ -113,12 +134,19 @@ export class Sequencer {
   /** Members' requests that came before the log was checked; null once it was. */
   #heldRequests: [Uint8Array, Request][] | null = [];
   #aheadWarnings = 0;
+  #members: Membership;
+  #evictAfterMs: number;
+  #viewTimer: ReturnType<typeof setTimeout> | undefined;
+  #suspectTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(ctx: SocketSet, options: SequencerOptions) {
     this.#ctx = ctx;
     this.#log = options.log ?? (() => {});
+    this.#warn = options.warn ?? this.#log;
     this.#trace = options.trace;
     this.#history = new OrderHistory(options.history ?? 100_000);
+    this.#evictAfterMs = options.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
+    this.#members = new Membership(this.#evictAfterMs);
     this.#logPath = options.logPath;
     if (options.logPath !== undefined) {
       const { log, recent } = OrderLog.open(options.logPath, {
@@ -167,6 +195,7 @@ export class Sequencer {
       }
       // It may have stopped already (its log could not take the first batch).
       if (sequencer.#failure !== undefined) throw sequencer.#failure;
+      sequencer.#watchMembers();
       return sequencer;
     } catch (error) {
       ctx.close();
@@ -364,7 +393,16 @@ export class Sequencer {
           );
           continue;
         }
-        if (request.kind !== "retransmit" && request.kind !== "hello") continue;
+        if (request.kind === "leave") {
+          this.#members.leave(text(from));
+          this.#warn(`${text(from)} leaves the group`);
+          this.#scheduleView();
+          continue;
+        }
+        if (request.kind !== "retransmit" && request.kind !== "hello" && request.kind !== "views") {
+          continue;
+        }
+        this.#heard(from);
         // None is answered before the log was checked against the broker.
         if (this.#heldRequests !== null) this.#heldRequests.push([from, request]);
         else await this.#answer(from, request);
@@ -394,6 +432,10 @@ export class Sequencer {
     request: Request,
   ): Promise<void> {
     this.#counters.requests++;
+    if (request.kind === "views") {
+      for (const view of this.#members.since(request.from)) this.#sendView(text(from), view);
+      return;
+    }
     const highest = this.#history.highest;
     // HELLO asks for no orders, only the last line.
     const first = request.kind === "hello"
@@ -419,8 +461,76 @@ export class Sequencer {
         epoch: this.#epoch,
         lowest: this.#lowestHeld(),
         delivered: request.delivered,
+        view: this.#members.current,
       }),
     ]);
+  }
+
+  /**
+   * A member was heard from: one that is new makes a view; one that was
+   * evicted is told so first (it joins again, in the next view).
+   */
+  #heard(from: Uint8Array): void {
+    const id = text(from);
+    const heard = this.#members.heard(id, performance.now());
+    if (heard === "member") return;
+    if (heard === "evicted") {
+      const view = this.#members.evictedIn(id)!;
+      this.#warn(`${id}, evicted in view ${view}, is back: it joins again`);
+      this.#toMember(id, encodeRecovery({ kind: "evicted", view }));
+    }
+    this.#scheduleView();
+  }
+
+  /** Checks the members' silence from now on, a tenth of `evictAfterMs` apart (at most 500 ms). */
+  #watchMembers(): void {
+    if (this.#evictAfterMs <= 0) return;
+    const every = Math.min(500, Math.max(10, this.#evictAfterMs / 10));
+    this.#suspectTimer = setInterval(() => this.#suspect(), every);
+  }
+
+  /** Evicts the members that have been silent too long. */
+  #suspect(): void {
+    for (const id of this.#members.suspect(performance.now())) {
+      this.#counters.evicted++;
+      this.#warn(`Evicting ${id}: silent for more than ${this.#evictAfterMs / 1000} s`);
+      void this.#dealer?.send(["", BROKER_ID, `EVICT ${id}`]).catch(() => {});
+      this.#scheduleView();
+    }
+  }
+
+  /** Makes a view of the changes gathered over the next VIEW_DELAY_MS. */
+  #scheduleView(): void {
+    this.#viewTimer ??= setTimeout(() => {
+      this.#viewTimer = undefined;
+      this.#makeView();
+    }, VIEW_DELAY_MS);
+  }
+
+  /**
+   * The next view, after the highest order given: sent to each of its
+   * members; the broker is told who is back.
+   */
+  #makeView(): void {
+    // Not before the log was checked: the position must be this sequencer's.
+    if (this.#heldRequests !== null) return this.#scheduleView();
+    const view = this.#members.next(this.#history.highest);
+    if (view === null) return;
+    this.#counters.views++;
+    this.#warn(formatView(view));
+    for (const id of view.joined) {
+      void this.#dealer.send(["", BROKER_ID, `ADMIT ${id}`]).catch(() => {});
+    }
+    for (const id of view.members) this.#sendView(id, view);
+  }
+
+  #sendView(id: string, view: View): void {
+    this.#toMember(id, encodeRecovery({ kind: "view", view }));
+  }
+
+  /** A direct message to member `id`, without waiting. */
+  #toMember(id: string, payload: Uint8Array): void {
+    void this.#dealer.send(["", id, payload]).catch(() => {});
   }
 
   /** The oldest order that can be retransmitted: 1 with a log, else the history's oldest. */
@@ -482,6 +592,8 @@ export class Sequencer {
   /** Stops, closes the sockets and the log. Idempotent. */
   async close(): Promise<void> {
     clearTimeout(this.#checkTimer);
+    clearTimeout(this.#viewTimer);
+    clearInterval(this.#suspectTimer);
     this.#ctx.close();
     await Promise.allSettled(this.#loops);
     this.#orderLog?.close();

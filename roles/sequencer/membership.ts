@@ -1,0 +1,137 @@
+/**
+ * `Membership`: the sequencer's record of who is in the group. A member is
+ * one whose requests it hears (every member greets it every second); one
+ * silent for `evictAfterMs` is suspected and evicted, one that says `LEAVE`
+ * leaves. Each change makes a new view. No I/O and no timers: the sequencer
+ * feeds it what it hears and a clock, and sends the views it returns.
+ *
+ * @module
+ */
+
+import type { Departure, LeaveReason, View } from "../protocol/view.ts";
+
+/** What became of an id the sequencer heard from. */
+export type Heard = "member" | "joining" | "evicted";
+
+/** How many past views are kept for members that ask for them again. */
+const KEPT_VIEWS = 1000;
+/** How many evicted ids are remembered (to tell them so when they come back). */
+const KEPT_EVICTIONS = 10_000;
+
+/** The group's members as the sequencer sees them, and the views it made. */
+export class Membership {
+  #evictAfterMs: number;
+  /** The members of the current view, with when each was last heard (ms). */
+  #lastHeard = new Map<string, number>();
+  #joining = new Set<string>();
+  #leaving = new Map<string, LeaveReason>();
+  /** Ids evicted for silence, with the view that evicted them: told so when heard again. */
+  #evicted = new Map<string, number>();
+  #views: View[] = [];
+  #number = 0;
+
+  /**
+   * @param evictAfterMs How long a member may be silent before it is
+   * evicted (0: never).
+   */
+  constructor(evictAfterMs: number) {
+    this.#evictAfterMs = evictAfterMs;
+  }
+
+  /** The current view's number (0 before the first). */
+  get current(): number {
+    return this.#number;
+  }
+
+  /** The members of the current view. */
+  get members(): string[] {
+    return [...this.#lastHeard.keys()].filter((id) => !this.#joining.has(id)).sort();
+  }
+
+  /**
+   * Notes that `id` was heard at `now`: a member of the view, one that
+   * joins now, or one that was evicted (it is told so, and joins again).
+   */
+  heard(id: string, now: number): Heard {
+    const known = this.#lastHeard.has(id);
+    this.#lastHeard.set(id, now);
+    if (known) return this.#joining.has(id) ? "joining" : "member";
+    this.#joining.add(id);
+    this.#leaving.delete(id);
+    return this.#evicted.has(id) ? "evicted" : "joining";
+  }
+
+  /** The view that evicted `id`, if it was evicted and has not joined again. */
+  evictedIn(id: string): number | undefined {
+    return this.#evicted.get(id);
+  }
+
+  /** `id` says it leaves. */
+  leave(id: string): void {
+    if (!this.#lastHeard.delete(id)) return;
+    if (this.#joining.delete(id)) return;
+    this.#leaving.set(id, "leave");
+  }
+
+  /**
+   * Evicts the members silent for `evictAfterMs` by `now`, while another
+   * member was heard in the last half of that (so a member alone in the
+   * group, or a group whose every member is cut off from the sequencer at
+   * once, is not evicted).
+   *
+   * @returns Their ids.
+   */
+  suspect(now: number): string[] {
+    if (this.#evictAfterMs <= 0) return [];
+    // Everyone silent at once is the sequencer's own link (or the broker)
+    // cut, not every member dead: only members silent while another one is
+    // heard are evicted.
+    let latest = -Infinity;
+    for (const heardAt of this.#lastHeard.values()) latest = Math.max(latest, heardAt);
+    if (now - latest >= this.#evictAfterMs / 2) return [];
+    const silent: string[] = [];
+    for (const [id, heardAt] of this.#lastHeard) {
+      if (now - heardAt < this.#evictAfterMs) continue;
+      silent.push(id);
+      this.#lastHeard.delete(id);
+      if (!this.#joining.delete(id)) this.#leaving.set(id, "timeout");
+    }
+    return silent;
+  }
+
+  /** True if joins or departures wait for a new view. */
+  get changed(): boolean {
+    return this.#joining.size > 0 || this.#leaving.size > 0;
+  }
+
+  /**
+   * Makes the next view from the changes so far, taking effect after order
+   * `after`; null if nothing changed.
+   */
+  next(after: number): View | null {
+    if (!this.changed) return null;
+    const left: Departure[] = [...this.#leaving].map(([id, why]) => ({ id, why }));
+    const view: View = {
+      view: ++this.#number,
+      after,
+      members: [...this.#lastHeard.keys()].sort(),
+      joined: [...this.#joining].sort(),
+      left: left.sort((a, b) => a.id < b.id ? -1 : 1),
+    };
+    for (const id of this.#joining) this.#evicted.delete(id);
+    for (const { id, why } of left) if (why === "timeout") this.#evicted.set(id, view.view);
+    while (this.#evicted.size > KEPT_EVICTIONS) {
+      this.#evicted.delete(this.#evicted.keys().next().value!);
+    }
+    this.#joining.clear();
+    this.#leaving.clear();
+    this.#views.push(view);
+    if (this.#views.length > KEPT_VIEWS) this.#views.shift();
+    return view;
+  }
+
+  /** The views kept, from number `from` on. */
+  since(from: number): View[] {
+    return this.#views.filter((view) => view.view >= from);
+  }
+}
