@@ -34,6 +34,7 @@ export {
 } from "./member/member.ts";
 export { type Delivery, Holdback, type HoldbackOptions } from "./member/holdback.ts";
 export { type Endpoints, endpoints, SEQUENCER_ID, START } from "./protocol/ids.ts";
+export { type Departure, formatView, type LeaveReason, type View } from "./protocol/view.ts";
 export { type BusMessage, decodeBus, type Origin, ProtocolError } from "./protocol/bus.ts";
 export { type CurveClientOptions, type CurveServerOptions } from "./curve/options.ts";
 export { type GroupAddress, type RoleLogging } from "./role_options.ts";

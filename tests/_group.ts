@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { BusReception } from "../roles/member/member.ts";
+import type { BusReception, MemberOptions } from "../roles/member/member.ts";
+import type { SequencerOptions } from "../roles/sequencer/sequencer.ts";
 import type { GroupAddress } from "../roles/role_options.ts";
 import { Broker, Member, Sequencer } from "../roles/mod.ts";
 import { within } from "./_helpers.ts";
@@ -22,6 +23,10 @@ export interface GroupOptions {
   unknownRecipientGraceMs?: number;
   /** How long the join and the start may take, ms. */
   timeoutMs: number;
+  /** More options of the sequencer. */
+  sequencer?: Partial<SequencerOptions>;
+  /** More options of each member, by id. */
+  member?: Readonly<Record<string, Partial<MemberOptions>>>;
 }
 
 /** A running group, and how to close it all. */
@@ -58,9 +63,16 @@ export async function startGroup(options: GroupOptions): Promise<TestGroup> {
   });
   const joinTimeoutMs = options.timeoutMs;
   const joining = await Promise.allSettled([
-    Sequencer.join({ ...where, joinTimeoutMs, log: logger("sequencer") }),
+    Sequencer.join({ ...where, ...options.sequencer, joinTimeoutMs, log: logger("sequencer") }),
     ...options.members.map((id) =>
-      Member.join({ ...where, id, joinTimeoutMs, receive: options.receive?.[id], log: logger(id) })
+      Member.join({
+        ...where,
+        ...options.member?.[id],
+        id,
+        joinTimeoutMs,
+        receive: options.receive?.[id],
+        log: logger(id),
+      })
     ),
   ]);
   const failed = joining.find((r) => r.status === "rejected");

@@ -16,6 +16,7 @@ import { freeBasePort, type RoleProcess, spawnRole, stop } from "../tasks/_proce
 import {
   formatReport,
   peakMemory,
+  readLines,
   runScenario,
   type ScenarioControl,
   type ScenarioReport,
@@ -54,17 +55,21 @@ async function writeBurst(dir: string, counts: Counts): Promise<string[]> {
 function burstScenario(
   counts: Counts,
   options: Omit<Parameters<typeof runScenario>[0], "scenario" | "out"> = {},
-): Promise<{ report: ScenarioReport; sent: string[] }> {
+): Promise<{ report: ScenarioReport; sent: string[]; views: Map<string, string[]> }> {
   return inTempDir("faults-test-", async (dir) => {
     const scenario = join(dir, "scenario");
     await Deno.mkdir(scenario);
     const sent = await writeBurst(scenario, counts);
+    const out = join(dir, "out");
     const report = await within(
       T,
       `the scenario ${JSON.stringify(counts)}`,
-      runScenario({ timeoutSeconds: 60, ...options, scenario, out: join(dir, "out") }),
+      runScenario({ timeoutSeconds: 60, ...options, scenario, out }),
     );
-    return { report, sent };
+    const views = new Map(
+      Object.keys(counts).map((id) => [id, readLines(join(out, `test_result_${id}_views.txt`))]),
+    );
+    return { report, sent, views };
   });
 }
 
@@ -587,4 +592,153 @@ Deno.test("Member.join() into a running group: lateJoin catch-up delivers from o
     await sequencer?.close();
     await broker.close();
   }
+});
+
+// --- A frozen member ---------------------------------------------------------------------------
+
+/** 300,000 multicasts from c1 to c3 as fast as they can; c4 only receives. */
+const FROZEN_LOAD: Counts = { c1: 100_000, c2: 100_000, c3: 100_000, c4: 0 };
+const FROZEN_TOTAL = 300_000;
+
+/**
+ * Freezes c4 (SIGSTOP) after its first delivery, waits until c1 to c3 have
+ * delivered everything while it is frozen, keeps it frozen `frozenMs` in
+ * all, then lets it go on (SIGCONT).
+ *
+ * @returns What the others had delivered while c4 was frozen, and c4 then.
+ */
+async function freezeC4(control: ScenarioControl, frozenMs: number): Promise<string> {
+  await untilDelivered(control, "c4", 1);
+  control.signal("c4", "SIGSTOP");
+  const frozenAt = performance.now();
+  const others = ["c1", "c2", "c3"];
+  try {
+    await waitUntil(
+      () => others.every((id) => control.delivered(id) >= FROZEN_TOTAL),
+      60_000,
+      () =>
+        `c1 to c3 to deliver all ${FROZEN_TOTAL} while c4 is frozen (${
+          others.map(control.delivered)
+        })`,
+    );
+    const seen = `while c4 was frozen, c1 to c3 delivered all ${FROZEN_TOTAL} in ${
+      ((performance.now() - frozenAt) / 1000).toFixed(2)
+    } s (c4 had ${control.delivered("c4")})`;
+    // The freeze is the scenario itself: it lasts frozenMs, whatever happens.
+    const left = Math.max(0, frozenAt + frozenMs - performance.now());
+    await new Promise((resolve) => setTimeout(resolve, left));
+    return seen;
+  } finally {
+    control.signal("c4", "SIGCONT");
+  }
+}
+
+Deno.test("A member frozen with SIGSTOP for 10 s under 300,000 multicasts holds nobody back; it is evicted, and after SIGCONT it joins again, catches up from the --log and agrees", async () => {
+  await inTempDir("faults-frozen-", async (dir) => {
+    let whileFrozen = "";
+    let thawedAt = 0;
+    const { report, sent, views } = await burstScenario(FROZEN_LOAD, {
+      sequencerFlags: ["--log", join(dir, "order.log"), "--evict-after", "3"],
+      async faults(control) {
+        whileFrozen = await freezeC4(control, 10_000);
+        thawedAt = performance.now();
+      },
+    });
+    assertComplete(report, sent);
+    assert.match(whileFrozen, /delivered all 300000/);
+    const evicted = views.get("c1")!.find((line) => line.includes("left c4 (timeout)"));
+    assert.ok(evicted, `c1's views do not evict c4: ${views.get("c1")}`);
+    const back = views.get("c1")!.find((line) =>
+      line.includes("joined c4") && !/joined c1/.test(line)
+    );
+    assert.ok(back, `c1's views do not take c4 back: ${views.get("c1")}`);
+    for (const id of ["c2", "c3"]) {
+      assert.ok(views.get(id)!.includes(evicted), `${id} lacks the view ${evicted}`);
+    }
+    // c4 gets the view that takes it back, at the same position, and not the one that evicted it.
+    for (const id of ["c2", "c3", "c4"]) {
+      assert.ok(views.get(id)!.includes(back), `${id} lacks the view ${back}: ${views.get(id)}`);
+    }
+    assert.ok(!views.get("c4")!.includes(evicted), "c4 got the view that evicted it");
+    const memory = assertMemory(report.peakMemoryKiB);
+    console.log(
+      `frozen member: ${whileFrozen}; c4 frozen 10 s, then caught up and agreed ${
+        ((performance.now() - thawedAt) / 1000).toFixed(2)
+      } s after SIGCONT (run end included); ${evicted}; ${back}; peak memory: ${memory}`,
+    );
+  });
+});
+
+Deno.test("A member that falls further behind than the sequencer holds (no --log, --history 50000) stops with exit 1, saying what it missed and what to set; the others deliver everything", async () => {
+  let whileFrozen = "";
+  const { report } = await burstScenario(FROZEN_LOAD, {
+    sequencerFlags: ["--history", "50000"],
+    async faults(control) {
+      whileFrozen = await freezeC4(control, 0);
+    },
+  });
+  assert.match(whileFrozen, /delivered all 300000/);
+  const c4 = report.violations.find((line) => line.startsWith("client c4 exited with code 1"));
+  assert.ok(c4, `c4 did not stop with exit 1: ${formatReport(report)}`);
+  assert.match(
+    c4,
+    /orders \d+\.\.\d+ are no longer held by the sequencer: it holds 250001\.\.300000.*--log.*--history/,
+  );
+  for (const id of ["c1", "c2", "c3"]) {
+    assert.equal(report.clients.find((c) => c.id === id)!.delivered, FROZEN_TOTAL, id);
+  }
+  console.log(`lag beyond the history: ${whileFrozen}; then ${c4.slice(0, 260)}`);
+});
+
+Deno.test("A member killed with SIGKILL is evicted within --evict-after plus one heartbeat, in the same view at the same position at every other member", async () => {
+  const EVICT_AFTER_S = 2;
+  let evictedAfter = 0;
+  const lines = (id: string) =>
+    Array.from({ length: 100 }, (_, i) => `Multicast,${id},m${i}\nsleep,0.05`);
+  await inTempDir("faults-evict-", async (dir) => {
+    const scenario = join(dir, "scenario");
+    const out = join(dir, "out");
+    await Deno.mkdir(scenario);
+    for (const id of ["c1", "c2", "c3", "c4"]) {
+      await Deno.writeTextFile(join(scenario, `${id}.txt`), lines(id).join("\n") + "\n");
+    }
+    const viewsOf = (id: string) => readLines(join(out, `test_result_${id}_views.txt`));
+    const report = await within(
+      T,
+      "the eviction scenario",
+      runScenario({
+        scenario,
+        out,
+        timeoutSeconds: 60,
+        sequencerFlags: ["--evict-after", String(EVICT_AFTER_S)],
+        async faults(control) {
+          await untilDelivered(control, "c1", 20);
+          await control.kill("c4");
+          const killedAt = performance.now();
+          await waitUntil(
+            () => viewsOf("c1").some((line) => line.includes("left c4 (timeout)")),
+            20_000,
+            () => `c1's views to evict c4 (${viewsOf("c1")})`,
+          );
+          evictedAfter = (performance.now() - killedAt) / 1000;
+        },
+      }),
+    );
+    assert.deepEqual(report.violations, [], formatReport(report));
+    assert.ok(
+      evictedAfter <= EVICT_AFTER_S + 1 + 0.5,
+      `c4 was evicted ${
+        evictedAfter.toFixed(2)
+      } s after it was killed, over ${EVICT_AFTER_S} + 1 s`,
+    );
+    const evicted = viewsOf("c1").find((line) => line.includes("left c4 (timeout)"))!;
+    for (const id of ["c2", "c3"]) {
+      assert.ok(viewsOf(id).includes(evicted), `${id}'s views lack ${evicted}: ${viewsOf(id)}`);
+    }
+    console.log(
+      `eviction: c4 killed with SIGKILL, evicted ${
+        evictedAfter.toFixed(2)
+      } s later (--evict-after ${EVICT_AFTER_S}); "${evicted}" at c1, c2 and c3`,
+    );
+  });
 });

@@ -6,6 +6,7 @@ import {
   type Endpoints,
   Member,
   Sequencer,
+  type View,
 } from "../roles/mod.ts";
 import { Context } from "../ffi/mod.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
@@ -238,4 +239,81 @@ Deno.test("Member.join() and Sequencer.join() end with the signal's reason when 
     Member.join({ id: "c2", basePort, signal: AbortSignal.abort(new Error("already")) }),
     /already/,
   );
+});
+
+/** Gathers a member's views as they come, until it closes. */
+function gatherViews(member: Member): { views: View[]; done: Promise<void> } {
+  const views: View[] = [];
+  const done = (async () => {
+    for await (const view of member.views()) views.push(view);
+  })();
+  return { views, done };
+}
+
+/** Waits until `condition()` holds, looking every 10 ms; fails after T naming `what`. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + T;
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      throw new Error(`Timed out after ${T} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+Deno.test("Views: a join, an eviction of a silent member and a clean leave each make a view that every member gets alike; a direct message to the evicted one gets the unknown-recipient notice", async () => {
+  const ids = ["c1", "c2", "c3", "c4"];
+  const group = await startTestGroup({
+    members: ids,
+    where: { host: "127.0.0.1", basePort: freeBasePort() },
+    timeoutMs: T,
+    sequencer: { evictAfterMs: 600 },
+    // c4 greets the sequencer once and then falls silent.
+    member: {
+      c1: { heartbeatMs: 100 },
+      c2: { heartbeatMs: 100 },
+      c3: { heartbeatMs: 100 },
+      c4: { heartbeatMs: 0 },
+    },
+  });
+  const [c1, c2, c3] = group.members as [Member, Member, Member, Member];
+  const gathered = group.members.map(gatherViews);
+  const [v1, v2, v3] = gathered.map((g) => g.views) as [View[], View[], View[]];
+  try {
+    const hasAll = (views: View[]) => views.some((v) => v.members.join() === ids.join());
+    await until(() => [v1, v2, v3].every(hasAll), "c1, c2 and c3 to see a view of all four");
+    const evicted = (views: View[]) => views.find((v) => v.left.some((l) => l.id === "c4"));
+    await until(() => [v1, v2, v3].every((views) => evicted(views) !== undefined), "c4's eviction");
+    const eviction = evicted(v1)!;
+    assert.deepEqual(eviction.left, [{ id: "c4", why: "timeout" }]);
+    assert.deepEqual(eviction.members, ["c1", "c2", "c3"]);
+    assert.deepEqual(evicted(v2), eviction);
+    assert.deepEqual(evicted(v3), eviction);
+    // The broker answers for the evicted member at once.
+    await c1.send("c4", "c1###are you there?");
+    const notice = await within(
+      T,
+      "the broker's notice",
+      group.logLine("c1", 'unknown recipient "c4"'),
+    );
+    assert.match(notice, /evicted it from the group/);
+    // A clean leave.
+    await c3.close();
+    const leave = (views: View[]) => views.find((v) => v.left.some((l) => l.id === "c3"));
+    await until(() => [v1, v2].every((views) => leave(views) !== undefined), "c3's leave");
+    assert.deepEqual(leave(v1)!.left, [{ id: "c3", why: "leave" }]);
+    assert.deepEqual(leave(v2), leave(v1));
+    assert.deepEqual(leave(v1)!.members, ["c1", "c2"]);
+    // Views come in order, numbered without gaps, positions never going back.
+    for (const views of [v1, v2]) {
+      for (let i = 1; i < views.length; i++) {
+        assert.equal(views[i]!.view, views[i - 1]!.view + 1);
+        assert.ok(views[i]!.after >= views[i - 1]!.after);
+      }
+    }
+    assert.equal(c2.counters.views, v2.length);
+  } finally {
+    await group.close();
+    await Promise.all(gathered.map((g) => g.done));
+  }
 });

@@ -41,7 +41,8 @@ export class ViewBook {
   /**
    * The views to release now that the member has delivered every order up
    * to `delivered`: in number order, without gaps, each once its `after` is
-   * reached. Before the member's first view, views without it are passed over.
+   * reached. Only views with this member in them are released: the others
+   * (from before it joined, or the one that evicted it) are passed over.
    */
   release(delivered: number): View[] {
     if (this.#pending.size === 0) return [];
@@ -52,8 +53,10 @@ export class ViewBook {
       if (view === undefined || view.after > delivered) break;
       this.#pending.delete(view.view);
       this.#last = view.view;
+      // A view without this member (one that evicted it, or from before it
+      // joined) is passed over: its next view is the one that takes it in.
       this.#inGroup = view.members.includes(this.#id);
-      out.push(view);
+      if (this.#inGroup) out.push(view);
     }
     return out;
   }
