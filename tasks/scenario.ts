@@ -427,7 +427,8 @@ async function stopRun(
 function readResults(out: string, ids: string[]): Map<string, ClientResults> {
   return new Map(ids.map((id) => {
     const paths = resultPaths(out, id);
-    return [id, { tom: readLines(paths.tom), uno: readLines(paths.uno) }];
+    const views = readLines(join(out, `test_result_${id}_views.txt`));
+    return [id, { tom: readLines(paths.tom), uno: readLines(paths.uno), views }];
   }));
 }
 

@@ -8,6 +8,8 @@
  *   nothing else; a killed client's multicasts may be missing, never doubled.
  * - **Direct messages**: every live client received the direct messages sent to it exactly once,
  *   and nothing else; those from a killed client may be missing, never doubled.
+ * - **Views**: a membership view (`view N after P: ...`) is the same line at every client that has
+ *   it: the same members, joins and departures at the same position.
  *
  * `runScenario()` (`scenario.ts`) starts the processes, waits, reads the files and calls
  * {@linkcode checkScenario}.
@@ -56,6 +58,8 @@ export interface ClientResults {
   tom: readonly string[];
   /** Its `test_result_<id>_uno.txt` lines: the direct messages received. */
   uno: readonly string[];
+  /** Its `test_result_<id>_views.txt` lines: the membership views, if read. */
+  views?: readonly string[];
 }
 
 /** What {@linkcode checkScenario} reads. */
@@ -229,6 +233,26 @@ function deliveryViolations(
 }
 
 /**
+ * Views that differ: each view is named by its number and position (`view N after P`, unique
+ * even across a sequencer started again), and every client that has it must have the same line.
+ */
+function viewViolations(results: ReadonlyMap<string, ClientResults>): string[] {
+  const first = new Map<string, { id: string; line: string }>();
+  const violations: string[] = [];
+  for (const [id, { views = [] }] of results) {
+    for (const line of views) {
+      const name = line.slice(0, line.indexOf(":"));
+      const seen = first.get(name);
+      if (seen === undefined) first.set(name, { id, line });
+      else if (seen.line !== line) {
+        violations.push(`views: ${id} has "${line}" where ${seen.id} has "${seen.line}"`);
+      }
+    }
+  }
+  return violations;
+}
+
+/**
  * Checks a run of a scenario: agreement, integrity and the direct messages (see the module's
  * doc), from the scripts and the result files' lines alone.
  *
@@ -252,6 +276,7 @@ export function checkScenario(input: ScenarioCheckInput): ScenarioCheck {
   for (const id of live) {
     violations.push(...deliveryViolations(id, expectations, results.get(id)!, killed));
   }
+  violations.push(...viewViolations(results));
   return {
     violations,
     order: referenceId === undefined ? [] : [...orders.get(referenceId)!],

@@ -292,3 +292,18 @@ Deno.test("checkScenario() takes the first live client as the reference when the
     'agreement: c1 differs from c2 at delivery 3: "c9###extra" vs undefined',
   ]);
 });
+
+Deno.test("checkScenario() names a view that differs between two clients, and accepts views some clients lack", () => {
+  const results = correctResults();
+  const first = "view 1 after 0: members c1 c2 c3; joined c1 c2 c3";
+  const evicted = "view 2 after 4: members c1 c2; left c3 (timeout)";
+  results.get("c1")!.views = [first, evicted];
+  results.get("c2")!.views = [first, evicted];
+  // c3 was not in view 2: it does not have it.
+  results.get("c3")!.views = [first];
+  assert.deepEqual(checkScenario({ scripts: scripts(), results }).violations, []);
+  results.get("c3")!.views = [first.replace("c3;", "c3 c4;")];
+  assert.deepEqual(checkScenario({ scripts: scripts(), results }).violations, [
+    `views: c3 has "view 1 after 0: members c1 c2 c3 c4; joined c1 c2 c3" where c1 has "${first}"`,
+  ]);
+});
