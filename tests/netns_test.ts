@@ -3,7 +3,15 @@
  * each in a network namespace of its own, with its own address, all joined
  * by veth pairs to a bridge in one more namespace. The scenario runs across
  * them while a client's link, and later the broker's, is cut for a while
- * (link down, then up): the group must recover and lose nothing.
+ * (link down, then up): the group must recover and lose nothing. In between,
+ * another client's link stays down for longer than the sequencer's
+ * `--evict-after`: the sequencer must evict it (a view with `left c3
+ * (timeout)`, the same at every other client) within about that time, and
+ * when the link comes back it must join again (a later view with `joined
+ * c3`) and catch up. A direct message to a member while it is evicted is
+ * dropped by design (the broker tells its sender): the test counts those
+ * from the broker's log (it runs with --verbose) and requires every other
+ * one to arrive, once.
  *
  * Everything is made inside namespaces named `zgt-<pid>-<host>`; the root
  * namespace is not touched. They are deleted in a `finally`, and a later run
@@ -11,8 +19,9 @@
  * cannot be made (no root, no iproute2) the test is ignored with a printed
  * reason.
  *
- * Knobs, for experiments: ZG_NETNS_CUT_SECONDS (default 2) is how long each
- * link stays down (the scenario's sending time grows with it);
+ * Knobs, for experiments: ZG_NETNS_CUT_SECONDS (default 2) is how long the
+ * client's and the broker's links stay down (the scenario's sending time
+ * grows with it; the evicted client's link stays down EVICT_AFTER_S + 3 s);
  * ZG_NETNS_VERBOSE=1 runs the roles with --verbose (their logs are saved
  * when the test fails).
  *
@@ -54,8 +63,20 @@ const CUT_SECONDS = (() => {
   }
   return value;
 })();
-/** The scripts send for this long, so that both cuts fall while they send. */
-const SEND_SECONDS = Math.max(8, 4 * CUT_SECONDS);
+/** The sequencer's `--evict-after`: a member silent this long is evicted. */
+const EVICT_AFTER_S = 2;
+/** How often a member greets the sequencer (the member's default heartbeat). */
+const HEARTBEAT_S = 1;
+/** How long c3's link stays down: long enough to be evicted for sure. */
+const EVICT_CUT_SECONDS = EVICT_AFTER_S + 3;
+/**
+ * The eviction must show at c1 this soon after c3's link went down: c3 was
+ * last heard at most a heartbeat before, and is evicted `EVICT_AFTER_S`
+ * after that; plus some slack for the sequencer's check and the view's way.
+ */
+const EVICTION_LIMIT_S = EVICT_AFTER_S + HEARTBEAT_S + 0.5;
+/** The scripts send for this long, so that all three cuts fall while they send. */
+const SEND_SECONDS = Math.max(8, 4 * CUT_SECONDS + EVICT_AFTER_S + 4);
 const VERBOSE = Deno.env.get("ZG_NETNS_VERBOSE") === "1";
 
 const nsOf = (host: Host) => `${RUN}-${host}`;
@@ -272,8 +293,42 @@ function counters(log: string): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A direct message the broker dropped (and told its sender so). */
+interface DroppedDirect {
+  from: string;
+  to: string;
+  payload: string;
+  /** True if dropped because the sequencer had evicted the recipient. */
+  evicted: boolean;
+  /** The broker's line. */
+  line: string;
+}
+
+/**
+ * The direct messages a broker's log (with --verbose) says it dropped:
+ * `Direct message from <from>: unknown recipient "<to>" (...): direct message "<payload>" dropped`.
+ */
+function droppedDirects(log: string): DroppedDirect[] {
+  const dropped: DroppedDirect[] = [];
+  for (const line of log.split("\n")) {
+    const match = /Direct message from (\S+): (.*): direct message (".*") dropped$/.exec(line);
+    if (match === null) continue;
+    const [, from = "", why = "", quoted = ""] = match;
+    const to = /^(?:unknown )?recipient "([^"]+)"/.exec(why)?.[1] ?? "";
+    dropped.push({
+      from,
+      to,
+      payload: JSON.parse(quoted) as string,
+      evicted: why.includes("(the sequencer evicted it from the group"),
+      line: line.replace(/^\[broker\] /, ""),
+    });
+  }
+  return dropped;
+}
+
 Deno.test({
-  name: "The group across network namespaces recovers from a client's and the broker's link cut",
+  name:
+    "The group across network namespaces recovers from a client's and the broker's link cut, and evicts a silent client",
   ignore: NO_NETNS !== null,
   async fn() {
     const started = performance.now();
@@ -295,8 +350,20 @@ Deno.test({
         await Deno.writeTextFile(join(dir, "scripts", `${id}.txt`), text);
       }
 
-      roles.set("broker", startRole("broker", "broker", ["--expect", String(CLIENTS.length + 1)]));
-      roles.set("sequencer", startRole("sequencer", "sequencer", ["--join-timeout", "20"]));
+      // --verbose: the broker logs each direct message it drops (to an evicted member).
+      roles.set(
+        "broker",
+        startRole("broker", "broker", [
+          ...["--expect", String(CLIENTS.length + 1)],
+          ...(VERBOSE ? [] : ["--verbose"]),
+        ]),
+      );
+      roles.set(
+        "sequencer",
+        startRole("sequencer", "sequencer", [
+          ...["--join-timeout", "20", "--evict-after", String(EVICT_AFTER_S)],
+        ]),
+      );
       for (const id of CLIENTS) {
         roles.set(
           id,
@@ -319,22 +386,40 @@ Deno.test({
 
       const tom = (id: string) => join(out, `test_result_${id}_tom.txt`);
       const uno = (id: string) => join(out, `test_result_${id}_uno.txt`);
+      const views = (id: string) => join(out, `test_result_${id}_views.txt`);
       const delivered = () => CLIENTS.map((id) => countLines(tom(id)));
       const received = () => CLIENTS.map((id) => countLines(uno(id)));
+      // Direct messages to a member while the sequencer has it evicted are dropped by design,
+      // their senders told: the broker's log names them.
+      let brokerLogLength = -1;
+      let dropCache: DroppedDirect[] = [];
+      const dropped = () => {
+        const log = roles.get("broker")!.stderr();
+        if (log.length !== brokerLogLength) {
+          brokerLogLength = log.length;
+          dropCache = droppedDirects(log);
+        }
+        return dropCache;
+      };
+      const droppedTo = (id: string) => dropped().filter((drop) => drop.to === id);
       const progress = () =>
         `delivered ${
           CLIENTS.map((id, i) => `${id} ${delivered()[i]}/${multicasts.length}`).join(", ")
         }; direct ${
-          CLIENTS.map((id, i) => `${id} ${received()[i]}/${directsTo.get(id)!.length}`).join(", ")
+          CLIENTS.map((id, i) =>
+            `${id} ${received()[i]}/${directsTo.get(id)!.length}` +
+            (droppedTo(id).length > 0 ? ` (+${droppedTo(id).length} dropped)` : "")
+          ).join(", ")
         }`;
-      // Join, sending, two cuts and their recovery, with room to spare.
-      const deadline = performance.now() + (10 + SEND_SECONDS + 2 * CUT_SECONDS + 15) * 1000;
-      const waitUntil = async (what: string, condition: () => boolean) => {
+      // Join, sending, three cuts and their recovery, with room to spare.
+      const deadline = performance.now() +
+        (10 + SEND_SECONDS + 2 * CUT_SECONDS + EVICT_CUT_SECONDS + 15) * 1000;
+      const waitUntil = async (what: string, condition: () => boolean, by = deadline) => {
         while (!condition()) {
           if (exitedEarly.length > 0) {
             throw new Error(`While waiting for ${what}: ${exitedEarly.join("\n")}`);
           }
-          if (performance.now() > deadline) {
+          if (performance.now() > by) {
             throw new Error(`Timed out at ${at()} waiting for ${what}: ${progress()}`);
           }
           await sleep(20);
@@ -342,7 +427,9 @@ Deno.test({
       };
       const complete = () =>
         delivered().every((n) => n >= multicasts.length) &&
-        CLIENTS.every((id, i) => received()[i]! >= directsTo.get(id)!.length);
+        CLIENTS.every((id, i) =>
+          received()[i]! + droppedTo(id).length >= directsTo.get(id)!.length
+        );
       const events: string[] = [`network of ${made.length} namespaces made in ${setupSeconds}`];
       const note = (event: string) => {
         events.push(`${at()}: ${event}`);
@@ -367,6 +454,46 @@ Deno.test({
         () => delivered()[1]! > c2Before,
       );
       note(`c2 delivers again, ${((performance.now() - c2Up) / 1000).toFixed(2)} s after up`);
+
+      // Another client's link, for longer than --evict-after: the sequencer evicts it, and
+      // when its link comes back it joins again and catches up.
+      const evictedLine = "left c3 (timeout)";
+      const c1ViewsBefore = readLines(views("c1")).length;
+      let c3Left: string | undefined;
+      await setLink("c3", "down");
+      const c3Down = performance.now();
+      note(`c3's link down`);
+      await waitUntil(
+        `c1 to get a view with "${evictedLine}"`,
+        () => {
+          c3Left = readLines(views("c1")).slice(c1ViewsBefore).find((line) =>
+            line.includes(evictedLine)
+          );
+          return c3Left !== undefined;
+        },
+        c3Down + EVICT_CUT_SECONDS * 1000,
+      );
+      const evictionSeconds = (performance.now() - c3Down) / 1000;
+      note(
+        `c1 has c3's eviction, ${evictionSeconds.toFixed(2)} s after its link went down ` +
+          `(at most ${EVICTION_LIMIT_S} s): ${c3Left}`,
+      );
+      assert.ok(
+        evictionSeconds <= EVICTION_LIMIT_S,
+        `c3's eviction reached c1 ${evictionSeconds.toFixed(2)} s after its link went down; ` +
+          `expected at most ${EVICTION_LIMIT_S} s (--evict-after ${EVICT_AFTER_S}, ` +
+          `heartbeat ${HEARTBEAT_S} s, 0.5 s slack)`,
+      );
+      await sleep(Math.max(0, c3Down + EVICT_CUT_SECONDS * 1000 - performance.now()));
+      const c3Before = delivered()[2]!;
+      await setLink("c3", "up");
+      note(`c3's link up; ${progress()}`);
+      const c3Up = performance.now();
+      await waitUntil(
+        "c3 to deliver again after its link came back",
+        () => delivered()[2]! > c3Before,
+      );
+      note(`c3 delivers again, ${((performance.now() - c3Up) / 1000).toFixed(2)} s after up`);
 
       // The broker's link: the whole group stalls, then resumes.
       await waitUntil(
@@ -415,6 +542,41 @@ Deno.test({
         );
       }
 
+      // The eviction: the same view at every other client; c3's view of its return, the
+      // same at c1 (c3 gets only the views it is in).
+      assert.ok(c3Left !== undefined);
+      for (const id of ["c1", "c2", "c4"]) {
+        assert.ok(
+          readLines(views(id)).includes(c3Left),
+          `${id}'s views lack c3's eviction as c1 has it, ${JSON.stringify(c3Left)}:\n    ${
+            readLines(views(id)).join("\n    ")
+          }`,
+        );
+      }
+      const viewNumber = (line: string) => Number(/^view (\d+) /.exec(line)?.[1] ?? NaN);
+      const c1Views = readLines(views("c1"));
+      const c3Joined = c1Views.slice(c1Views.indexOf(c3Left) + 1).find((line) =>
+        /; joined (\S+ )*c3(;| |$)/.test(line)
+      );
+      assert.ok(
+        c3Joined !== undefined,
+        `c1 has no view with "joined c3" after c3's eviction:\n    ${c1Views.join("\n    ")}`,
+      );
+      assert.ok(viewNumber(c3Joined) > viewNumber(c3Left), `${c3Joined} after ${c3Left}`);
+      const c3Views = readLines(views("c3"));
+      assert.ok(
+        c3Views.includes(c3Joined),
+        `c3's views lack its return as c1 has it, ${JSON.stringify(c3Joined)}:\n    ${
+          c3Views.join("\n    ")
+        }`,
+      );
+      assert.ok(
+        !c3Views.includes(c3Left),
+        `c3 has the view that evicted it: ${c3Left}`,
+      );
+      note(`c3 joined again in ${c3Joined}`);
+      for (const id of CLIENTS) note(`${id}'s views: ${readLines(views(id)).join(" | ")}`);
+
       // Agreement, integrity, direct messages.
       const reference = readLines(tom("c1"));
       for (const id of CLIENTS) {
@@ -429,17 +591,38 @@ Deno.test({
       }
       assert.equal(reference.length, multicasts.length, "deliveries");
       assert.deepEqual(sorted(reference), sorted(multicasts), "each multicast exactly once");
-      for (const id of CLIENTS) {
-        assert.deepEqual(
-          sorted(readLines(uno(id))),
-          sorted(directsTo.get(id)!),
-          `${id}'s direct messages`,
+      // Each direct message arrives once, but for those sent to a member while it was
+      // evicted: the broker drops them (telling their senders), and nothing else.
+      const drops = dropped();
+      const evictedIds = new Set(
+        CLIENTS.flatMap((id) => readLines(views(id))).flatMap((line) =>
+          [...line.matchAll(/(\S+) \(timeout\)/g)].map((m) => m[1]!)
+        ),
+      );
+      for (const drop of drops) {
+        assert.ok(
+          drop.evicted && evictedIds.has(drop.to) && drop.payload.startsWith(`${drop.from}###`),
+          `the broker dropped a direct message other than one to an evicted member: ${drop.line}`,
         );
       }
+      for (const id of CLIENTS) {
+        assert.deepEqual(
+          sorted([...readLines(uno(id)), ...droppedTo(id).map((drop) => drop.payload)]),
+          sorted(directsTo.get(id)!),
+          `${id}'s direct messages, and those to it the broker dropped while it was evicted`,
+        );
+      }
+      note(
+        `direct messages dropped while their recipient was evicted: ${
+          drops.length === 0 ? "none" : drops.map((drop) => `${drop.payload} to ${drop.to}`)
+            .join(", ")
+        }`,
+      );
 
       console.log(
         [
-          `cuts of ${CUT_SECONDS} s, scripts sending for about ${SEND_SECONDS} s:`,
+          `cuts of ${CUT_SECONDS} s, c3's of ${EVICT_CUT_SECONDS} s (--evict-after ${EVICT_AFTER_S}), ` +
+          `scripts sending for about ${SEND_SECONDS} s:`,
           ...events,
           ...[...roles].map(([host, role]) => `${host} counters ${counters(role.stderr())}`),
         ].join("\n  "),

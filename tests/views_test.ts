@@ -273,3 +273,28 @@ Deno.test("ViewBook.reset() numbers views from 1 again", () => {
   assert.deepEqual(book.release(0), [again]);
   assert.equal(book.last, 1);
 });
+
+Deno.test("Membership keeps a suspect that is heard before the next view, and after a silence of everyone gives each member a whole evictAfterMs", () => {
+  const group = new Membership(2000);
+  for (const id of ["c1", "c2", "c3"]) group.heard(id, 0);
+  group.next(0);
+  group.heard("c1", 1000);
+  group.heard("c2", 1900);
+  assert.deepEqual(group.suspect(2000), ["c3"]);
+  // c3 speaks again before the view that would evict it was made: no view, no eviction.
+  assert.equal(group.heard("c3", 2010), "member");
+  assert.equal(group.next(5), null);
+  assert.deepEqual(group.members, ["c1", "c2", "c3"]);
+  // Nobody heard for 3 s (the broker was cut): then c1 comes back first.
+  assert.deepEqual(group.suspect(5010), [], "everyone silent: an outage");
+  assert.equal(group.heard("c1", 5010), "member");
+  group.heard("c1", 6000);
+  assert.deepEqual(group.suspect(6500), [], "c2 and c3 have 2 s from the end of the outage");
+  group.heard("c1", 6900);
+  group.heard("c2", 6900);
+  assert.deepEqual(group.suspect(7010), ["c3"]);
+  assert.deepEqual(
+    group.next(9),
+    view(2, 9, ["c1", "c2"], { left: [{ id: "c3", why: "timeout" }] }),
+  );
+});

@@ -15,6 +15,8 @@ export type Heard = "member" | "joining" | "evicted";
 
 /** How many past views are kept for members that ask for them again. */
 const KEPT_VIEWS = 1000;
+/** At least this long a silence of everyone is taken for an outage, not deaths, ms (members greet every second). */
+const OUTAGE_MS = 1500;
 /** How many evicted ids are remembered (to tell them so when they come back). */
 const KEPT_EVICTIONS = 10_000;
 
@@ -29,6 +31,8 @@ export class Membership {
   #evicted = new Map<string, number>();
   #views: View[] = [];
   #number = 0;
+  /** When anyone was last heard (ms). */
+  #lastAny = -Infinity;
 
   /**
    * @param evictAfterMs How long a member may be silent before it is
@@ -53,12 +57,25 @@ export class Membership {
    * joins now, or one that was evicted (it is told so, and joins again).
    */
   heard(id: string, now: number): Heard {
+    // After a silence of everyone (the sequencer's link, or the broker, was
+    // cut), every member gets a whole evictAfterMs from now to be heard again:
+    // their connections come back one by one.
+    if (now - this.#lastAny >= this.#outageMs) {
+      for (const member of this.#lastHeard.keys()) this.#lastHeard.set(member, now);
+    }
+    this.#lastAny = now;
     const known = this.#lastHeard.has(id);
     this.#lastHeard.set(id, now);
     if (known) return this.#joining.has(id) ? "joining" : "member";
+    // Suspected (or said goodbye) and back before the next view: it stays.
+    if (this.#leaving.delete(id)) return "member";
     this.#joining.add(id);
-    this.#leaving.delete(id);
     return this.#evicted.has(id) ? "evicted" : "joining";
+  }
+
+  /** A silence of everyone this long is an outage of the sequencer's own link, ms. */
+  get #outageMs(): number {
+    return Math.max(this.#evictAfterMs / 2, OUTAGE_MS);
   }
 
   /** The view that evicted `id`, if it was evicted and has not joined again. */
@@ -74,10 +91,12 @@ export class Membership {
   }
 
   /**
-   * Evicts the members silent for `evictAfterMs` by `now`, while another
-   * member was heard in the last half of that (so a member alone in the
-   * group, or a group whose every member is cut off from the sequencer at
-   * once, is not evicted).
+   * Suspects the members silent for `evictAfterMs` by `now`, while another
+   * member was heard in the last half of that (at least 1.5 s): a member
+   * alone in the group, or a group whose every member is cut off from the
+   * sequencer at once, is not evicted, and after such an outage every member
+   * has a whole `evictAfterMs` to be heard again. A suspect heard before the
+   * next view stays in.
    *
    * @returns Their ids.
    */
@@ -86,9 +105,7 @@ export class Membership {
     // Everyone silent at once is the sequencer's own link (or the broker)
     // cut, not every member dead: only members silent while another one is
     // heard are evicted.
-    let latest = -Infinity;
-    for (const heardAt of this.#lastHeard.values()) latest = Math.max(latest, heardAt);
-    if (now - latest >= this.#evictAfterMs / 2) return [];
+    if (now - this.#lastAny >= this.#outageMs) return [];
     const silent: string[] = [];
     for (const [id, heardAt] of this.#lastHeard) {
       if (now - heardAt < this.#evictAfterMs) continue;

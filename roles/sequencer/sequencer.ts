@@ -492,9 +492,7 @@ export class Sequencer {
   /** Evicts the members that have been silent too long. */
   #suspect(): void {
     for (const id of this.#members.suspect(performance.now())) {
-      this.#counters.evicted++;
-      this.#warn(`Evicting ${id}: silent for more than ${this.#evictAfterMs / 1000} s`);
-      void this.#dealer?.send(["", BROKER_ID, `EVICT ${id}`]).catch(() => {});
+      this.#warn(`${id} has been silent for more than ${this.#evictAfterMs / 1000} s: evicting it`);
       this.#scheduleView();
     }
   }
@@ -509,7 +507,7 @@ export class Sequencer {
 
   /**
    * The next view, after the highest order given: sent to each of its
-   * members; the broker is told who is back.
+   * members; the broker is told who was evicted and who is back.
    */
   #makeView(): void {
     // Not before the log was checked: the position must be this sequencer's.
@@ -518,6 +516,11 @@ export class Sequencer {
     if (view === null) return;
     this.#counters.views++;
     this.#warn(formatView(view));
+    for (const { id, why } of view.left) {
+      if (why !== "timeout") continue;
+      this.#counters.evicted++;
+      void this.#dealer.send(["", BROKER_ID, `EVICT ${id}`]).catch(() => {});
+    }
     for (const id of view.joined) {
       void this.#dealer.send(["", BROKER_ID, `ADMIT ${id}`]).catch(() => {});
     }
