@@ -141,7 +141,7 @@ export function decodeRecovery(payload: Uint8Array): RecoveryMessage {
       epoch: words[2]!,
       lowest: Number(words[3]),
       delivered: words.length === 6 ? Number(words[4]) : delivered(4),
-      view: words.length === 6 ? Number(words[5]) : undefined,
+      ...(words.length === 6 ? { view: Number(words[5]) } : {}),
     };
   }
   if (words[0] === "VIEW") return { kind: "view", view: decodeView(words) };
