@@ -179,3 +179,17 @@ Deno.test("RecoveryClient greets the sequencer every heartbeatMs once it answere
   assert.deepEqual(client.tick(3100, holdback, 0, 0), []);
   assert.deepEqual(client.answered(3200, answer, holdback), [{ kind: "silent", forMs: 0 }]);
 });
+
+Deno.test("RecoveryClient, after a long gap between ticks (its process was frozen), first reads what it has queued: no request at once, no silent sequencer", () => {
+  const client = new RecoveryClient(300, { heartbeatMs: 1000 });
+  const holdback = new Holdback({ ordersOnly: true });
+  const answer = { seq: 50_000, epoch: "e1", lowest: 1, delivered: 0 };
+  client.hello(0, holdback);
+  client.answered(0, answer, holdback);
+  client.settle(0, answer, holdback, 0);
+  client.tick(100, holdback, 0, 0);
+  // Frozen from 100 to 10,100: nothing delivered since 0, orders known to be missing.
+  assert.deepEqual(client.tick(10_100, holdback, 0, 0).map((a) => a.kind), ["hello"]);
+  assert.deepEqual(client.tick(10_399, holdback, 0, 0), []);
+  assert.equal(client.tick(10_400, holdback, 0, 0)[0]?.kind, "retransmit");
+});

@@ -90,6 +90,8 @@ export class RecoveryClient {
   #lastAnswer = -Infinity;
   #silenceReported = false;
   #lastTick = Infinity;
+  /** When the member's process last went on after being frozen (ms). */
+  #thawedAt = -Infinity;
 
   /**
    * @param recoveryAfterMs How long nothing may be delivered while something
@@ -180,11 +182,14 @@ export class RecoveryClient {
   ): RecoveryAction[] {
     const actions: RecoveryAction[] = [];
     // A long gap between ticks: this process was frozen (SIGSTOP, a debugger,
-    // a laptop asleep), not the sequencer silent.
-    if (this.#heartbeatMs > 0 && now - this.#lastTick > 2 * this.#heartbeatMs) {
+    // a laptop asleep), not the sequencer silent; and what it has queued is
+    // to be read before it asks for anything.
+    if (now - this.#lastTick > Math.max(2 * this.#heartbeatMs, 10 * this.#afterMs)) {
       this.#lastAnswer = Math.max(this.#lastAnswer, now);
+      this.#thawedAt = now;
     }
     this.#lastTick = now;
+    lastProgress = Math.max(lastProgress, this.#thawedAt);
     // Orders the sequencer said it gave and that are not here are pending too.
     const pending = view.heldOrders > 0 || view.heldMessages > this.#orphans || ownInFlight > 0 ||
       this.#highestKnown >= view.next;
