@@ -12,6 +12,11 @@
  * `latency` (not of `latencyAll`) what was sent in the first S seconds after
  * this client's first send, while the JIT warms up.
  *
+ * `--mark-first-delivery` prints the line {@link FIRST_DELIVERY_MARK} on
+ * stdout at the first delivery (the benchmark freezes a receive-only client
+ * with SIGSTOP then), and the JSON line says when the deliveries came: the
+ * first, the last and the longest pause between two (a freeze shows there).
+ *
  * ```sh
  * deno run --allow-ffi --allow-env --allow-read --allow-write --allow-sys \
  *   bench/group_client.ts --id c1 --base-port 5559 --count 25000 --size 32 \
@@ -30,6 +35,9 @@ import { parseArgs } from "node:util";
 import { allocBytes } from "../ffi/mod.ts";
 import { Member } from "../roles/mod.ts";
 import { vmHwmKiB } from "./proc.ts";
+
+/** The line `--mark-first-delivery` prints on stdout at the first delivery. */
+export const FIRST_DELIVERY_MARK = "first delivery";
 
 /** Latency percentiles, in ms. */
 export interface LatencySummary {
@@ -71,6 +79,15 @@ export interface ClientResult {
   cpuSeconds: number;
   /** Seconds from the process start to "start" from the broker. */
   joinSeconds: number;
+  /** When the first delivery came (the shared clock, ms since the epoch; 0 if none). */
+  firstDeliveryAt: number;
+  /** When the last delivery came (the same clock; 0 if none). */
+  lastDeliveryAt: number;
+  /**
+   * The longest pause between two deliveries: `delivered` had come before it,
+   * from `from` to `to` (the same clock; all 0 with fewer than 2 deliveries).
+   */
+  longestPause: { delivered: number; from: number; to: number };
   /** The member's recovery counters (non-zero means messages were lost and repaired). */
   recovery: { recovered: number; retransmitRequests: number; gapsFilled: number };
   /** Why the run did not complete, if it did not. */
@@ -95,6 +112,7 @@ Flags:
   --warmup S         leave multicasts sent in the first S seconds out of the latency (default 0)
   --recovery-after MS  the member's recoveryAfterMs (default: the member's)
   --window W         the member's window of own multicasts in flight (default: the member's)
+  --mark-first-delivery  print "${FIRST_DELIVERY_MARK}" on stdout at the first delivery
   --help             show this help`;
 
 /** The clock every process shares: ms since the epoch, sub-microsecond resolution. */
@@ -158,6 +176,8 @@ interface Flags {
   recoveryAfterMs?: number;
   warmupMs: number;
   window?: number;
+  /** Print {@link FIRST_DELIVERY_MARK} at the first delivery. */
+  markFirst: boolean;
   /** Payload bytes, at least `<id>###` and the stamp. */
   size: number;
 }
@@ -178,6 +198,7 @@ function parseFlags(): Flags | number {
       window: { type: "string" },
       warmup: { type: "string" },
       "recovery-after": { type: "string" },
+      "mark-first-delivery": { type: "boolean" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -207,6 +228,7 @@ function parseFlags(): Flags | number {
       : flagNumber(values, "recovery-after", 300, 1),
     warmupMs: flagNumber(values, "warmup", 0, 0) * 1000,
     window: values.window === undefined ? undefined : flagNumber(values, "window", 1000, 1),
+    markFirst: values["mark-first-delivery"] === true,
     size: Math.max(flagNumber(values, "size", 32, 0), stampOffset(id) + 12),
   };
 }
@@ -234,7 +256,9 @@ class Tally {
   ownDelivered = 0;
   sent = 0;
   firstSend = 0;
+  firstDelivery = 0;
   lastDelivery = 0;
+  longestPause = { delivered: 0, from: 0, to: 0 };
 
   constructor(flags: Flags) {
     this.latencies = new Float64Array(Math.max(flags.expect, 1));
@@ -271,6 +295,9 @@ function resultOf(
     peakRssKiB: peakRssKiB(),
     cpuSeconds: cpuSeconds(),
     joinSeconds: Math.round(join.seconds * 1000) / 1000,
+    firstDeliveryAt: tally.firstDelivery,
+    lastDeliveryAt: lastDelivery,
+    longestPause: tally.longestPause,
     recovery: counters === undefined ? { recovered: 0, retransmitRequests: 0, gapsFilled: 0 } : {
       recovered: counters.recovered,
       retransmitRequests: counters.retransmitRequests,
@@ -328,7 +355,7 @@ async function sendAll(member: Member, flags: Flags, tally: Tally): Promise<void
  * (after the sender's id).
  */
 async function receiveAll(member: Member, flags: Flags, tally: Tally): Promise<void> {
-  const { id, expect, warmupMs } = flags;
+  const { id, expect, warmupMs, markFirst } = flags;
   const stampAt = stampOffset(id);
   const { latencies, allLatencies, ownLatencies } = tally;
   const stamp = new Uint8Array(8);
@@ -357,6 +384,13 @@ async function receiveAll(member: Member, flags: Flags, tally: Tally): Promise<v
       ) {
         ownLatencies[tally.ownDelivered++] = latency;
       }
+    }
+    const pause = tally.longestPause;
+    if (tally.delivered === 0) {
+      tally.firstDelivery = now;
+      if (markFirst) console.log(FIRST_DELIVERY_MARK);
+    } else if (now - tally.lastDelivery > pause.to - pause.from) {
+      tally.longestPause = { delivered: tally.delivered, from: tally.lastDelivery, to: now };
     }
     tally.delivered++;
     tally.lastDelivery = now;

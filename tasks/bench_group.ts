@@ -14,14 +14,19 @@
  * - scaling: 2, 4, 8 and 16 clients (40,000 × 32 B, and 1,000/s for the
  *   latency), and 32 B, 1 KiB and 64 KiB payloads at 4 clients;
  * - the seed's design for the throughput and the scaling runs. It loses
- *   messages and stalls; its rate is what it delivered until then.
+ *   messages and stalls; its rate is what it delivered until then;
+ * - frozen: 3 clients multicasting 300,000 × 32 B in all as fast as they
+ *   can while a 4th member that only receives is frozen with SIGSTOP from
+ *   its first delivery until they are done, against the 3 alone (goal: at
+ *   least 0.8 of their rate alone); and how long the frozen member takes,
+ *   from SIGCONT, to catch up (the sequencer has a `--log`).
  *
  * Writes `bench/out/group.json`, `bench/out/group.md` (printed too) and
  * `bench/out/group.svg`. A run that fails is reported as failed; every
  * process has a timeout.
  *
  * ```sh
- * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes] [--no-seed]
+ * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes,frozen] [--no-seed]
  * BENCH_GROUP_CPU_PROF=broker deno task bench:group --only throughput   # profile a role
  * ```
  *
@@ -55,7 +60,7 @@ import { renderSvg } from "../bench/report/group_svg.ts";
 import { loadAverage } from "../bench/sampling.ts";
 
 const HELP =
-  "Usage: deno task bench:group [--scale F] [--only throughput,latency,clients,latency-clients,sizes] [--no-seed]\n" +
+  "Usage: deno task bench:group [--scale F] [--only throughput,latency,clients,latency-clients,sizes,frozen] [--no-seed]\n" +
   "BENCH_GROUP_CPU_PROF=broker|sequencer|c1 profiles that role in the throughput run.";
 
 /** The command line, or an exit code (help, bad flags). */

@@ -7,7 +7,14 @@
 
 import assert from "node:assert/strict";
 import type { RunSpec } from "../bench/group/plan.ts";
-import { type ClientReport, type Observed, resultOf } from "../bench/group/result.ts";
+import {
+  catchUpOf,
+  type ClientReport,
+  frozenRatio,
+  lastCounters,
+  type Observed,
+  resultOf,
+} from "../bench/group/result.ts";
 
 const OURS = [
   `{"id":"c1","sent":500,"delivered":1000,"expected":1000,"complete":true,"seconds":0.052122,"perSec":19186,"latency":{"p50":41.131,"p99":47.178,"max":47.196},"latencyAll":{"p50":41.131,"p99":47.178,"max":47.196},"ownLatency":{"p50":46.104,"p99":47.19,"max":47.196},"size":32,"peakRssKiB":58060,"cpuSeconds":0.116,"joinSeconds":0.221,"recovery":{"recovered":0,"retransmitRequests":0,"gapsFilled":0}}`,
@@ -126,4 +133,169 @@ Deno.test("resultOf() keeps the run's own error first, and notes exits and recov
     "c2: timed out after 30 s with 998 of 1000 deliveries",
   ]);
   assert.equal(result.otherCpuSeconds, 0);
+});
+
+/** A frozen run of 3 clients and a 4th frozen, 3,000 multicasts (the lines' shape is our client's). */
+const FROZEN_SPEC: RunSpec = {
+  groups: ["frozen"],
+  impl: "deno",
+  clients: 3,
+  size: 32,
+  total: 3000,
+  rate: 0,
+  sequencer: { log: true, evictAfterSeconds: 3600 },
+  frozen: 1,
+  key: "frozen-deno",
+};
+
+/** Our client's line, with the fields a frozen run reads. */
+function frozenLine(id: string, fields: Record<string, unknown>): string {
+  return JSON.stringify({
+    ...JSON.parse(OURS[0]!),
+    id,
+    sent: 1000,
+    delivered: 3000,
+    expected: 3000,
+    firstDeliveryAt: 1_700_000_000_050,
+    lastDeliveryAt: 1_700_000_000_150,
+    longestPause: { delivered: 1500, from: 1_700_000_000_090, to: 1_700_000_000_091 },
+    ...fields,
+  });
+}
+
+/** c4 delivered 7, was frozen from ...100.000 to ...104.000, and delivered the rest by ...106.500. */
+const C4 = frozenLine("c4", {
+  sent: 0,
+  seconds: 0,
+  perSec: 0,
+  firstDeliveryAt: 1_700_000_100_000 - 3,
+  lastDeliveryAt: 1_700_000_106_500,
+  longestPause: { delivered: 7, from: 1_700_000_099_999, to: 1_700_000_104_002 },
+  peakRssKiB: 160_000,
+  cpuSeconds: 1.2,
+  recovery: { recovered: 0, retransmitRequests: 98, gapsFilled: 1500 },
+});
+const C4_FREEZE = { stoppedAt: 1_700_000_100_000, continuedAt: 1_700_000_104_000 };
+
+function frozenObserved(c4: string, more: Partial<Observed> = {}): Observed {
+  const base = observed([frozenLine("c1", {}), frozenLine("c2", {}), frozenLine("c3", {}), c4]);
+  base.clients[3] = { ...base.clients[3]!, name: "client c4", freeze: C4_FREEZE };
+  return { ...base, ...more };
+}
+
+Deno.test("resultOf() keeps a frozen client out of the rates and sums up its catch-up", () => {
+  const result = resultOf(
+    FROZEN_SPEC,
+    frozenObserved(C4, {
+      roleStderr: {
+        broker: `{"time":"t","role":"broker","level":"info","message":"SIGTERM: shutting down"}\n` +
+          `{"time":"t","role":"broker","level":"info","message":"counters","forwarded":6001,"busOverflows":1}\n`,
+        sequencer:
+          `{"time":"t","role":"sequencer","level":"info","message":"counters","ordered":3000,"retransmitted":2001,"requests":98}\n`,
+      },
+    }),
+  );
+  assert.equal(result.ok, true, result.error);
+  assert.deepEqual(result.notes, []);
+  assert.deepEqual(result.clientLines.map((l) => l.id), ["c1", "c2", "c3"]);
+  assert.deepEqual(result.perClient, { min: 19_186, median: 19_186, max: 19_186 });
+  assert.deepEqual(result.catchUp, [{
+    id: "c4",
+    deliveredBefore: 7,
+    behind: 2993,
+    delivered: 3000,
+    complete: true,
+    frozenSeconds: 4,
+    seconds: 2.5,
+    perSec: 1197,
+    gapsFilled: 1500,
+    recovered: 0,
+    requests: 98,
+    peakRssKiB: 160_000,
+    cpuSeconds: 1.2,
+    exitCode: 0,
+  }]);
+  // The frozen client's memory and CPU count in the run's.
+  assert.equal(result.memoryKiB.clientMax, 160_000);
+  assert.equal(result.cpuSeconds.clients, 1.55); // 1.2 + 3 × 0.116
+  assert.deepEqual(result.roleCounters, {
+    broker: { forwarded: 6001, busOverflows: 1 },
+    sequencer: { ordered: 3000, retransmitted: 2001, requests: 98 },
+  });
+});
+
+Deno.test("resultOf() fails a frozen run whose frozen client printed nothing or did not catch up", () => {
+  const silent = resultOf(FROZEN_SPEC, frozenObserved(""));
+  assert.equal(silent.ok, false);
+  assert.match(silent.error ?? "", /^client c4 \(frozen\) printed no result \(exit 0\)/);
+  const late = resultOf(
+    FROZEN_SPEC,
+    frozenObserved(frozenLine("c4", {
+      ...JSON.parse(C4),
+      delivered: 2000,
+      complete: false,
+      error: "timed out after 90 s with 2000 of 3000 deliveries",
+    })),
+  );
+  assert.equal(late.ok, false);
+  assert.equal(late.error, "c4: timed out after 90 s with 2000 of 3000 deliveries");
+  assert.equal(late.catchUp?.[0]?.complete, false);
+});
+
+Deno.test("catchUpOf() takes what came before the pause that spans the SIGCONT, else says so", () => {
+  const c4 = JSON.parse(C4);
+  const client = { name: "client c4", exitCode: 0, stdout: "", stderr: "", freeze: C4_FREEZE };
+  assert.equal(catchUpOf(FROZEN_SPEC, c4, client).note, undefined);
+  // A longest pause elsewhere: its count, with a note.
+  const elsewhere = catchUpOf(
+    FROZEN_SPEC,
+    { ...c4, longestPause: { delivered: 2500, from: 1_700_000_105_000, to: 1_700_000_105_300 } },
+    client,
+  );
+  assert.equal(elsewhere.catchUp.behind, 500);
+  assert.equal(
+    elsewhere.note,
+    "c4: its longest pause between deliveries (0.300 s) does not span the SIGCONT: what it had delivered then is a guess",
+  );
+  // Everything delivered before the SIGCONT: nothing behind.
+  const early = catchUpOf(
+    FROZEN_SPEC,
+    {
+      ...c4,
+      lastDeliveryAt: 1_700_000_099_000,
+      longestPause: { delivered: 5, from: 1_700_000_098_000, to: 1_700_000_098_100 },
+    },
+    client,
+  );
+  assert.deepEqual([early.catchUp.behind, early.catchUp.seconds, early.note], [0, 0, undefined]);
+  // Never frozen.
+  const never = catchUpOf(FROZEN_SPEC, c4, {
+    ...client,
+    freeze: { stoppedAt: 0, continuedAt: 0 },
+  });
+  assert.equal(never.catchUp.frozenSeconds, 0);
+  assert.equal(never.note, "c4: was not frozen (the run ended before its first delivery)");
+});
+
+Deno.test("lastCounters() reads the last counters line of a role's JSON log", () => {
+  const stderr = [
+    `{"time":"t","role":"broker","level":"info","message":"counters","busOverflows":0}`,
+    `[broker] counters {"busOverflows":5}`,
+    `{"time":"t","role":"broker","level":"info","message":"A subscriber of the bus is at its high-water mark (100000)"}`,
+    `{"time":"t","role":"broker","level":"info","message":"counters","busOverflows":2,"highestOrder":300000}`,
+    `{"broken`,
+  ].join("\n");
+  assert.deepEqual(lastCounters(stderr), { busOverflows: 2, highestOrder: 300_000 });
+  assert.equal(lastCounters("[broker] counters {}\n"), undefined);
+  assert.equal(lastCounters(""), undefined);
+});
+
+Deno.test("frozenRatio() is the median client's rate with a member frozen over alone", () => {
+  const frozen = resultOf(FROZEN_SPEC, frozenObserved(C4));
+  const { frozen: _, ...aloneSpec } = { ...FROZEN_SPEC, key: "frozen-alone-deno" };
+  const aloneOk = resultOf(aloneSpec, observed([OURS[1]!, OURS[0]!, OURS[1]!]));
+  assert.equal(aloneOk.perClient?.median, 19_162);
+  assert.equal(frozenRatio([frozen, aloneOk]).ratio, 19_186 / 19_162);
+  assert.equal(frozenRatio([frozen]).ratio, undefined);
+  assert.equal(frozenRatio([frozen, { ...aloneOk, ok: false }]).ratio, undefined);
 });

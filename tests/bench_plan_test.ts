@@ -1,10 +1,10 @@
 /** The group benchmark's plan of runs, and the benchmarks' median. */
 
 import assert from "node:assert/strict";
-import { plan, THROUGHPUT_RUNS } from "../bench/group/plan.ts";
+import { FROZEN_EVICT_AFTER_S, plan, THROUGHPUT_RUNS } from "../bench/group/plan.ts";
 import { median } from "../bench/stats.ts";
 
-Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, then scaling", () => {
+Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, scaling, then the frozen member", () => {
   const specs = plan({ scale: 1, seed: true, throughputRuns: THROUGHPUT_RUNS });
   assert.deepEqual(specs.map((s) => s.key), [
     "warmup-deno",
@@ -31,6 +31,8 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, then
     "latency-1000-clients-2-deno",
     "latency-1000-clients-8-deno",
     "latency-1000-clients-16-deno",
+    "frozen-deno",
+    "frozen-alone-deno",
   ]);
   const byKey = new Map(specs.map((s) => [s.key, s]));
   assert.deepEqual(byKey.get("throughput-deno"), {
@@ -60,6 +62,8 @@ Deno.test("plan() scales the counts, keeping the latency runs at least 2 s long"
   assert.equal(byKey.get("latency-1000-deno"), 2000);
   assert.equal(byKey.get("latency-10000-deno"), 20_000);
   assert.equal(byKey.get("latency-1000-clients-2-deno"), 2000);
+  assert.equal(byKey.get("frozen-deno"), 3000);
+  assert.equal(byKey.get("frozen-alone-deno"), 3000);
   assert.equal(byKey.get("warmup-deno"), 2000, "the warm-up is not scaled");
 });
 
@@ -78,6 +82,47 @@ Deno.test("plan() with --only and --no-seed keeps those groups and the warm-up",
     ["size-1024-deno", ["sizes"]],
     ["size-65536-deno", ["sizes"]],
   ]);
+});
+
+Deno.test("plan() with --only frozen: 3 clients with a 4th frozen, then the 3 alone, same load and sequencer", () => {
+  const specs = plan({ scale: 1, only: new Set(["frozen"]), seed: true, throughputRuns: 3 });
+  const sequencer = { log: true, evictAfterSeconds: FROZEN_EVICT_AFTER_S };
+  assert.deepEqual(specs, [
+    {
+      groups: ["warmup"],
+      impl: "deno",
+      clients: 2,
+      size: 32,
+      total: 2000,
+      rate: 0,
+      key: "warmup-deno",
+    },
+    {
+      groups: ["frozen"],
+      impl: "deno",
+      clients: 3,
+      size: 32,
+      total: 300_000,
+      rate: 0,
+      sequencer,
+      frozen: 1,
+      key: "frozen-deno",
+    },
+    {
+      groups: ["frozen"],
+      impl: "deno",
+      clients: 3,
+      size: 32,
+      total: 300_000,
+      rate: 0,
+      sequencer,
+      key: "frozen-alone-deno",
+    },
+  ]);
+  // Longer than any run: the frozen member is not evicted.
+  assert.ok(FROZEN_EVICT_AFTER_S >= 600);
+  const small = plan({ scale: 0.3, only: new Set(["frozen"]), seed: false, throughputRuns: 1 });
+  assert.deepEqual(small.map((s) => s.total), [2000, 90_000, 90_000]);
 });
 
 Deno.test("median() takes the middle value, or the mean of the two middle ones", () => {

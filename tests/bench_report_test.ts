@@ -12,7 +12,7 @@ import { cellsOf } from "../bench/binding/run.ts";
 import type { BenchMeta } from "../bench/group/meta.ts";
 import type { RunResult } from "../bench/group/result.ts";
 import { bindingMarkdown, bindingNotes, bindingTable } from "../bench/report/binding_markdown.ts";
-import { head, row } from "../bench/report/format.ts";
+import { catchUpLine, head, row } from "../bench/report/format.ts";
 import { profileMarkdown, renderMarkdown } from "../bench/report/group_markdown.ts";
 import { renderSvg } from "../bench/report/group_svg.ts";
 
@@ -100,6 +100,52 @@ Deno.test("renderMarkdown() with no runs has the fixed sections only", () => {
     ["## Targets", "## Peak memory (VmHWM) and CPU time", "## All runs"],
   );
   assert.ok(md.includes("| –/s (slowest client of the median of 3 runs) | not measured |"));
+});
+
+/** The two runs of `bench:group --only frozen` on our 2-core machine (client latencies left out). */
+const FROZEN_RUNS: RunResult[] = JSON.parse(`[
+{"groups":["frozen"],"impl":"deno","clients":3,"size":32,"total":300000,"rate":0,"sequencer":{"log":true,"evictAfterSeconds":3600},"frozen":1,"key":"frozen-deno","ok":true,"notes":[],"clientLines":[{"id":"c1","sent":100000,"delivered":300000,"expected":300000,"complete":true,"seconds":3.529719,"perSec":84993,"peakRssKiB":135360,"cpuSeconds":0.976,"exitCode":0},{"id":"c2","sent":100000,"delivered":300000,"expected":300000,"complete":true,"seconds":3.526925,"perSec":85060,"peakRssKiB":121892,"cpuSeconds":0.943,"exitCode":0},{"id":"c3","sent":100000,"delivered":300000,"expected":300000,"complete":true,"seconds":3.535823,"perSec":84846,"peakRssKiB":126616,"cpuSeconds":0.95,"exitCode":0}],"memoryKiB":{"broker":84648,"sequencer":234768,"clientMax":156848},"cpuSeconds":{"broker":1.88,"sequencer":2.38,"clients":3.94},"exit":{"broker":0,"sequencer":0},"wallSeconds":7,"loadAtStart":1.7,"otherCpuSeconds":2.8,"catchUp":[{"id":"c4","deliveredBefore":1,"behind":299999,"delivered":300000,"complete":true,"frozenSeconds":3.582,"seconds":3.047,"perSec":98460,"gapsFilled":200001,"recovered":0,"requests":98,"peakRssKiB":156848,"cpuSeconds":1.074,"exitCode":0}],"roleCounters":{"broker":{"synced":5,"subscriptions":5,"forwarded":600000,"directForwarded":200245,"unknownRecipients":0,"refusedHandshakes":0,"badInput":0,"refused":0,"highestOrder":300000,"busOverflows":1},"sequencer":{"ordered":300000,"retransmitted":200001,"requests":117,"duplicates":0,"badInput":0,"fsyncs":437,"views":2,"evicted":0}},"perClient":{"min":84846,"median":84993,"max":85060},"aggregate":254899,"delivered":{"min":300000,"max":300000},"latency":{"p50":23.521,"p99":97.019,"max":168.958},"latencyAll":{"p50":23.521,"p99":97.019,"max":168.958},"ownLatency":{"p50":23.731,"p99":117.601,"max":165.937}},
+{"groups":["frozen"],"impl":"deno","clients":3,"size":32,"total":300000,"rate":0,"sequencer":{"log":true,"evictAfterSeconds":3600},"key":"frozen-alone-deno","ok":true,"notes":[],"clientLines":[{"id":"c1","sent":100000,"delivered":300000,"expected":300000,"complete":true,"seconds":3.346685,"perSec":89641,"peakRssKiB":125728,"cpuSeconds":1.07,"exitCode":0},{"id":"c2","sent":100000,"delivered":300000,"expected":300000,"complete":true,"seconds":3.34705,"perSec":89631,"peakRssKiB":134828,"cpuSeconds":1.076,"exitCode":0},{"id":"c3","sent":100000,"delivered":300000,"expected":300000,"complete":true,"seconds":3.344068,"perSec":89711,"peakRssKiB":120384,"cpuSeconds":1.065,"exitCode":0}],"memoryKiB":{"broker":67092,"sequencer":241968,"clientMax":134828},"cpuSeconds":{"broker":1.23,"sequencer":1.76,"clients":3.21},"exit":{"broker":0,"sequencer":0},"wallSeconds":3.6,"loadAtStart":1.5,"otherCpuSeconds":0.6,"roleCounters":{"broker":{"synced":4,"subscriptions":4,"forwarded":600000,"directForwarded":37,"unknownRecipients":0,"refusedHandshakes":0,"badInput":0,"refused":0,"highestOrder":300000,"busOverflows":0},"sequencer":{"ordered":300000,"retransmitted":0,"requests":15,"duplicates":0,"badInput":0,"fsyncs":431,"views":2,"evicted":0}},"perClient":{"min":89631,"median":89641,"max":89711},"aggregate":268983,"delivered":{"min":300000,"max":300000},"latency":{"p50":23.453,"p99":73.555,"max":109.233},"latencyAll":{"p50":23.453,"p99":73.555,"max":109.233},"ownLatency":{"p50":23.475,"p99":69.845,"max":101.167}}
+]`);
+
+Deno.test("renderMarkdown() reports a frozen member: both runs, the ratio against the goal, the catch-up", () => {
+  const md = renderMarkdown([...RUNS, ...FROZEN_RUNS], META);
+  for (
+    const line of [
+      "| ≥ 0.8 of 3 members' throughput alone while a 4th is frozen (goal) | 0.95 (median client, same bench) | met |",
+      "## A member frozen under load",
+      "| frozen-deno | 3 + 1 frozen | 300,000 | 300,000 | 84,846 | 84,993 | 85,060 | 1 | 200,001 | 7 | 2.8 | ok |",
+      "| frozen-alone-deno | 3 | 300,000 | 300,000 | 89,631 | 89,641 | 89,711 | 0 | 0 | 3.6 | 0.6 | ok |",
+      "With a 4th member frozen the 3 delivered 0.95 of their rate alone (median client: 84,993 against 89,641 deliveries/s; goal ≥ 0.8): met.",
+      "| c4 | 1 | 3.58 | 299,999 | 200,001 | 98 | 3.05 | 98,460 | 153 | 1.07 | ok |",
+      "c4 caught up 299,999 orders in 3.05 s (98,460 orders/s) after SIGCONT; 200,001 of them came by retransmission.",
+      "| ours | 3 + 1 frozen | 32 B | 300,000 | max | 300,000 | 84,846 | 84,993 | 85,060 | 254,899 | 23.5 | 97.0 | 169 | 7 | 2.8 | ok |",
+      "| frozen-deno | ours | 83 | 229 | 153 | 1.88 | 2.38 | 3.94 | 6.8 |",
+    ]
+  ) assert.ok(md.includes(`\n${line}\n`), line);
+  assert.ok(md.includes("--evict-after 3600: the frozen member is not evicted"));
+  // Without the frozen runs: no section, the goal not measured.
+  const without = renderMarkdown(RUNS, META);
+  assert.ok(!without.includes("## A member frozen under load"));
+  assert.ok(without.includes("| – (median client, same bench) | not measured |"));
+  // Short of the goal, and a frozen member that did not catch up.
+  const [frozen, alone] = FROZEN_RUNS as [RunResult, RunResult];
+  const slow = {
+    ...frozen,
+    perClient: { ...frozen.perClient!, median: 60_000 },
+    catchUp: [{ ...frozen.catchUp![0]!, delivered: 250_000, complete: false }],
+  };
+  const short = renderMarkdown([slow, alone], META);
+  assert.ok(short.includes("| 0.67 (median client, same bench) | NOT met |"));
+  assert.ok(
+    short.includes(
+      "\n| c4 | 1 | 3.58 | 299,999 | 200,001 | 98 | – | – | 153 | 1.07 | incomplete (250,000 of 300,000) |\n",
+    ),
+  );
+  assert.equal(
+    catchUpLine(slow.catchUp[0]!),
+    "c4 did not catch up: 249,999 of 299,999 orders in 3.05 s after SIGCONT; 200,001 of them came by retransmission",
+  );
 });
 
 Deno.test("profileMarkdown() escapes | in function names", () => {

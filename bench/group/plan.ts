@@ -19,7 +19,15 @@ export const TARGETS = {
   perClientPerSec: 100_000,
   p99AtThousandMs: 1,
   seedRatio: 50,
+  frozenRatio: 0.8,
 };
+
+/**
+ * The frozen runs' sequencer evicts a member silent this long (s): longer
+ * than any run, so that the frozen member is never evicted and catches up
+ * as the same member (eviction, and joining again, is tests/faults_test.ts's).
+ */
+export const FROZEN_EVICT_AFTER_S = 3600;
 
 /** What a run measures, for the tables. */
 export type RunGroup =
@@ -28,7 +36,8 @@ export type RunGroup =
   | "latency"
   | "clients"
   | "latency-clients"
-  | "sizes";
+  | "sizes"
+  | "frozen";
 
 /** Which implementation a run uses. */
 export type Implementation = "deno" | "seed";
@@ -49,6 +58,17 @@ export interface RunSpec {
   total: number;
   /** Offered multicasts per second in all; 0 = as fast as backpressure allows. */
   rate: number;
+  /**
+   * Clients besides `clients` that only receive (every multicast), each
+   * frozen with SIGSTOP right after its first delivery until the `clients`
+   * are done, then let go on with SIGCONT (none if undefined).
+   */
+  frozen?: number;
+  /**
+   * The sequencer's flags beyond the defaults: a `--log` in a temporary file
+   * (the catch-up of a member far behind reads it), `--evict-after` seconds.
+   */
+  sequencer?: { log: boolean; evictAfterSeconds: number };
 }
 
 /** What to plan. */
@@ -90,6 +110,7 @@ export function plan(options: PlanOptions): RunSpec[] {
   planLatency(options, add);
   planScaling(options, add);
   planLatencyScaling(options, add);
+  planFrozen(options, add);
   return specs;
 }
 
@@ -168,6 +189,27 @@ function planLatencyScaling({ scale }: PlanOptions, add: Add): void {
       `latency-1000-clients-${clients}`,
     );
   }
+}
+
+/**
+ * A member frozen under load, and the same load without it: 3 clients
+ * multicasting 300,000 in all as fast as they can with a fourth that only
+ * receives and is frozen after its first delivery (at `--scale 1` about
+ * 150,000 reach its queues and the rest it lacks, to catch up by
+ * retransmission), then the 3 alone; the same sequencer flags in both.
+ */
+function planFrozen({ scale }: PlanOptions, add: Add): void {
+  const load = {
+    groups: ["frozen" as const],
+    impl: "deno" as const,
+    clients: 3,
+    size: 32,
+    total: scaled(300_000, scale),
+    rate: 0,
+    sequencer: { log: true, evictAfterSeconds: FROZEN_EVICT_AFTER_S },
+  };
+  add({ ...load, frozen: 1 }, "frozen");
+  add(load, "frozen-alone");
 }
 
 /** A message count times the scale, at least 1. */

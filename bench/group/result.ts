@@ -33,6 +33,44 @@ export type ClientLine =
   & Partial<Pick<ClientResult, "latency" | "latencyAll" | "ownLatency">>
   & { exitCode: number };
 
+/**
+ * How a member frozen with SIGSTOP (after its first delivery, until the
+ * others were done) caught up after SIGCONT.
+ */
+export interface CatchUp {
+  /** The member's id. */
+  id: string;
+  /** Multicasts it had delivered when it was frozen (and still at SIGCONT). */
+  deliveredBefore: number;
+  /** Orders it was behind at SIGCONT: the run's total minus `deliveredBefore`. */
+  behind: number;
+  /** Multicasts it delivered in all. */
+  delivered: number;
+  /** It delivered every multicast. */
+  complete: boolean;
+  /** Seconds from SIGSTOP to SIGCONT. */
+  frozenSeconds: number;
+  /** Seconds from SIGCONT to its last delivery (the last of all when complete). */
+  seconds: number;
+  /** `behind / seconds`. */
+  perSec: number;
+  /** Orders received by retransmission that filled a gap (the member's `gapsFilled`). */
+  gapsFilled: number;
+  /** Deliveries made from an order's payload after waiting for its lost multicast (the member's `recovered`). */
+  recovered: number;
+  /** Retransmission requests it sent. */
+  requests: number;
+  /** Peak resident memory, KiB. */
+  peakRssKiB: number;
+  /** CPU seconds. */
+  cpuSeconds: number;
+  /** Its exit code. */
+  exitCode: number;
+}
+
+/** A role's counters as it logged them last (JSON logs), by name. */
+export type RoleCounters = Record<string, number>;
+
 /** What a run found. */
 export interface RunResult extends RunSpec {
   /** Every client reported and delivered everything (ours), or reported (the seed). */
@@ -41,8 +79,12 @@ export interface RunResult extends RunSpec {
   error?: string;
   /** Notes: a dirty shutdown, recoveries... */
   notes: string[];
-  /** Per client. */
+  /** Per client (not the frozen ones: see `catchUp`). */
   clientLines: ClientLine[];
+  /** Per frozen client, how it caught up (runs with `frozen` only). */
+  catchUp?: CatchUp[];
+  /** The broker's and the sequencer's counters at their end (runs with `counters` only). */
+  roleCounters?: { broker?: RoleCounters; sequencer?: RoleCounters };
   /** Deliveries per second per client: min, median, max. */
   perClient?: { min: number; median: number; max: number };
   /** Sum of the clients' deliveries per second. */
@@ -55,9 +97,9 @@ export interface RunResult extends RunSpec {
   latencyAll?: Latency;
   /** The same for each client's own multicasts only (one clock: checks the shared clock). */
   ownLatency?: Latency;
-  /** Peak resident memory, KiB. */
+  /** Peak resident memory, KiB (clientMax: of every client, the frozen ones too). */
   memoryKiB: { broker: number; sequencer: number; clientMax: number };
-  /** CPU seconds used: broker, sequencer, all clients together. */
+  /** CPU seconds used: broker, sequencer, all clients together (the frozen ones too). */
   cpuSeconds: { broker: number; sequencer: number; clients: number };
   /** Exit codes of the broker and the sequencer after SIGTERM. */
   exit: { broker: number | null; sequencer: number | null };
@@ -84,6 +126,11 @@ export interface ClientReport {
   stderr: string;
   /** What /proc said of it. */
   sampled?: ProcSample;
+  /**
+   * A frozen client: when it got SIGSTOP and SIGCONT (the clients' shared
+   * clock, ms since the epoch; 0 if it did not).
+   */
+  freeze?: { stoppedAt: number; continuedAt: number };
 }
 
 /** What a run saw, before it is summed up. */
@@ -102,6 +149,8 @@ export interface Observed {
   loadAtStart: number;
   /** CPU seconds the whole machine was busy during the run (NaN if unknown). */
   busySeconds: number;
+  /** What the broker and the sequencer wrote on stderr (runs with `counters` only). */
+  roleStderr?: { broker: string; sequencer: string };
 }
 
 /**
@@ -139,7 +188,18 @@ export function resultOf(spec: RunSpec, observed: Observed): RunResult {
       result.notes.push(`the ${name} exited with ${status} after SIGTERM`);
     }
   }
-  const failures = readClients(spec, observed.clients, result);
+  const senders = observed.clients.filter((c) => c.freeze === undefined);
+  const frozen = observed.clients.filter((c) => c.freeze !== undefined);
+  const failures = readClients(spec, senders, result);
+  if (spec.frozen !== undefined) failures.push(...readFrozen(spec, frozen, result));
+  if (observed.roleStderr !== undefined) {
+    const broker = lastCounters(observed.roleStderr.broker);
+    const sequencer = lastCounters(observed.roleStderr.sequencer);
+    result.roleCounters = {
+      ...(broker === undefined ? {} : { broker }),
+      ...(sequencer === undefined ? {} : { sequencer }),
+    };
+  }
   if (result.clientLines.length > 0) sumClients(result);
   if (result.error === undefined && failures.length > 0 && spec.impl === "deno") {
     result.error = failures.join("; ");
@@ -153,7 +213,8 @@ export function resultOf(spec: RunSpec, observed: Observed): RunResult {
       } of ${spec.total} per client, then stalled`,
     );
   }
-  result.ok = result.error === undefined && result.clientLines.length === spec.clients;
+  result.ok = result.error === undefined && result.clientLines.length === spec.clients &&
+    (result.catchUp?.length ?? 0) === (spec.frozen ?? 0);
   if (!result.ok && result.error === undefined) result.error = "not every client reported";
   const ours = result.cpuSeconds.broker + result.cpuSeconds.sequencer + result.cpuSeconds.clients;
   if (Number.isFinite(observed.busySeconds)) {
@@ -186,6 +247,125 @@ function readClients(spec: RunSpec, clients: ClientReport[], result: RunResult):
     }
   }
   return failures;
+}
+
+/**
+ * Reads the frozen clients' JSON lines into `result.catchUp` (their memory
+ * and CPU into the run's); returns the failures.
+ */
+function readFrozen(spec: RunSpec, clients: ClientReport[], result: RunResult): string[] {
+  const failures: string[] = [];
+  result.catchUp = [];
+  for (const client of clients) {
+    const json = lastJsonLine(client.stdout);
+    if (json === undefined) {
+      failures.push(
+        `${client.name} (frozen) printed no result (exit ${client.exitCode}): ${
+          lastLines(client.stderr, 3)
+        }`,
+      );
+      continue;
+    }
+    const found = catchUpOf(spec, json, client);
+    result.catchUp.push(found.catchUp);
+    if (typeof json.error === "string") failures.push(`${found.catchUp.id}: ${json.error}`);
+    if (found.note !== undefined) result.notes.push(found.note);
+  }
+  return failures;
+}
+
+/**
+ * How a frozen client caught up, from its JSON line and when it was frozen
+ * and let go on. What it had delivered at SIGCONT is what came before its
+ * longest pause between two deliveries, when that pause spans the SIGCONT
+ * (it delivers nothing while frozen); else, if it delivered nothing after
+ * the SIGCONT, everything; else the pause's count, with a note.
+ *
+ * @param spec The run.
+ * @param json The client's {@link ClientResult}.
+ * @param client The client's process as the run saw it (`freeze` set).
+ * @returns The catch-up, and a note when the pause did not span the SIGCONT.
+ */
+export function catchUpOf(
+  spec: RunSpec,
+  json: Record<string, unknown>,
+  client: ClientReport,
+): { catchUp: CatchUp; note?: string } {
+  const { stoppedAt, continuedAt } = client.freeze ?? { stoppedAt: 0, continuedAt: 0 };
+  const id = String(json.id);
+  const delivered = num(json.delivered);
+  const lastAt = num(json.lastDeliveryAt);
+  const pause = (json.longestPause ?? {}) as Record<string, unknown>;
+  const pauseFrom = num(pause.from);
+  const pauseTo = num(pause.to);
+  // The clients' clock and ours agree to well under a millisecond.
+  const spans = continuedAt > 0 && pauseFrom <= continuedAt + 1 && pauseTo >= continuedAt - 1;
+  let note: string | undefined;
+  let before: number;
+  if (spans) before = num(pause.delivered);
+  else if (continuedAt === 0 || lastAt <= continuedAt) {
+    before = delivered;
+    if (stoppedAt === 0) note = `${id}: was not frozen (the run ended before its first delivery)`;
+  } else {
+    before = num(pause.delivered);
+    note = `${id}: its longest pause between deliveries (${
+      ((pauseTo - pauseFrom) / 1000).toFixed(3)
+    } s) does not span the SIGCONT: what it had delivered then is a guess`;
+  }
+  const behind = Math.max(0, spec.total - before);
+  const seconds = continuedAt > 0 && lastAt > continuedAt ? (lastAt - continuedAt) / 1000 : 0;
+  const recovery = (json.recovery ?? {}) as Record<string, unknown>;
+  const sampled = client.sampled;
+  const catchUp: CatchUp = {
+    id,
+    deliveredBefore: before,
+    behind,
+    delivered,
+    complete: json.complete === true,
+    frozenSeconds: stoppedAt > 0 && continuedAt > stoppedAt
+      ? Math.round(continuedAt - stoppedAt) / 1000
+      : 0,
+    seconds: Math.round(seconds * 1000) / 1000,
+    perSec: seconds > 0 ? Math.round(behind / seconds) : 0,
+    gapsFilled: num(recovery.gapsFilled),
+    recovered: num(recovery.recovered),
+    requests: num(recovery.retransmitRequests),
+    peakRssKiB: Math.max(num(json.peakRssKiB), sampled?.peakKiB ?? 0),
+    cpuSeconds: Math.max(num(json.cpuSeconds), sampled?.cpuSeconds ?? 0),
+    exitCode: client.exitCode,
+  };
+  return note === undefined ? { catchUp } : { catchUp, note };
+}
+
+/**
+ * A role's counters as it logged them last with `--log-format json` (the
+ * line whose message is "counters"), without the line's time, role, level
+ * and message.
+ *
+ * @param stderr What the role wrote on stderr.
+ * @returns The numeric counters, or undefined if there is no such line.
+ */
+export function lastCounters(stderr: string): RoleCounters | undefined {
+  const lines = stderr.trim().split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!.trim();
+    if (!line.startsWith("{") || !line.includes('"counters"')) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    const fields = value as Record<string, unknown>;
+    if (fields.message !== "counters") continue;
+    const counters: RoleCounters = {};
+    for (const [name, v] of Object.entries(fields)) {
+      if (typeof v === "number" && Number.isFinite(v)) counters[name] = v;
+    }
+    return counters;
+  }
+  return undefined;
 }
 
 /**
@@ -236,13 +416,14 @@ function sumClients(result: RunResult): void {
   result.aggregate = rates.reduce((a, b) => a + b, 0);
   const delivered = lines.map((l) => l.delivered);
   result.delivered = { min: Math.min(...delivered), max: Math.max(...delivered) };
-  result.memoryKiB.clientMax = Math.max(...lines.map((l) => l.peakRssKiB));
-  result.cpuSeconds.clients = Math.round(lines.reduce((a, l) => a + l.cpuSeconds, 0) * 100) / 100;
+  const all = [...lines, ...(result.catchUp ?? [])];
+  result.memoryKiB.clientMax = Math.max(...all.map((l) => l.peakRssKiB));
+  result.cpuSeconds.clients = Math.round(all.reduce((a, l) => a + l.cpuSeconds, 0) * 100) / 100;
   const latency = overClients(lines, (l) => l.latency);
-  const all = overClients(lines, (l) => l.latencyAll);
+  const latencyAll = overClients(lines, (l) => l.latencyAll);
   const own = overClients(lines, (l) => l.ownLatency);
   if (latency) result.latency = latency;
-  if (all) result.latencyAll = all;
+  if (latencyAll) result.latencyAll = latencyAll;
   if (own) result.ownLatency = own;
 }
 
@@ -257,6 +438,28 @@ function overClients(
     p50: median(latencies.map((l) => l.p50)),
     p99: Math.max(...latencies.map((l) => l.p99)),
     max: Math.max(...latencies.map((l) => l.max)),
+  };
+}
+
+/**
+ * The frozen runs' ratio: the median client's deliveries/s of the clients
+ * with a member frozen beside them over the same clients alone, when both
+ * ran and succeeded.
+ *
+ * @param results Every run.
+ * @returns The ratio and the two runs (either may be missing).
+ */
+export function frozenRatio(
+  results: RunResult[],
+): { ratio?: number; frozen?: RunResult; alone?: RunResult } {
+  const frozen = results.find((r) => r.groups.includes("frozen") && (r.frozen ?? 0) > 0);
+  const alone = results.find((r) => r.groups.includes("frozen") && (r.frozen ?? 0) === 0);
+  const a = frozen?.ok ? frozen.perClient?.median : undefined;
+  const b = alone?.ok ? alone.perClient?.median : undefined;
+  return {
+    ...(a !== undefined && b !== undefined && b > 0 ? { ratio: a / b } : {}),
+    ...(frozen === undefined ? {} : { frozen }),
+    ...(alone === undefined ? {} : { alone }),
   };
 }
 

@@ -2,13 +2,17 @@
  * One run of the group benchmark: a fresh broker, sequencer and clients on
  * fresh ports, either implementation (ours, or the seed's design in pyzmq
  * from `tests/peers/seed/`), sampled from `/proc` while it runs; and a
- * bench's runs one after the other.
+ * bench's runs one after the other. A run with frozen clients freezes each
+ * with SIGSTOP right after its first delivery and lets them all go on with
+ * SIGCONT once the other clients are done.
  *
  * @module
  */
 
+import { join } from "node:path";
 import {
   freeBasePort,
+  kill,
   ROLE_ENTRY,
   type RoleProcess,
   spawn,
@@ -16,11 +20,12 @@ import {
   stop,
 } from "../../tasks/_processes.ts";
 import { lastLines, PYTHON } from "../command.ts";
-import { count, millis, rateName, runStatus, sizeName } from "../report/format.ts";
+import { catchUpLine, count, millis, rateName, runStatus, sizeName } from "../report/format.ts";
 import { loadAverage, machineBusySeconds, ProcessSampler } from "../sampling.ts";
 import { type RunSpec, WARMUP_SECONDS } from "./plan.ts";
 import { profileFlags } from "./profile.ts";
-import { resultOf, type RunResult } from "./result.ts";
+import { type ClientReport, resultOf, type RunResult } from "./result.ts";
+import { FIRST_DELIVERY_MARK } from "../group_client.ts";
 
 const SEED = "tests/peers/seed/";
 const CLIENT = "bench/group_client.ts";
@@ -35,47 +40,88 @@ const CLIENT_PERMISSIONS = [
 /** How often a run samples its processes' memory and CPU time. */
 const SAMPLE_MS = 250;
 
+/** How often a run looks for a frozen client's first delivery, ms. */
+const FIRST_DELIVERY_POLL_MS = 2;
+
+/** A client to freeze: its process, and when it got SIGSTOP and SIGCONT (0 = not yet). */
+interface Freeze {
+  process: RoleProcess;
+  stoppedAt: number;
+  continuedAt: number;
+}
+
 /** The processes of one run, as they start. */
 interface Roles {
   broker?: RoleProcess;
   sequencer?: RoleProcess;
+  /** Every client: those that multicast, then the frozen ones. */
   clients: RoleProcess[];
+  /** The frozen clients. */
+  freezes: Freeze[];
+  /** A temporary directory for the sequencer's --log, if it has one. */
+  logDir?: string;
+}
+
+/** The clock the clients share (bench/group_client.ts): ms since the epoch. */
+function clock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function startBroker(spec: RunSpec, port: number): RoleProcess {
-  const args = ["--expect", String(spec.clients + 1), "--base-port", String(port)];
+  const participants = spec.clients + (spec.frozen ?? 0) + 1;
+  const args = ["--expect", String(participants), "--base-port", String(port)];
   if (spec.impl === "seed") {
     return spawn("seed broker", PYTHON, [`${SEED}broker.py`, "-nc", args[1]!, ...args.slice(2)]);
   }
   return startDenoRole(spec, "broker", args);
 }
 
-function startSequencer(spec: RunSpec, port: number): RoleProcess {
+function startSequencer(spec: RunSpec, port: number, logDir?: string): RoleProcess {
   const args = ["--base-port", String(port)];
   if (spec.impl === "seed") {
     return spawn("seed sequencer", PYTHON, [`${SEED}main.py`, "-id", "sequencer", ...args]);
   }
+  if (logDir !== undefined) args.push("--log", join(logDir, "order.log"));
+  if (spec.sequencer !== undefined) {
+    args.push("--evict-after", String(spec.sequencer.evictAfterSeconds));
+  }
   return startDenoRole(spec, "sequencer", args);
 }
 
-/** Our broker or sequencer, quiet, under `--cpu-prof` when this run profiles it. */
+/**
+ * Our broker or sequencer, quiet (or logging JSON, for its counters at the
+ * end, when the run reads them), under `--cpu-prof` when this run profiles it.
+ */
 function startDenoRole(
   spec: RunSpec,
   role: "broker" | "sequencer",
   args: string[],
 ): RoleProcess {
-  return spawnDeno(role, ROLE_ENTRY[role], [...args, "--quiet"], {
+  const logging = readsCounters(spec) ? ["--log-format", "json"] : ["--quiet"];
+  return spawnDeno(role, ROLE_ENTRY[role], [...args, ...logging], {
     flags: profileFlags(spec, role),
   });
 }
 
-/** Seconds a client may take, from its start. */
+/** Whether a run reads the broker's and the sequencer's counters (the frozen runs do). */
+function readsCounters(spec: RunSpec): boolean {
+  return spec.impl === "deno" && spec.groups.includes("frozen");
+}
+
+/** Seconds a client may take, from its start (a frozen one's catch-up counts twice). */
 function clientTimeout(spec: RunSpec): number {
-  const work = spec.rate > 0 ? spec.total / spec.rate : (spec.total * spec.clients) / 25_000;
+  const clients = spec.clients + 2 * (spec.frozen ?? 0);
+  const work = spec.rate > 0 ? spec.total / spec.rate : (spec.total * clients) / 25_000;
   return Math.ceil(30 + work);
 }
 
-function startClient(spec: RunSpec, port: number, id: string, count: number): RoleProcess {
+function startClient(
+  spec: RunSpec,
+  port: number,
+  id: string,
+  count: number,
+  frozen = false,
+): RoleProcess {
   if (spec.impl === "seed") {
     const width = Math.max(0, spec.size - `${id}###`.length);
     return spawn(
@@ -95,18 +141,70 @@ function startClient(spec: RunSpec, port: number, id: string, count: number): Ro
     ...["--size", String(spec.size), "--rate", String(spec.rate / spec.clients)],
     ...["--expect", String(spec.total), "--timeout", String(clientTimeout(spec))],
     ...["--warmup", String(spec.rate > 0 ? WARMUP_SECONDS : 0)],
+    ...(frozen ? ["--mark-first-delivery"] : []),
   ], { permissions: CLIENT_PERMISSIONS, flags: profileFlags(spec, id), captureStdout: true });
 }
 
-/** Starts the broker, the sequencer and the clients (each its share of the multicasts). */
+/**
+ * Starts the broker, the sequencer and the clients (each its share of the
+ * multicasts), then the frozen ones, if any.
+ */
 function startRoles(spec: RunSpec, roles: Roles): void {
   const port = freeBasePort();
+  if (spec.sequencer?.log && spec.impl === "deno") {
+    roles.logDir = Deno.makeTempDirSync({ prefix: "bench_group_log_" });
+  }
   roles.broker = startBroker(spec, port);
-  roles.sequencer = startSequencer(spec, port);
+  roles.sequencer = startSequencer(spec, port, roles.logDir);
   const base = Math.floor(spec.total / spec.clients);
   for (let i = 1; i <= spec.clients; i++) {
     const count = base + (i <= spec.total % spec.clients ? 1 : 0);
     roles.clients.push(startClient(spec, port, `c${i}`, count));
+  }
+  for (let i = spec.clients + 1; i <= spec.clients + (spec.frozen ?? 0); i++) {
+    const process = startClient(spec, port, `c${i}`, 0, true);
+    roles.clients.push(process);
+    roles.freezes.push({ process, stoppedAt: 0, continuedAt: 0 });
+  }
+}
+
+/**
+ * Freezes each frozen client with SIGSTOP as soon as it reports its first
+ * delivery, then waits for the other clients to end and lets the frozen ones
+ * go on with SIGCONT ({@link thaw}).
+ *
+ * @param roles The run's processes, started.
+ * @param ended True once the run is over (stop waiting).
+ */
+async function freezeThenThaw(roles: Roles, ended: () => boolean): Promise<void> {
+  const frozen = new Set(roles.freezes.map((f) => f.process));
+  const senders = roles.clients.filter((c) => !frozen.has(c));
+  await Promise.all(roles.freezes.map((f) => freezeAfterFirstDelivery(f, ended)));
+  await Promise.all(senders.map((c) => c.status));
+  thaw(roles.freezes);
+}
+
+/** Sends SIGSTOP to a client once its stdout has the first-delivery mark (not if it ended first). */
+async function freezeAfterFirstDelivery(freeze: Freeze, ended: () => boolean): Promise<void> {
+  let exited = false;
+  void freeze.process.status.then(() => exited = true);
+  while (!freeze.process.stdout().includes(`${FIRST_DELIVERY_MARK}\n`)) {
+    if (exited || ended()) return;
+    await new Promise((resolve) => setTimeout(resolve, FIRST_DELIVERY_POLL_MS));
+  }
+  kill(freeze.process, "SIGSTOP");
+  // After the signal, and before it for SIGCONT: on a busy machine this
+  // process may lose the CPU right after a kill, and the frozen time read
+  // must not be longer than the client's pause.
+  freeze.stoppedAt = clock();
+}
+
+/** Sends SIGCONT to every frozen client that got SIGSTOP and not SIGCONT yet. */
+function thaw(freezes: Freeze[]): void {
+  for (const freeze of freezes) {
+    if (freeze.stoppedAt === 0 || freeze.continuedAt !== 0) continue;
+    freeze.continuedAt = clock();
+    kill(freeze.process, "SIGCONT");
   }
 }
 
@@ -122,15 +220,23 @@ async function startAndWait(
   sampler: ProcessSampler,
 ): Promise<string | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let ended = false;
   try {
     startRoles(spec, roles);
     const { broker, sequencer, clients } = roles as Required<Roles>;
     const limitMs = (clientTimeout(spec) + 30) * 1000;
+    const freezing = roles.freezes.length === 0
+      ? new Promise<never>(() => {})
+      : freezeThenThaw(roles, () => ended).then(
+        () => new Promise<never>(() => {}),
+        (error) => `freezing failed: ${error instanceof Error ? error.message : error}`,
+      );
     const outcome = await Promise.race([
       Promise.all(clients.map((c) => c.status)).then(() => "done"),
       broker.status.then(() => "broker"),
       sequencer.status.then(() => "sequencer"),
       new Promise<string>((resolve) => timer = setTimeout(() => resolve("timeout"), limitMs)),
+      freezing,
     ]);
     await sampler.sample();
     if (outcome === "broker" || outcome === "sequencer") {
@@ -139,17 +245,20 @@ async function startAndWait(
       return `the ${role.name} exited early with ${status.code}: ${lastLines(role.stderr(), 3)}`;
     }
     if (outcome === "timeout") return `timed out after ${limitMs / 1000} s`;
+    if (outcome !== "done") return outcome;
     return undefined;
   } catch (error) {
     return `could not run: ${error instanceof Error ? error.message : error}`;
   } finally {
+    ended = true;
     clearTimeout(timer);
   }
 }
 
 /**
- * Stops the clients (if still running), takes a last sample, then stops
- * the sequencer and the broker.
+ * Lets frozen clients go on, stops the clients (if still running), takes a
+ * last sample, then stops the sequencer and the broker, and removes the
+ * sequencer's log.
  *
  * @returns The exit codes of the broker and the sequencer.
  */
@@ -158,11 +267,13 @@ async function stopRoles(
   sampler: ProcessSampler,
 ): Promise<{ broker: number | null; sequencer: number | null }> {
   await sampler.stop();
+  thaw(roles.freezes);
   for (const client of roles.clients) await stop(client, 2000);
   await sampler.sample();
   const exit = { broker: null as number | null, sequencer: null as number | null };
   if (roles.sequencer) exit.sequencer = (await stop(roles.sequencer)).code;
   if (roles.broker) exit.broker = (await stop(roles.broker)).code;
+  if (roles.logDir !== undefined) Deno.removeSync(roles.logDir, { recursive: true });
   return exit;
 }
 
@@ -176,7 +287,7 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
   const began = performance.now();
   const loadAtStart = loadAverage(1);
   const busyAtStart = await machineBusySeconds();
-  const roles: Roles = { clients: [] };
+  const roles: Roles = { clients: [], freezes: [] };
   const sampler = new ProcessSampler(() =>
     [roles.broker, roles.sequencer, ...roles.clients].filter((r): r is RoleProcess =>
       r !== undefined
@@ -190,15 +301,19 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
   } finally {
     exit = await stopRoles(roles, sampler);
   }
-  const clients = [];
+  const clients: ClientReport[] = [];
   for (const client of roles.clients) {
     const status = await client.status;
+    const freeze = roles.freezes.find((f) => f.process === client);
     clients.push({
       name: client.name,
       exitCode: status.code,
       stdout: client.stdout(),
       stderr: client.stderr(),
       sampled: sampler.get(client.name),
+      ...(freeze
+        ? { freeze: { stoppedAt: freeze.stoppedAt, continuedAt: freeze.continuedAt } }
+        : {}),
     });
   }
   const wallSeconds = Math.round((performance.now() - began) / 100) / 10;
@@ -207,7 +322,19 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
     broker: roles.broker && sampler.get(roles.broker.name),
     sequencer: roles.sequencer && sampler.get(roles.sequencer.name),
   };
-  return resultOf(spec, { error, clients, sampled, exit, wallSeconds, loadAtStart, busySeconds });
+  const roleStderr = readsCounters(spec)
+    ? { broker: roles.broker?.stderr() ?? "", sequencer: roles.sequencer?.stderr() ?? "" }
+    : undefined;
+  return resultOf(spec, {
+    error,
+    clients,
+    sampled,
+    exit,
+    wallSeconds,
+    loadAtStart,
+    busySeconds,
+    ...(roleStderr === undefined ? {} : { roleStderr }),
+  });
 }
 
 /**
@@ -221,9 +348,9 @@ export async function runAll(specs: RunSpec[]): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (const [i, spec] of specs.entries()) {
     console.error(
-      `bench:group: [${i + 1}/${specs.length}] ${spec.key}: ${spec.clients} clients, ${
-        count(spec.total)
-      } × ${sizeName(spec.size)}, offered ${rateName(spec.rate)}`,
+      `bench:group: [${i + 1}/${specs.length}] ${spec.key}: ${spec.clients} clients${
+        spec.frozen ? ` + ${spec.frozen} frozen` : ""
+      }, ${count(spec.total)} × ${sizeName(spec.size)}, offered ${rateName(spec.rate)}`,
     );
     const result = await runOne(spec);
     results.push(result);
@@ -234,6 +361,7 @@ export async function runAll(specs: RunSpec[]): Promise<RunResult[]> {
         result.error ? `; ${result.error}` : ""
       }`,
     );
+    for (const c of result.catchUp ?? []) console.error(`bench:group:   ${catchUpLine(c)}`);
   }
   return results;
 }

@@ -1,7 +1,8 @@
 /**
  * The group benchmark's Markdown report (`bench/out/group.md`): the
- * targets, then a section per kind of run, memory and CPU, every run, the
- * failures, and a CPU profile if a role was profiled.
+ * targets, then a section per kind of run (a member frozen under load
+ * among them), memory and CPU, every run, the failures, and a CPU profile
+ * if a role was profiled.
  *
  * @module
  */
@@ -9,14 +10,26 @@
 import type { BenchMeta } from "../group/meta.ts";
 import {
   CLIENT_COUNTS,
+  FROZEN_EVICT_AFTER_S,
   PAYLOAD_SIZES,
   TARGETS,
   THROUGHPUT_RUNS,
   WARMUP_SECONDS,
 } from "../group/plan.ts";
 import type { ProfileRow, ProfileSummary } from "../group/profile.ts";
-import { findRun, medianThroughputRun, type RunResult } from "../group/result.ts";
-import { count, head, mib, millis, rateName, ratio, row, runStatus, sizeName } from "./format.ts";
+import { findRun, frozenRatio, medianThroughputRun, type RunResult } from "../group/result.ts";
+import {
+  catchUpLine,
+  count,
+  head,
+  mib,
+  millis,
+  rateName,
+  ratio,
+  row,
+  runStatus,
+  sizeName,
+} from "./format.ts";
 
 /**
  * Renders the Markdown report.
@@ -42,6 +55,7 @@ export function renderMarkdown(
     ...latencySection(reported),
     ...clientsSection(reported),
     ...sizesSection(reported),
+    ...frozenSection(reported),
     ...resourcesSection(reported),
     "",
     "## All runs",
@@ -85,6 +99,7 @@ function targetRows(results: RunResult[]): string[] {
   const times = ours?.ok && seed?.perClient?.median
     ? (ours.perClient?.median ?? 0) / seed.perClient.median
     : undefined;
+  const frozen = frozenRatio(results).ratio;
   return [
     ...head(["target", "measured", ""], "lrl"),
     row([
@@ -103,6 +118,11 @@ function targetRows(results: RunResult[]): string[] {
       `≥ ${TARGETS.seedRatio}x the seed design's throughput`,
       `${times === undefined ? "–" : `${times.toFixed(1)}x`} (median client, median runs)`,
       mark(times === undefined ? undefined : times >= TARGETS.seedRatio),
+    ]),
+    row([
+      `≥ ${TARGETS.frozenRatio} of 3 members' throughput alone while a 4th is frozen (goal)`,
+      `${frozen === undefined ? "–" : frozen.toFixed(2)} (median client, same bench)`,
+      mark(frozen === undefined ? undefined : frozen >= TARGETS.frozenRatio),
     ]),
   ];
 }
@@ -125,10 +145,15 @@ function deliveredRange(r: RunResult): string {
     : `${count(r.delivered.min)}–${count(r.delivered.max)}`;
 }
 
+/** The clients of a run: "4", or "3 + 1 frozen". */
+function clientsName(r: RunResult): string {
+  return r.frozen ? `${r.clients} + ${r.frozen} frozen` : String(r.clients);
+}
+
 function runRow(r: RunResult): string {
   return row([
     r.impl === "deno" ? "ours" : "seed (pyzmq)",
-    String(r.clients),
+    clientsName(r),
     sizeName(r.size),
     count(r.total),
     rateName(r.rate),
@@ -294,6 +319,102 @@ function sizesSection(reported: RunResult[]): string[] {
   return md;
 }
 
+function frozenSection(reported: RunResult[]): string[] {
+  const fr = reported.filter((r) => r.groups.includes("frozen"));
+  if (fr.length === 0) return [];
+  const { ratio: measured, frozen, alone } = frozenRatio(fr);
+  const mark = measured === undefined
+    ? "not measured"
+    : measured >= TARGETS.frozenRatio
+    ? "met"
+    : "NOT met";
+  const counter = (r: RunResult, role: "broker" | "sequencer", name: string) =>
+    count(r.roleCounters?.[role]?.[name]);
+  const md = [
+    "",
+    "## A member frozen under load",
+    "",
+    `3 clients multicast ${count(fr[0]!.total)} × ${sizeName(fr[0]!.size)} in all as fast as ` +
+    `backpressure allows. In the first run a 4th member only receives: it is frozen with SIGSTOP ` +
+    `right after its first delivery until the 3 have delivered everything, then let go on with ` +
+    `SIGCONT; the second run is the 3 alone. Deliveries/s is of the 3 (each from its first send ` +
+    `to its last delivery). In both the sequencer has a --log (a temporary file) and ` +
+    `--evict-after ${FROZEN_EVICT_AFTER_S}: the frozen member is not evicted, it catches up as the ` +
+    `same member (eviction and joining again are tests/faults_test.ts's). "bus overflows" is the ` +
+    `broker's count of the times a subscriber hit its high-water mark (its copies are dropped ` +
+    `from then until it has read its queue down); "retransmitted" the sequencer's count of ` +
+    `orders it sent again.`,
+    "",
+    ...head(
+      [
+        ...["run", "clients", "multicasts", "delivered per client", "deliveries/s min", "median"],
+        ...["max", "broker bus overflows", "sequencer retransmitted", "wall s", "other CPU s"],
+        "status",
+      ],
+      `ll${"r".repeat(9)}l`,
+    ),
+    ...fr.map((r) =>
+      row([
+        r.key,
+        clientsName(r),
+        count(r.total),
+        deliveredRange(r),
+        count(r.perClient?.min),
+        count(r.perClient?.median),
+        count(r.perClient?.max),
+        counter(r, "broker", "busOverflows"),
+        counter(r, "sequencer", "retransmitted"),
+        String(r.wallSeconds),
+        String(r.otherCpuSeconds),
+        runStatus(r),
+      ])
+    ),
+    "",
+    `With a 4th member frozen the 3 delivered ${
+      measured === undefined ? "–" : measured.toFixed(2)
+    } of their rate alone (median client: ${oursCell(frozen, (r) => count(r.perClient?.median))} ` +
+    `against ${
+      oursCell(alone, (r) => count(r.perClient?.median))
+    } deliveries/s; goal ≥ ${TARGETS.frozenRatio}): ${mark}.`,
+  ];
+  const catchUps = fr.flatMap((r) => r.catchUp ?? []);
+  if (catchUps.length === 0) return md;
+  md.push(
+    "",
+    `After SIGCONT: "behind" is the multicasts in all minus what it had delivered when frozen; ` +
+      `some of those were in its queues, the rest (its copies dropped at the high-water mark) came ` +
+      `in orders the sequencer retransmitted, in paced rounds, the older ones read from the --log ` +
+      `("by retransmission": the orders that filled a gap, the member's gapsFilled).`,
+    "",
+    ...head(
+      [
+        ...["frozen member", "delivered when frozen", "frozen s", "behind at SIGCONT"],
+        ...["by retransmission", "retransmission requests", "caught up in s"],
+        ...["orders/s", "peak MiB", "CPU s", "status"],
+      ],
+      `l${"r".repeat(9)}l`,
+    ),
+    ...catchUps.map((c) =>
+      row([
+        c.id,
+        count(c.deliveredBefore),
+        c.frozenSeconds.toFixed(2),
+        count(c.behind),
+        count(c.gapsFilled),
+        count(c.requests),
+        c.complete ? c.seconds.toFixed(2) : "–",
+        c.complete && c.seconds > 0 ? count(c.perSec) : "–",
+        mib(c.peakRssKiB),
+        c.cpuSeconds.toFixed(2),
+        c.complete ? "ok" : `incomplete (${count(c.delivered)} of ${count(frozen?.total)})`,
+      ])
+    ),
+    "",
+    ...catchUps.map((c) => `${catchUpLine(c)}.`),
+  );
+  return md;
+}
+
 function resourcesSection(reported: RunResult[]): string[] {
   return [
     "",
@@ -311,7 +432,8 @@ function resourcesSection(reported: RunResult[]): string[] {
     ),
     ...reported.map((r) => {
       const cpu = r.cpuSeconds.broker + r.cpuSeconds.sequencer + r.cpuSeconds.clients;
-      const deliveries = r.clientLines.reduce((a, l) => a + l.delivered, 0);
+      const deliveries = [...r.clientLines, ...(r.catchUp ?? [])]
+        .reduce((a, l) => a + l.delivered, 0);
       return row([
         r.key,
         r.impl === "deno" ? "ours" : "seed",
