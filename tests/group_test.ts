@@ -317,3 +317,46 @@ Deno.test("Views: a join, an eviction of a silent member and a clean leave each 
     await Promise.all(gathered.map((g) => g.done));
   }
 });
+
+Deno.test("Batches: the sequencer sends orders in batches where no seed peer synced, members deliver them in one order, and a seed peer's late sync is refused, saying why", async () => {
+  const basePort = freeBasePort();
+  const group = await startTestGroup({
+    members: ["c1", "c2"],
+    where: { host: "127.0.0.1", basePort },
+    timeoutMs: T,
+  });
+  const [c1, c2] = group.members as [Member, Member];
+  try {
+    const all = 2 * 500;
+    const got = [take(c1, all), take(c2, all)];
+    await Promise.all([c1, c2].map(async (member) => {
+      for (let i = 0; i < 500; i++) await member.multicast(`${member.id}###m${i}`);
+    }));
+    const [d1, d2] = (await within(T, "1,000 deliveries at each", Promise.all(got))) as [
+      Delivery[],
+      Delivery[],
+    ];
+    assert.deepEqual(d1.map((d) => d.seq), Array.from({ length: all }, (_, i) => i + 1));
+    assert.deepEqual(
+      d2.map((d) => decoder.decode(d.payload)),
+      d1.map((d) => decoder.decode(d.payload)),
+    );
+    assert.ok(
+      group.sequencer.counters.batches > 0,
+      `no batch in ${JSON.stringify(group.sequencer.counters)}`,
+    );
+    // A seed peer syncs with an empty frame.
+    using ctx = new Context();
+    using req = ctx.socket("REQ");
+    req.setOption("LINGER", 0);
+    req.connect(`tcp://127.0.0.1:${basePort + 2}`);
+    await req.send("");
+    const [reply] = await within(T, "the barrier's reply", req.receive());
+    assert.match(
+      decoder.decode(reply),
+      /^refused: this group's sequencer sends orders in batches, which a seed peer cannot read/,
+    );
+  } finally {
+    await group.close();
+  }
+});

@@ -162,6 +162,9 @@ export class Broker {
   #monitor: Monitor | undefined;
   /** Members the sequencer evicted and has not taken back. */
   #evicted = new Set<string>();
+  /** Told the sequencer that no seed peer is in the group: it may batch orders. */
+  #saidNoSeed = false;
+  #maxPayload: number;
 
   /**
    * Binds the four ports and starts serving.
@@ -185,7 +188,8 @@ export class Broker {
     this.#gate = new BusGate(this.#authenticated);
     this.started = new Promise((resolve) => this.#markStarted = resolve);
     const at = groupEndpoints(options);
-    const maxFrame = (options.maxPayload ?? DEFAULT_MAX_PAYLOAD) + FRAME_SLACK;
+    this.#maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    const maxFrame = this.#maxPayload + FRAME_SLACK;
     this.#ctx = new SocketSet(
       options.context,
       options.curve ? curveServer(options.curve) : undefined,
@@ -325,6 +329,8 @@ export class Broker {
     const userId = messageProperties(request)?.["User-Id"];
     const refusal = userId !== undefined && claimed !== "" && claimed !== userId
       ? `this key is bound to the id "${userId}", not "${claimed.slice(0, 80)}"`
+      : (userId ?? claimed) === "" && (this.#saidNoSeed || this.#gate.sawBatch)
+      ? "this group's sequencer sends orders in batches, which a seed peer cannot read: start the seed peer with the group, before the start, or the sequencer with --no-batch"
       : await this.#duplicateOf(userId ?? claimed);
     if (refusal !== null) {
       this.#counters.refused++;
@@ -492,8 +498,14 @@ export class Broker {
     }
     const highest = this.#gate.highestOrder;
     this.#gate.announce(announced);
-    // A broker started with --resume cannot vouch for what was numbered before it.
-    const answer = `HIGHEST ${highest}${this.#resume ? " resumed" : ""}`;
+    // A broker started with --resume cannot vouch for what was numbered before
+    // it, nor say who is in the group; "seed": a seed peer synced, so orders
+    // must stay the seed's frames; max=: the largest payload it takes.
+    const seed = this.#anonymousSyncs > 0;
+    if (!seed && !this.#resume) this.#saidNoSeed = true;
+    const answer = `HIGHEST ${highest}${this.#resume ? " resumed" : ""}${
+      seed ? " seed" : ""
+    } max=${this.#maxPayload}`;
     this.#forwardDirect(BROKER_BYTES, from, bytes(answer));
   }
 

@@ -17,6 +17,7 @@
  */
 
 import { decimalAt } from "../protocol/text.ts";
+import { batchSpan, isOrderBatch } from "../protocol/order_batch.ts";
 import { SEQUENCER_ID } from "../protocol/ids.ts";
 
 /** How far above the highest order forwarded an order may be numbered, by default. */
@@ -28,6 +29,7 @@ const decoder = new TextDecoder();
 /** Decides which bus messages the broker forwards. */
 export class BusGate {
   #highest = 0;
+  #sawBatch = false;
   #authenticated: boolean;
   #reach: number;
 
@@ -69,21 +71,32 @@ export class BusGate {
       const refusal = this.#checkIdentity(message, userId ?? "", isOrder);
       if (refusal !== null) return refusal;
     }
-    return isOrder ? this.#checkNumber(decimalAt(message[1]!, 0)) : null;
+    if (!isOrder) return null;
+    if (!isOrderBatch(message)) return this.#checkNumber(decimalAt(message[1]!, 0));
+    this.#sawBatch = true;
+    const span = batchSpan(message);
+    // Malformed: the members refuse it themselves, saying why.
+    return span === null ? null : this.#checkNumber(span.first, span.last);
   }
 
-  #checkNumber(seq: number): string | null {
+  /** True once a batch of orders was forwarded: the group batches, which a seed peer cannot read. */
+  get sawBatch(): boolean {
+    return this.#sawBatch;
+  }
+
+  /** Orders `seq` to `last` (one order: `last` = `seq`) must come next, within reach. */
+  #checkNumber(seq: number, last = seq): string | null {
     // Malformed: the members refuse it themselves, saying why.
     if (seq === 0) return null;
     if (seq <= this.#highest) {
       return `order ${seq} is not above order ${this.#highest}, already forwarded: the sequencer's numbering went back`;
     }
-    if (seq - this.#highest >= this.#reach) {
-      return `order ${seq} is ${
-        seq - this.#highest
+    if (last - this.#highest >= this.#reach) {
+      return `order ${last} is ${
+        last - this.#highest
       } above order ${this.#highest}, the highest forwarded: the limit is ${this.#reach}`;
     }
-    this.#highest = seq;
+    this.#highest = last;
     return null;
   }
 

@@ -48,6 +48,11 @@ const FLAGS: Record<string, FlagSpec> = {
     help:
       "how many of the last orders to keep in memory for retransmission (with --log, older ones are read from the file)",
   },
+  "no-batch": {
+    type: "boolean",
+    help:
+      "publish every order as a bus message of its own (the seed's frames), even where every reader could take batches",
+  },
   "evict-after": {
     type: "string",
     value: "S",
@@ -92,6 +97,7 @@ if (import.meta.main) {
         logPath,
         fsync,
         evictAfterMs: evictAfter * 1000,
+        batch: !values["no-batch"],
         log: (line) => log.debug(line),
         warn: (line) => log.info(line),
         trace: values.verbose ? (line) => log.debug(line) : undefined,

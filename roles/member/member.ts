@@ -26,7 +26,8 @@ import {
   START,
 } from "../protocol/ids.ts";
 import { bytes, text } from "../protocol/text.ts";
-import { decodeBus, multicastFrames, ProtocolError } from "../protocol/bus.ts";
+import { decodeBus, multicastFrames, type Origin, ProtocolError } from "../protocol/bus.ts";
+import { decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
 
 /** How often a member greets the sequencer by default, ms. */
@@ -335,29 +336,23 @@ export class Member {
     if (frames.length === 1 && text(frames[0]!) === START) return;
     let deliveries: Delivery[];
     try {
-      const message = decodeBus(frames);
-      if (message.kind === "multicast") {
-        // A member whose id starts like "sequencer" or "start".
-        if (this.#ordersOnly) return;
-        // A copy sent again after a failure, when the first one came too.
-        if (message.origin !== null && !this.#seen.record(message.origin)) return;
-        this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
-        deliveries = this.#holdback.addMulticast(message.sender, message.payload);
+      if (isOrderBatch(frames)) {
+        deliveries = [];
+        for (const order of decodeOrderBatch(frames)) {
+          for (const delivery of this.#onOrder(order.seq, order.payload, order.origin)) {
+            deliveries.push(delivery);
+          }
+        }
       } else {
-        if (this.#refusedBeyondReach(message.seq)) return;
-        this.#counters.ordered++;
-        this.#trace?.(
-          `Received ${text(message.payload)} from sequencer ! (order ${message.seq})`,
-        );
-        if (this.#fromNow) {
-          this.#fromNow = false;
-          this.#holdback.skipTo(message.seq);
-        }
-        if (message.seq < this.#holdback.next) {
-          const ask = this.#recovery.staleOrder(this.#coarseNow, this.#holdback);
-          if (ask !== null) this.#act(ask);
-        }
-        deliveries = this.#holdback.addOrder(message.seq, message.payload, message.origin);
+        const message = decodeBus(frames);
+        if (message.kind === "multicast") {
+          // A member whose id starts like "sequencer" or "start".
+          if (this.#ordersOnly) return;
+          // A copy sent again after a failure, when the first one came too.
+          if (message.origin !== null && !this.#seen.record(message.origin)) return;
+          this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
+          deliveries = this.#holdback.addMulticast(message.sender, message.payload);
+        } else deliveries = this.#onOrder(message.seq, message.payload, message.origin);
       }
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
@@ -367,6 +362,22 @@ export class Member {
     }
     if (deliveries.length > 0) this.#deliver(deliveries);
     this.#deliverLost();
+  }
+
+  /** An order from the bus (alone, or one of a batch): what it lets the member deliver. */
+  #onOrder(seq: number, payload: Uint8Array, origin: Origin | null): Delivery[] {
+    if (this.#refusedBeyondReach(seq)) return [];
+    this.#counters.ordered++;
+    this.#trace?.(`Received ${text(payload)} from sequencer ! (order ${seq})`);
+    if (this.#fromNow) {
+      this.#fromNow = false;
+      this.#holdback.skipTo(seq);
+    }
+    if (seq < this.#holdback.next) {
+      const ask = this.#recovery.staleOrder(this.#coarseNow, this.#holdback);
+      if (ask !== null) this.#act(ask);
+    }
+    return this.#holdback.addOrder(seq, payload, origin);
   }
 
   /** Refuses (counts, and logs now and then) an order too far ahead to hold. */

@@ -38,6 +38,11 @@ export function parseOrigin(value: string): Origin | null {
   return originAt(bytes(value), 0);
 }
 
+/** Reads an origin that is the whole of `frame` (bytes); null if it is not one. */
+export function originOf(frame: Uint8Array): Origin | null {
+  return originAt(frame, 0);
+}
+
 /** Why a bus message was refused. */
 export class ProtocolError extends Error {
   /** Always `"ProtocolError"`. */

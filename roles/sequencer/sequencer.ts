@@ -31,6 +31,22 @@ import {
   type RecoveryMessage,
 } from "../protocol/recovery.ts";
 import { seqOf, text } from "../protocol/text.ts";
+import { batchedSize, isOrderBatch, orderBatchFrames } from "../protocol/order_batch.ts";
+
+/** The broker's answer to `HIGHEST`: what it forwarded, and what it can say of the group. */
+interface BrokerAnswer {
+  /** The highest order it has forwarded. */
+  seen: number;
+  /** It was started with --resume: it cannot vouch for what came before it. */
+  resumed: boolean;
+  /** A seed peer synced: orders must stay the seed's three frames. */
+  seed: boolean;
+  /** The largest payload it takes (0: it did not say). */
+  maxPayload: number;
+}
+
+/** The largest batch of orders on the bus, bytes. */
+const MAX_BATCH_BYTES = 64 * 1024;
 
 /** A member's request that the sequencer answers. */
 type Request = Extract<RecoveryMessage, { kind: "retransmit" | "hello" | "views" }>;
@@ -49,6 +65,12 @@ export interface SequencerOptions extends GroupAddress, RoleLogging {
   logPath?: string;
   /** When the log is fsynced. Default "batch". */
   fsync?: FsyncPolicy;
+  /**
+   * Publish orders in batches (one bus message for the orders numbered
+   * together) when the broker says every reader can read them: no seed peer
+   * synced. Default true; false keeps the seed's frames, one order a message.
+   */
+  batch?: boolean;
   /**
    * A member silent this long (ms) is suspected and evicted: a new view
    * without it. Members greet the sequencer every second. Default 5,000; 0
@@ -75,6 +97,8 @@ export interface SequencerCounters {
   views: number;
   /** Members evicted for silence. */
   evicted: number;
+  /** Bus messages that carried a batch of orders (more than one). */
+  batches: number;
 }
 
 /** How long a member may be silent before it is evicted, by default, ms. */
@@ -109,6 +133,7 @@ export class Sequencer {
     fsyncs: 0,
     views: 0,
     evicted: 0,
+    batches: 0,
   };
   #ctx: SocketSet;
   #sub!: Socket;
@@ -128,7 +153,10 @@ export class Sequencer {
   #failed = Promise.withResolvers<Error>();
   #failure: Error | undefined;
   /** The broker's answer to HIGHEST: the highest order it forwarded. */
-  #brokerHighest = Promise.withResolvers<{ seen: number; resumed: boolean }>();
+  #brokerHighest = Promise.withResolvers<BrokerAnswer>();
+  /** Bytes a batch of orders may take, or 0: orders go out one a bus message (the seed's frames). */
+  #batchBytes = 0;
+  #batch: boolean;
   #checked: Promise<string | null> = Promise.resolve(null);
   #checkTimer: ReturnType<typeof setTimeout> | undefined;
   /** Members' requests that came before the log was checked; null once it was. */
@@ -146,6 +174,7 @@ export class Sequencer {
     this.#trace = options.trace;
     this.#history = new OrderHistory(options.history ?? 100_000);
     this.#evictAfterMs = options.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
+    this.#batch = options.batch ?? true;
     this.#members = new Membership(this.#evictAfterMs);
     this.#logPath = options.logPath;
     if (options.logPath !== undefined) {
@@ -232,17 +261,40 @@ export class Sequencer {
         } while (frames !== null);
         if (!this.#logBatch(batch)) return;
         for (const { seq, payload, origin } of batch) this.#history.add(seq, payload, origin);
-        for (const { seq, payload, origin } of batch) {
-          const order = orderFrames(seq, payload, origin);
-          // XPUB_NODROP: at the high-water mark the send waits, in order.
-          if (!this.#pub.trySend(order)) await this.#pub.send(order);
-          this.#counters.ordered++;
-        }
+        await this.#publish(batch);
         batch.length = 0;
       }
     } catch (error) {
       if (isClosed(error)) return;
       throw error;
+    }
+  }
+
+  /**
+   * Publishes numbered orders: in batches of at most `#batchBytes` when the
+   * group can read them (a lone order still goes as the seed's frames),
+   * otherwise one bus message each. At the high-water mark the sends wait,
+   * in order (XPUB_NODROP).
+   */
+  async #publish(orders: readonly LoggedOrder[]): Promise<void> {
+    let start = 0;
+    while (start < orders.length) {
+      let end = start + 1;
+      if (this.#batchBytes > 0) {
+        let size = batchedSize(orders[start]!.payload);
+        while (
+          end < orders.length && (size += batchedSize(orders[end]!.payload)) <= this.#batchBytes
+        ) {
+          end++;
+        }
+      }
+      const order = orders[start]!;
+      const frames = end - start === 1
+        ? orderFrames(order.seq, order.payload, order.origin)
+        : (this.#counters.batches++, orderBatchFrames(orders.slice(start, end)));
+      if (!this.#pub.trySend(frames)) await this.#pub.send(frames);
+      this.#counters.ordered += end - start;
+      start = end;
     }
   }
 
@@ -324,6 +376,13 @@ export class Sequencer {
     ]);
     clearTimeout(this.#checkTimer);
     const highest = this.#history.highest;
+    // Batches only where every reader can read them: a broker that says no
+    // seed peer is in (and ran from the start, so it knows) and how much it takes.
+    if (
+      this.#batch && answer !== null && !answer.seed && !answer.resumed && answer.maxPayload > 0
+    ) {
+      this.#batchBytes = Math.min(MAX_BATCH_BYTES, answer.maxPayload);
+    }
     if (answer === null) {
       this.#log(
         `The broker did not say within ${BROKER_CHECK_MS} ms which orders it forwarded (a seed broker?): the log is not checked against the group`,
@@ -351,6 +410,8 @@ export class Sequencer {
   /** A client's multicast to order, or null for anything else (or a copy already ordered). */
   #accept(frames: Uint8Array[]): { payload: Uint8Array; origin: Origin | null } | null {
     if (frames.length === 1 && text(frames[0]!) === START) return null;
+    // Its own orders come back: they are not multicasts.
+    if (isOrderBatch(frames)) return null;
     try {
       const message = decodeBus(frames);
       if (message.kind !== "multicast") return null;
@@ -579,11 +640,9 @@ export class Sequencer {
 
   /** The broker's answer to HIGHEST, or one of its notices (logged). */
   #onBrokerNotice(notice: string): void {
-    const [word, number, flag, ...rest] = notice.split(" ");
-    const seen = word === "HIGHEST" && rest.length === 0 ? seqOf(number ?? "", true) : null;
-    if (seen !== null && (flag === undefined || flag === "resumed")) {
-      this.#brokerHighest.resolve({ seen, resumed: flag === "resumed" });
-    } else if (notice === "VERIFY") void this.#dealer.send(["", BROKER_ID, "HERE"]).catch(() => {});
+    const answer = brokerAnswer(notice);
+    if (answer !== null) this.#brokerHighest.resolve(answer);
+    else if (notice === "VERIFY") void this.#dealer.send(["", BROKER_ID, "HERE"]).catch(() => {});
     else if (notice !== "") this.#log(`The broker says: ${notice}`);
   }
 
@@ -603,4 +662,22 @@ export class Sequencer {
     this.#counters.fsyncs = this.#orderLog?.syncs ?? this.#counters.fsyncs;
     this.#orderLog = undefined;
   }
+}
+
+/**
+ * Reads the broker's answer to `HIGHEST`: `HIGHEST <G>` and then, in this
+ * order, `resumed`, `seed` and `max=<bytes>`, each if it applies; null for
+ * any other notice.
+ */
+function brokerAnswer(notice: string): BrokerAnswer | null {
+  const [word, number, ...flags] = notice.split(" ");
+  const seen = word === "HIGHEST" ? seqOf(number ?? "", true) : null;
+  if (seen === null) return null;
+  let maxPayload = 0;
+  for (const flag of flags) {
+    if (flag.startsWith("max=")) maxPayload = seqOf(flag.slice(4)) ?? -1;
+    else if (flag !== "resumed" && flag !== "seed") return null;
+  }
+  if (maxPayload < 0) return null;
+  return { seen, resumed: flags.includes("resumed"), seed: flags.includes("seed"), maxPayload };
 }
