@@ -440,9 +440,9 @@ for (
     else assert.equal(sequencer.batches, 0);
     console.log(
       `loss (--receive ${receive}, ${how}): ${total} multicasts, ${
-        batched ? `${sequencer.batches} batches among the` : received / 13
-      } bus messages dropped per client${
-        batched ? "" : " (the last order included)"
+        batched
+          ? `orders in ${sequencer.batches} batches and alone, every 13th bus message dropped at each client`
+          : `${received / 13} bus messages dropped per client (the last order included)`
       }, nothing lost; ${
         lines.join("; ")
       }; the sequencer retransmitted ${sequencer.retransmitted} orders for ${sequencer.requests} requests; peak memory: ${memory}`,
