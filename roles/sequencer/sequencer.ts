@@ -46,7 +46,7 @@ interface BrokerAnswer {
 }
 
 /** The largest batch of orders on the bus, bytes. */
-const MAX_BATCH_BYTES = 64 * 1024;
+const MAX_BATCH_BYTES = 16 * 1024;
 
 /** A member's request that the sequencer answers. */
 type Request = Extract<RecoveryMessage, { kind: "retransmit" | "hello" | "views" }>;
