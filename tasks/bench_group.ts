@@ -3,7 +3,8 @@
  * memory, as separate processes on one machine (broker, sequencer and
  * `bench/group_client.ts` clients), against a pyzmq build of the seed's
  * design (`tests/peers/seed/`: broker.py, main.py as the sequencer and
- * burst.py clients) in the same run.
+ * burst.py clients) and against NATS JetStream doing the same job, in the
+ * same run.
  *
  * Runs, each with a fresh broker and sequencer on fresh ports:
  * - throughput: 4 clients, 100,000 multicasts of 32 B in all, as fast as
@@ -19,14 +20,25 @@
  *   can while a 4th member that only receives is frozen with SIGSTOP from
  *   its first delivery until they are done, against the 3 alone (goal: at
  *   least 0.8 of their rate alone); and how long the frozen member takes,
- *   from SIGCONT, to catch up (the sequencer has a `--log`).
+ *   from SIGCONT, to catch up (the sequencer has a `--log`);
+ * - jetstream: NATS JetStream doing the group's job on the throughput
+ *   case's load: one stream (`group.>`) as the total order, 4 clients, each
+ *   publishing its share with acks (at most 1,000 unacknowledged) and
+ *   reading the whole stream with an ordered consumer
+ *   (`bench/peers/jetstream_peer.mjs`, node and the npm package nats 2.x,
+ *   against Debian's `nats-server -js` on its own port with a fresh store),
+ *   on memory storage against ours (the throughput runs) and on file
+ *   storage against ours with the sequencer's durable `--log` (run here,
+ *   the default fsync). `tasks/setup.sh bench` installs nats-server and the
+ *   client; if either cannot be had the JetStream runs are skipped with the
+ *   reason.
  *
  * Writes `bench/out/group.json`, `bench/out/group.md` (printed too) and
  * `bench/out/group.svg`. A run that fails is reported as failed; every
  * process has a timeout.
  *
  * ```sh
- * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes,frozen] [--no-seed]
+ * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes,frozen,jetstream] [--no-seed]
  * BENCH_GROUP_CPU_PROF=broker deno task bench:group --only throughput   # profile a role
  * ```
  *
@@ -37,7 +49,8 @@
  * their report without overwriting `bench/out/`.
  *
  * The parts are in `bench/`: `group/plan.ts` (the runs), `group/run.ts`
- * (starting the roles, one run), `group/result.ts`, `group/profile.ts`,
+ * (starting the roles, one run), `group/jetstream.ts` (JetStream's peers),
+ * `group/result.ts`, `group/profile.ts`,
  * `group/meta.ts`, `sampling.ts` (/proc), `report/group_markdown.ts` and
  * `report/group_svg.ts`.
  *
@@ -46,6 +59,7 @@
 
 import { parseArgs } from "node:util";
 import { OUT } from "../bench/command.ts";
+import { type JetStreamProbe, jetstreamProbe, jetstreamText } from "../bench/group/jetstream.ts";
 import { benchMeta, seedProblem } from "../bench/group/meta.ts";
 import { plan, TARGETS, THROUGHPUT_RUNS } from "../bench/group/plan.ts";
 import {
@@ -60,7 +74,7 @@ import { renderSvg } from "../bench/report/group_svg.ts";
 import { loadAverage } from "../bench/sampling.ts";
 
 const HELP =
-  "Usage: deno task bench:group [--scale F] [--only throughput,latency,clients,latency-clients,sizes,frozen] [--no-seed]\n" +
+  "Usage: deno task bench:group [--scale F] [--only throughput,latency,clients,latency-clients,sizes,frozen,jetstream] [--no-seed]\n" +
   "BENCH_GROUP_CPU_PROF=broker|sequencer|c1 profiles that role in the throughput run.";
 
 /** The command line, or an exit code (help, bad flags). */
@@ -98,6 +112,12 @@ async function main(): Promise<number> {
   const profiling = profiledRole() !== undefined;
   if (profiling) clearProfiles();
   const seedUnavailable = flags.seed ? await seedProblem() : "not run (--no-seed)";
+  // JetStream (installed by tasks/setup.sh bench) only when its runs are planned.
+  let jetstream: JetStreamProbe | undefined;
+  if (only === undefined || only.has("jetstream")) {
+    jetstream = await jetstreamProbe();
+    if (!jetstream.ok) console.error(`bench:group: JetStream's runs are skipped: ${jetstream.why}`);
+  }
   const began = performance.now();
   const started = new Date();
   const loadBefore = loadAverage(1);
@@ -105,12 +125,17 @@ async function main(): Promise<number> {
     scale,
     only,
     seed: seedUnavailable === undefined,
+    jetstream: jetstream?.ok === true,
     // A profile is of one run.
     throughputRuns: profiling ? 1 : THROUGHPUT_RUNS,
   });
-  const results = await runAll(specs);
+  const results = await runAll(specs, jetstream);
   const seconds = Math.round((performance.now() - began) / 1000);
-  const meta = await benchMeta({ started, scale, seconds, loadBefore }, seedUnavailable);
+  const meta = await benchMeta(
+    { started, scale, seconds, loadBefore },
+    seedUnavailable,
+    jetstream === undefined ? undefined : jetstreamText(jetstream),
+  );
   const profiles = findProfiles().map((file) => summarizeProfile(file));
   const markdown = renderMarkdown(results, meta, profiles);
   console.log(markdown);

@@ -3,7 +3,12 @@
 # Node.js/npm: Deno 2 from the npm registry (into .deno/) and libzmq5
 # from Debian. With the argument "test" it also installs the test peers
 # (python3-zmq for interop tests, iproute2 for the multi-host test) and
-# chromium (headless, to check the demo's sequence chart).
+# chromium (headless, to check the demo's sequence chart). With "bench" it
+# also installs what the benchmarks compare with: libzmq3-dev and gcc (the
+# C peer), nats-server from Debian and the NATS JavaScript client (npm
+# package nats, into bench/out/node/ beside zeromq.js) for JetStream;
+# those two are optional: if they cannot be had, it says so and goes on
+# (bench:group then skips JetStream's runs with the reason).
 # Safe to run again: it installs only what is missing.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,6 +28,7 @@ as_root() {
 }
 
 missing=""
+optional=""
 ldconfig -p 2>/dev/null | grep -q 'libzmq\.so\.5' || missing="$missing libzmq5"
 if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
   /usr/bin/python3 -c 'import zmq' 2>/dev/null || missing="$missing python3-zmq"
@@ -34,10 +40,32 @@ fi
 if [ "${1:-}" = "bench" ]; then
   [ -f /usr/include/zmq.h ] || missing="$missing libzmq3-dev"
   command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
+  # Debian puts it in /usr/sbin, which a user's PATH may not have.
+  command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] ||
+    optional="$optional nats-server"
+fi
+if [ -n "$missing$optional" ]; then
+  as_root apt-get update -qq || [ -z "$missing" ]
 fi
 if [ -n "$missing" ]; then
   echo "setup: installing from Debian:$missing" >&2
-  as_root apt-get update -qq
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq $missing >/dev/null
+fi
+if [ -n "$optional" ]; then
+  echo "setup: installing from Debian:$optional" >&2
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq $optional >/dev/null ||
+    echo "setup: could not install$optional (bench:group skips JetStream's runs)" >&2
+fi
+
+# The NATS JavaScript client for bench:group's JetStream runs, run by node
+# (bench/peers/jetstream_peer.mjs), where bench:binding puts zeromq.js.
+NATS_JS_VERSION=2.29.3
+if [ "${1:-}" = "bench" ] && [ ! -f bench/out/node/node_modules/nats/package.json ]; then
+  echo "setup: npm install --prefix bench/out/node nats@$NATS_JS_VERSION" >&2
+  mkdir -p bench/out/node
+  npm install --prefix bench/out/node --no-audit --no-fund --loglevel=error \
+    "nats@$NATS_JS_VERSION" ||
+    echo "setup: npm install nats@$NATS_JS_VERSION failed (bench:group skips JetStream's runs)" >&2
 fi

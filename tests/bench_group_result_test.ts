@@ -1,19 +1,30 @@
 /**
  * Summing up a run of the group benchmark from what its processes printed:
- * the JSON lines below are what our `bench/group_client.ts` and the seed's
- * `burst.py` printed in a run of 2 clients and 1,000 multicasts on our
- * machine.
+ * the JSON lines below are what our `bench/group_client.ts`, the seed's
+ * `burst.py` and JetStream's `bench/peers/jetstream_peer.mjs` printed in a
+ * run of 2 clients and 1,000 multicasts on our machine.
  */
 
 import assert from "node:assert/strict";
-import type { RunSpec } from "../bench/group/plan.ts";
+import {
+  clientArgs,
+  jetstreamText,
+  runtimeOf,
+  serverArgs,
+  serverVersionOf,
+  streamArgs,
+  streamStateOf,
+} from "../bench/group/jetstream.ts";
+import { JETSTREAM_PULL_BATCH, JETSTREAM_WINDOW, type RunSpec } from "../bench/group/plan.ts";
 import {
   catchUpOf,
   type ClientReport,
   frozenRatio,
+  jetstreamPairs,
   lastCounters,
   type Observed,
   resultOf,
+  type RunResult,
 } from "../bench/group/result.ts";
 
 const OURS = [
@@ -24,6 +35,14 @@ const SEED = [
   `{"id": "c1", "delivered": 999, "seconds": 0.02778, "per_sec": 35961.2, "sent": 500, "expected": 1000, "complete": false}`,
   `{"id": "c2", "delivered": 999, "seconds": 0.025805, "per_sec": 38712.8, "sent": 500, "expected": 1000, "complete": false}`,
 ];
+
+const JETSTREAM = [
+  `{"id":"c1","sent":500,"acked":500,"delivered":1000,"expected":1000,"complete":true,"seconds":0.097836,"perSec":10221,"latency":{"p50":77.702,"p99":88.351,"max":88.44},"latencyAll":{"p50":77.702,"p99":88.351,"max":88.44},"ownLatency":{"p50":55.269,"p99":88.365,"max":88.44},"size":32,"peakRssKiB":67780,"cpuSeconds":0.233,"joinSeconds":0.02,"firstDeliveryAt":1796166079007.1357,"lastDeliveryAt":1796166079048.7512,"outOfOrder":0,"window":1000,"maxMessages":1000}`,
+  `{"id":"c2","sent":500,"acked":500,"delivered":1000,"expected":1000,"complete":true,"seconds":0.121897,"perSec":8204,"latency":{"p50":95.669,"p99":111.722,"max":111.814},"latencyAll":{"p50":95.669,"p99":111.722,"max":111.814},"ownLatency":{"p50":97.105,"p99":102.456,"max":102.464},"size":32,"peakRssKiB":66844,"cpuSeconds":0.227,"joinSeconds":0.013,"firstDeliveryAt":1796166079005.485,"lastDeliveryAt":1796166079072.839,"outOfOrder":0,"window":1000,"maxMessages":1000}`,
+];
+/** What the peer's "stream" role printed: its ready line, then the stream's state at SIGTERM. */
+const STREAM_STDOUT =
+  `stream ready\n{"stream":"GROUP","storage":"memory","messages":1000,"bytes":56000,"released":2}\n`;
 
 const SPEC: RunSpec = {
   groups: ["clients"],
@@ -298,4 +317,157 @@ Deno.test("frozenRatio() is the median client's rate with a member frozen over a
   assert.equal(frozenRatio([frozen, aloneOk]).ratio, 19_186 / 19_162);
   assert.equal(frozenRatio([frozen]).ratio, undefined);
   assert.equal(frozenRatio([frozen, { ...aloneOk, ok: false }]).ratio, undefined);
+});
+
+const JETSTREAM_SPEC: RunSpec = {
+  groups: ["jetstream"],
+  impl: "jetstream",
+  clients: 2,
+  size: 32,
+  total: 1000,
+  rate: 0,
+  storage: "memory",
+  key: "jetstream-memory",
+};
+
+/** A JetStream run as the bench saw it: nats-server as the broker, no sequencer. */
+function jetstreamObserved(more: Partial<Observed> = {}): Observed {
+  return observed(JETSTREAM, {
+    sampled: { broker: { peakKiB: 24_576, cpuSeconds: 0.17 } },
+    exit: { broker: 0, sequencer: null },
+    streamStdout: STREAM_STDOUT,
+    ...more,
+  });
+}
+
+Deno.test("resultOf() reads JetStream's clients like ours, and what the stream held", () => {
+  const result = resultOf(JETSTREAM_SPEC, jetstreamObserved());
+  assert.equal(result.ok, true);
+  assert.deepEqual(result.notes, []);
+  assert.deepEqual(result.perClient, { min: 8204, median: 9213, max: 10_221 });
+  assert.deepEqual(result.delivered, { min: 1000, max: 1000 });
+  assert.deepEqual(result.latency, { p50: (77.702 + 95.669) / 2, p99: 111.722, max: 111.814 });
+  assert.deepEqual(result.stream, { messages: 1000, bytes: 56_000 });
+  assert.deepEqual(result.memoryKiB, { broker: 24_576, sequencer: 0, clientMax: 67_780 });
+  assert.equal(result.key, "jetstream-memory");
+  assert.equal(result.storage, "memory");
+});
+
+Deno.test("resultOf() fails a JetStream run whose client failed, and names nats-server in notes", () => {
+  const failed = JSON.stringify({
+    ...JSON.parse(JETSTREAM[1]!),
+    delivered: 600,
+    complete: false,
+    error: "timed out after 46 s with 600 of 1000 deliveries",
+  });
+  const short = `stream ready\n{"stream":"GROUP","storage":"file","messages":900,"bytes":50400}\n`;
+  const result = resultOf(
+    { ...JETSTREAM_SPEC, storage: "file", key: "jetstream-file" },
+    jetstreamObserved({
+      clients: observed([JETSTREAM[0]!, failed]).clients,
+      exit: { broker: 1, sequencer: null },
+      streamStdout: short,
+    }),
+  );
+  assert.equal(result.ok, false);
+  assert.equal(result.error, "c2: timed out after 46 s with 600 of 1000 deliveries");
+  assert.deepEqual(result.notes, [
+    "the nats-server exited with 1 after SIGTERM",
+    "the stream held 900 messages of 1000",
+  ]);
+  // The stream's creator printed nothing at the end.
+  const unknown = resultOf(JETSTREAM_SPEC, jetstreamObserved({ streamStdout: "stream ready\n" }));
+  assert.equal(unknown.ok, true);
+  assert.equal(unknown.stream, undefined);
+  assert.deepEqual(unknown.notes, ["the stream's state at the end is unknown"]);
+});
+
+Deno.test("streamStateOf() and serverVersionOf() read what JetStream's programs print", () => {
+  assert.deepEqual(streamStateOf(STREAM_STDOUT), { messages: 1000, bytes: 56_000 });
+  assert.equal(streamStateOf(`stream ready\n{"stream":"GROUP","error":"timeout"}\n`), undefined);
+  assert.equal(streamStateOf(""), undefined);
+  assert.equal(serverVersionOf("nats-server: v2.9.10\n"), "2.9.10");
+  assert.equal(serverVersionOf("odd"), "odd");
+});
+
+Deno.test("jetstreamText() gives the versions, or why JetStream did not run", () => {
+  assert.equal(runtimeOf("v20.20.2\n"), "Node v20.20.2");
+  assert.equal(
+    runtimeOf("deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)\nv8 15.0\n"),
+    "deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)",
+  );
+  assert.equal(
+    jetstreamText({
+      ok: true,
+      server: "nats-server",
+      serverVersion: "2.9.10",
+      clientVersion: "2.29.3",
+      runtime: "Node v20.20.2",
+    }),
+    "nats-server 2.9.10, nats.js 2.29.3 on Node v20.20.2",
+  );
+  assert.equal(
+    jetstreamText({ ok: false, why: "nats-server is missing" }),
+    "not run: nats-server is missing",
+  );
+});
+
+Deno.test("JetStream's command lines: the server on 127.0.0.1 with its store, the stream, a client", () => {
+  const url = "nats://127.0.0.1:24222";
+  assert.deepEqual(serverArgs(24_222, "/tmp/js"), [
+    ...["-js", "-a", "127.0.0.1", "-p", "24222", "-sd", "/tmp/js"],
+  ]);
+  assert.deepEqual(streamArgs({ ...JETSTREAM_SPEC, clients: 4, storage: "file" }, url), [
+    "bench/peers/jetstream_peer.mjs",
+    ...["--role", "stream", "--server", url, "--stream", "GROUP"],
+    ...["--storage", "file", "--clients", "4"],
+  ]);
+  assert.deepEqual(clientArgs({ ...JETSTREAM_SPEC, total: 100_000 }, url, "c3", 25_000, 46), [
+    "bench/peers/jetstream_peer.mjs",
+    ...["--role", "client", "--server", url, "--stream", "GROUP", "--id", "c3"],
+    ...["--count", "25000", "--expect", "100000", "--size", "32"],
+    ...["--window", "1000", "--max-messages", "1000", "--timeout", "46"],
+  ]);
+  assert.equal(JETSTREAM_WINDOW, 1000);
+  assert.equal(JETSTREAM_PULL_BATCH, 1000);
+});
+
+Deno.test("jetstreamPairs() sets ours in memory against memory storage, ours with --log against file", () => {
+  const ours = (key: string, perSec: number, more: Partial<RunSpec> = {}): RunResult => ({
+    ...resultOf({ ...SPEC, clients: 1, key, ...more }, observed([OURS[0]!])),
+    perClient: { min: perSec, median: perSec, max: perSec },
+  });
+  const theirs = (storage: "memory" | "file", perSec: number): RunResult => ({
+    ...resultOf(
+      { ...JETSTREAM_SPEC, storage, key: `jetstream-${storage}` },
+      jetstreamObserved(),
+    ),
+    perClient: { min: perSec, median: perSec, max: perSec },
+  });
+  const jetGroups = { groups: ["jetstream" as const] };
+  // --only jetstream: the one run of ours planned with JetStream's.
+  const only = jetstreamPairs([
+    ours("throughput-deno", 60_000, jetGroups),
+    theirs("memory", 20_000),
+    ours("throughput-log-deno", 50_000, { ...jetGroups, sequencer: { log: true } }),
+    theirs("file", 25_000),
+  ]);
+  assert.deepEqual(
+    only.map((p) => [p.storage, p.ours?.key, p.jetstream?.key, p.ratio]),
+    [
+      ["memory", "throughput-deno", "jetstream-memory", 3],
+      ["file", "throughput-log-deno", "jetstream-file", 2],
+    ],
+  );
+  // A whole bench: the median of our throughput runs; a failed run has no ratio.
+  const tp = { groups: ["throughput" as const] };
+  const whole = jetstreamPairs([
+    ours("throughput-deno", 70_000, { groups: ["throughput", "jetstream"] }),
+    ours("throughput-2-deno", 40_000, tp),
+    ours("throughput-3-deno", 50_000, tp),
+    { ...theirs("memory", 20_000), ok: false },
+  ]);
+  assert.equal(whole[0]!.ours?.key, "throughput-3-deno");
+  assert.equal(whole[0]!.ratio, undefined);
+  assert.deepEqual(whole[1], { storage: "file" });
 });

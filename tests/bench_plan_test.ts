@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { FROZEN_EVICT_AFTER_S, plan, THROUGHPUT_RUNS } from "../bench/group/plan.ts";
 import { median } from "../bench/stats.ts";
 
-Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, scaling, then the frozen member", () => {
-  const specs = plan({ scale: 1, seed: true, throughputRuns: THROUGHPUT_RUNS });
+Deno.test("plan() runs a warm-up, the throughput runs alternating, JetStream, latency, scaling, then the frozen member", () => {
+  const specs = plan({ scale: 1, seed: true, jetstream: true, throughputRuns: THROUGHPUT_RUNS });
   assert.deepEqual(specs.map((s) => s.key), [
     "warmup-deno",
     "throughput-deno",
@@ -14,6 +14,9 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, scal
     "throughput-2-seed",
     "throughput-3-deno",
     "throughput-3-seed",
+    "jetstream-memory",
+    "throughput-log-deno",
+    "jetstream-file",
     "latency-1000-deno",
     "latency-10000-deno",
     "clients-2-deno",
@@ -36,7 +39,7 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, scal
   ]);
   const byKey = new Map(specs.map((s) => [s.key, s]));
   assert.deepEqual(byKey.get("throughput-deno"), {
-    groups: ["throughput"],
+    groups: ["throughput", "jetstream"],
     impl: "deno",
     clients: 4,
     size: 32,
@@ -53,7 +56,8 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, latency, scal
 
 Deno.test("plan() scales the counts, keeping the latency runs at least 2 s long", () => {
   const byKey = new Map(
-    plan({ scale: 0.01, seed: true, throughputRuns: 1 }).map((s) => [s.key, s.total]),
+    plan({ scale: 0.01, seed: true, jetstream: true, throughputRuns: 1 })
+      .map((s) => [s.key, s.total]),
   );
   assert.equal(byKey.get("throughput-deno"), 1000);
   assert.equal(byKey.get("throughput-2-deno"), undefined);
@@ -64,6 +68,9 @@ Deno.test("plan() scales the counts, keeping the latency runs at least 2 s long"
   assert.equal(byKey.get("latency-1000-clients-2-deno"), 2000);
   assert.equal(byKey.get("frozen-deno"), 3000);
   assert.equal(byKey.get("frozen-alone-deno"), 3000);
+  assert.equal(byKey.get("jetstream-memory"), 1000);
+  assert.equal(byKey.get("jetstream-file"), 1000);
+  assert.equal(byKey.get("throughput-log-deno"), 1000);
   assert.equal(byKey.get("warmup-deno"), 2000, "the warm-up is not scaled");
 });
 
@@ -72,6 +79,7 @@ Deno.test("plan() with --only and --no-seed keeps those groups and the warm-up",
     scale: 1,
     only: new Set(["latency", "sizes"]),
     seed: false,
+    jetstream: true,
     throughputRuns: 3,
   });
   assert.deepEqual(specs.map((s) => [s.key, s.groups]), [
@@ -85,7 +93,13 @@ Deno.test("plan() with --only and --no-seed keeps those groups and the warm-up",
 });
 
 Deno.test("plan() with --only frozen: 3 clients with a 4th frozen, then the 3 alone, same load and sequencer", () => {
-  const specs = plan({ scale: 1, only: new Set(["frozen"]), seed: true, throughputRuns: 3 });
+  const specs = plan({
+    scale: 1,
+    only: new Set(["frozen"]),
+    seed: true,
+    jetstream: true,
+    throughputRuns: 3,
+  });
   const sequencer = { log: true, evictAfterSeconds: FROZEN_EVICT_AFTER_S };
   assert.deepEqual(specs, [
     {
@@ -121,8 +135,78 @@ Deno.test("plan() with --only frozen: 3 clients with a 4th frozen, then the 3 al
   ]);
   // Longer than any run: the frozen member is not evicted.
   assert.ok(FROZEN_EVICT_AFTER_S >= 600);
-  const small = plan({ scale: 0.3, only: new Set(["frozen"]), seed: false, throughputRuns: 1 });
+  const small = plan({
+    scale: 0.3,
+    only: new Set(["frozen"]),
+    seed: false,
+    jetstream: false,
+    throughputRuns: 1,
+  });
   assert.deepEqual(small.map((s) => s.total), [2000, 90_000, 90_000]);
+});
+
+Deno.test("plan() with --only jetstream: ours in memory, JetStream memory, ours with --log, JetStream file", () => {
+  const specs = plan({
+    scale: 0.3,
+    only: new Set(["jetstream"]),
+    seed: true,
+    jetstream: true,
+    throughputRuns: THROUGHPUT_RUNS,
+  });
+  const load = { clients: 4, size: 32, total: 30_000, rate: 0 };
+  assert.deepEqual(specs, [
+    {
+      groups: ["warmup"],
+      impl: "deno",
+      clients: 2,
+      size: 32,
+      total: 2000,
+      rate: 0,
+      key: "warmup-deno",
+    },
+    { groups: ["jetstream"], impl: "deno", ...load, key: "throughput-deno" },
+    {
+      groups: ["jetstream"],
+      impl: "jetstream",
+      ...load,
+      storage: "memory",
+      key: "jetstream-memory",
+    },
+    {
+      groups: ["jetstream"],
+      impl: "deno",
+      ...load,
+      sequencer: { log: true },
+      key: "throughput-log-deno",
+    },
+    { groups: ["jetstream"], impl: "jetstream", ...load, storage: "file", key: "jetstream-file" },
+  ]);
+  // The seed's runs are not JetStream's: --only jetstream has none of them.
+  assert.ok(specs.every((s) => s.impl !== "seed"));
+});
+
+Deno.test("plan() without JetStream skips its runs, and keeps ours with --log", () => {
+  const keys = (only?: ReadonlySet<string>) =>
+    plan({ scale: 1, only, seed: true, jetstream: false, throughputRuns: 1 }).map((s) => s.key);
+  assert.deepEqual(keys(new Set(["jetstream"])), [
+    "warmup-deno",
+    "throughput-deno",
+    "throughput-log-deno",
+  ]);
+  assert.ok(!keys().some((k) => k.startsWith("jetstream")));
+  assert.ok(keys().includes("throughput-log-deno"));
+  // Without the group: no JetStream, no --log run, the throughput run in its own group only.
+  const tp = plan({
+    scale: 1,
+    only: new Set(["throughput"]),
+    seed: false,
+    jetstream: true,
+    throughputRuns: 1,
+  });
+  assert.deepEqual(tp.map((s) => [s.key, s.groups]), [
+    ["warmup-deno", ["warmup"]],
+    ["throughput-deno", ["throughput"]],
+  ]);
 });
 
 Deno.test("median() takes the middle value, or the mean of the two middle ones", () => {

@@ -148,6 +148,100 @@ Deno.test("renderMarkdown() reports a frozen member: both runs, the ratio agains
   );
 });
 
+/**
+ * A bench's JetStream runs, from RUNS' throughput-deno: ours with --log, and
+ * JetStream on memory and file storage (their rates as --only jetstream
+ * measured them on our machine).
+ */
+function jetstreamRuns(): RunResult[] {
+  const base = RUNS.find((r) => r.key === "throughput-deno")!;
+  const withRate = (r: RunResult, median: number, min: number, max: number): RunResult => ({
+    ...r,
+    perClient: { min, median, max },
+  });
+  const jetstream = (storage: "memory" | "file", median: number): RunResult => ({
+    ...withRate(base, median, median - 500, median + 400),
+    groups: ["jetstream"],
+    impl: "jetstream",
+    storage,
+    key: `jetstream-${storage}`,
+    memoryKiB: { broker: 24_576, sequencer: 0, clientMax: 99_000 },
+    cpuSeconds: { broker: 1.5, sequencer: 0, clients: 8.5 },
+    exit: { broker: 0, sequencer: null },
+    latency: { p50: 455, p99: 780, max: 793 },
+    stream: { messages: 100_000, bytes: 5_600_000 },
+  });
+  return [
+    jetstream("memory", 20_000),
+    {
+      ...withRate(base, 50_000, 49_000, 51_000),
+      groups: ["jetstream"],
+      sequencer: { log: true },
+      key: "throughput-log-deno",
+    },
+    jetstream("file", 18_000),
+  ];
+}
+
+Deno.test("renderMarkdown() sets ours against JetStream: memory and file storage, the ratios", () => {
+  const meta = { ...META, jetstream: "nats-server 2.9.10, nats.js 2.29.3 on Node v20.20.2" };
+  const md = renderMarkdown([...RUNS, ...jetstreamRuns()], meta);
+  for (
+    const line of [
+      "## Against NATS JetStream",
+      "| pair | ours run | ours deliveries/s per client | JetStream run | JetStream deliveries/s per client | ours/JetStream | ours p99 ms | JetStream p99 ms | ours CPU s | JetStream CPU s | nats-server MiB |",
+      // Ours in memory: the median of the 3 throughput runs.
+      "| in memory: ours against JetStream's memory storage | throughput-2-deno | 59,478 (59,224–59,732) | jetstream-memory | 20,000 (19,500–20,400) | 2.97x | 160 | 780 | 2.8 | 10.0 | 24 |",
+      "| durable: ours with the sequencer's --log against JetStream's file storage | throughput-log-deno | 50,000 (49,000–51,000) | jetstream-file | 18,000 (17,500–18,400) | 2.78x | 156 | 780 | 3.6 | 10.0 | 24 |",
+      "jetstream-file: the stream held 100,000 messages of 100,000 at the end (5.6 MB as the server counts them).",
+      "| JetStream (memory) | 4 | 32 B | 100,000 | max | 100,000 | 19,500 | 20,000 | 20,400 | 213,281 | 455 | 780 | 793 | 2.3 | 0.6 | ok |",
+      "| ours (--log) | 4 | 32 B | 100,000 | max | 100,000 | 49,000 | 50,000 | 51,000 | 213,281 | 50.4 | 156 | 250 | 2.3 | 0.6 | ok |",
+      "| jetstream-file | JetStream (file) | 24 | – | 97 | 1.50 | 0.00 | 8.50 | 25.0 |",
+    ]
+  ) assert.ok(md.includes(`\n${line}\n`), line);
+  assert.ok(
+    md.includes("; JetStream: nats-server 2.9.10, nats.js 2.29.3 on Node v20.20.2; commit"),
+  );
+  assert.ok(md.includes("fsynced only every 2 minutes"), "says how JetStream's file storage syncs");
+  assert.ok(
+    md.indexOf("## Ordered throughput") < md.indexOf("## Against NATS JetStream") &&
+      md.indexOf("## Against NATS JetStream") < md.indexOf("## Latency at offered loads"),
+  );
+  // Without JetStream's runs or meta: no section.
+  assert.ok(!renderMarkdown(RUNS, META).includes("## Against NATS JetStream"));
+});
+
+Deno.test("renderMarkdown() says why JetStream did not run, and marks a failed JetStream run", () => {
+  const [, log] = jetstreamRuns() as [RunResult, RunResult, RunResult];
+  const onlyOurs = { ...RUNS.find((r) => r.key === "throughput-deno")!, groups: ["jetstream"] };
+  const why = "not run: nats-server is missing (apt-get install nats-server): not found";
+  const md = renderMarkdown([onlyOurs as RunResult, log], { ...META, jetstream: why });
+  for (
+    const line of [
+      "| in memory: ours against JetStream's memory storage | throughput-deno | 53,369 (53,149–53,395) | – | not run | – | 156 | – | 3.6 | – | – |",
+      "| durable: ours with the sequencer's --log against JetStream's file storage | throughput-log-deno | 50,000 (49,000–51,000) | – | not run | – | 156 | – | 3.6 | – | – |",
+      `JetStream ${why}.`,
+    ]
+  ) assert.ok(md.includes(`\n${line}\n`), line);
+  const [memory] = jetstreamRuns() as [RunResult];
+  const failed = renderMarkdown(
+    [onlyOurs as RunResult, {
+      ...memory,
+      ok: false,
+      error: "the nats-server exited early with 1: x",
+    }],
+    { ...META, jetstream: "nats-server 2.9.10" },
+  );
+  assert.ok(
+    failed.includes(
+      "\n| in memory: ours against JetStream's memory storage | throughput-deno | 53,369 (53,149–53,395) | jetstream-memory | FAILED | – | 156 | – | 3.6 | 10.0 | 24 |\n",
+    ),
+  );
+  assert.ok(
+    failed.includes("\n- **jetstream-memory** failed: the nats-server exited early with 1: x\n"),
+  );
+});
+
 Deno.test("profileMarkdown() escapes | in function names", () => {
   const md = profileMarkdown({
     file: "/tmp/p.cpuprofile",

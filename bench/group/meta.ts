@@ -21,6 +21,8 @@ export interface BenchMeta {
   libzmq: string;
   /** pyzmq's version, or why it is unavailable. */
   pyzmq: string;
+  /** NATS JetStream's versions (server, client, Node), or why it did not run; undefined if not planned. */
+  jetstream?: string;
   /** The commit, and whether ffi/ or roles/ had uncommitted changes. */
   git: string;
   /** The factor applied to every message count. */
@@ -77,11 +79,13 @@ function pyzmqText(version: PyzmqVersion): string {
  *
  * @param bench When it started, its scale, how long it took, the load average before it.
  * @param pyzmqProblem Why pyzmq was not used, if it was not.
+ * @param jetstream JetStream's versions or why it did not run, if its runs were planned.
  * @returns The metadata.
  */
 export async function benchMeta(
   bench: { started: Date; scale: number; seconds: number; loadBefore: number },
   pyzmqProblem?: string,
+  jetstream?: string,
 ): Promise<BenchMeta> {
   const cpu = await cpuName();
   const git = await gitState();
@@ -92,6 +96,7 @@ export async function benchMeta(
     deno: Deno.version.deno,
     libzmq: zmqVersion().join("."),
     pyzmq,
+    ...(jetstream === undefined ? {} : { jetstream }),
     git,
     scale: bench.scale,
     seconds: bench.seconds,

@@ -1,6 +1,7 @@
 /**
  * The group benchmark's runs: what each measures, and the plan of a whole
- * bench (which runs, in which order), with the issue's targets.
+ * bench (which runs, in which order), with the issue's targets. NATS
+ * JetStream's runs are planned here too (started by `jetstream.ts`).
  *
  * @module
  */
@@ -37,10 +38,23 @@ export type RunGroup =
   | "clients"
   | "latency-clients"
   | "sizes"
-  | "frozen";
+  | "frozen"
+  | "jetstream";
 
-/** Which implementation a run uses. */
-export type Implementation = "deno" | "seed";
+/** Which implementation a run uses: ours, the seed's design in pyzmq, or NATS JetStream. */
+export type Implementation = "deno" | "seed" | "jetstream";
+
+/** JetStream's storage of the stream. */
+export type JetStreamStorage = "memory" | "file";
+
+/**
+ * JetStream's publishers keep at most this many publishes unacknowledged,
+ * like our members' default window of own multicasts in flight.
+ */
+export const JETSTREAM_WINDOW = 1000;
+
+/** JetStream's ordered consumers pull up to this many messages at once (`max_messages`). */
+export const JETSTREAM_PULL_BATCH = 1000;
 
 /** One run: a broker, a sequencer and `clients` clients. */
 export interface RunSpec {
@@ -48,7 +62,7 @@ export interface RunSpec {
   key: string;
   /** The tables this run feeds. */
   groups: RunGroup[];
-  /** Ours, or the seed's design in pyzmq. */
+  /** Ours, the seed's design in pyzmq, or NATS JetStream. */
   impl: Implementation;
   /** Number of clients. */
   clients: number;
@@ -66,9 +80,12 @@ export interface RunSpec {
   frozen?: number;
   /**
    * The sequencer's flags beyond the defaults: a `--log` in a temporary file
-   * (the catch-up of a member far behind reads it), `--evict-after` seconds.
+   * (the catch-up of a member far behind reads it; durable ordering),
+   * `--evict-after` seconds (the default if undefined).
    */
-  sequencer?: { log: boolean; evictAfterSeconds: number };
+  sequencer?: { log: boolean; evictAfterSeconds?: number };
+  /** JetStream's runs: the stream's storage (a fresh server and store each run). */
+  storage?: JetStreamStorage;
 }
 
 /** What to plan. */
@@ -79,6 +96,8 @@ export interface PlanOptions {
   only?: ReadonlySet<string>;
   /** Also the seed's design. */
   seed: boolean;
+  /** Also NATS JetStream (nats-server and the NATS JavaScript client are there). */
+  jetstream: boolean;
   /** Runs of the throughput case per implementation ({@link THROUGHPUT_RUNS}; 1 for a profile). */
   throughputRuns: number;
 }
@@ -91,7 +110,8 @@ export const PAYLOAD_SIZES = [32, 1024, 65536] as const;
 
 /**
  * The runs of a bench, in order: a warm-up, the throughput runs (the
- * implementations alternating), the latency runs, then the scaling runs.
+ * implementations alternating), against JetStream (see {@link planJetStream}),
+ * the latency runs, the scaling runs, then the frozen member.
  *
  * @param options The scale, the groups, the implementations.
  * @returns The runs.
@@ -103,10 +123,12 @@ export function plan(options: PlanOptions): RunSpec[] {
     const groups = spec.groups.filter((g) => g === "warmup" || only === undefined || only.has(g));
     if (groups.length === 0) return;
     if (spec.impl === "seed" && !seed) return;
-    specs.push({ ...spec, groups, key: `${name}-${spec.impl}` });
+    if (spec.impl === "jetstream" && !options.jetstream) return;
+    specs.push({ ...spec, groups, key: spec.impl === "jetstream" ? name : `${name}-${spec.impl}` });
   };
   add({ groups: ["warmup"], impl: "deno", clients: 2, size: 32, total: 2000, rate: 0 }, "warmup");
   planThroughput(options, add);
+  planJetStream(options, add);
   planLatency(options, add);
   planScaling(options, add);
   planLatencyScaling(options, add);
@@ -114,7 +136,7 @@ export function plan(options: PlanOptions): RunSpec[] {
   return specs;
 }
 
-/** Adds a run under a name (the implementation is appended). */
+/** Adds a run under a name (the implementation is appended, but to JetStream's). */
 type Add = (spec: Omit<RunSpec, "key">, name: string) => void;
 
 function planThroughput({ scale, throughputRuns }: PlanOptions, add: Add): void {
@@ -122,7 +144,9 @@ function planThroughput({ scale, throughputRuns }: PlanOptions, add: Add): void 
     for (const impl of ["deno", "seed"] as const) {
       add(
         {
-          groups: ["throughput"],
+          // Ours in memory against JetStream's memory storage: the first run
+          // with `--only jetstream`, the median of them in a whole bench.
+          groups: impl === "deno" && run === 1 ? ["throughput", "jetstream"] : ["throughput"],
           impl,
           clients: 4,
           size: 32,
@@ -133,6 +157,27 @@ function planThroughput({ scale, throughputRuns }: PlanOptions, add: Add): void 
       );
     }
   }
+}
+
+/**
+ * NATS JetStream doing the group's job, the throughput case's load (4
+ * clients, each publishing its share of 100,000 × 32 B and reading the whole
+ * stream in order): on memory storage, against ours in memory (the
+ * throughput run); on file storage, against ours with the sequencer's
+ * durable `--log` (in a temporary file, the default fsync), run between the
+ * two. Without JetStream ours with `--log` still runs.
+ */
+function planJetStream({ scale }: PlanOptions, add: Add): void {
+  const load = {
+    groups: ["jetstream" as const],
+    clients: 4,
+    size: 32,
+    total: scaled(100_000, scale),
+    rate: 0,
+  };
+  add({ ...load, impl: "jetstream", storage: "memory" }, "jetstream-memory");
+  add({ ...load, impl: "deno", sequencer: { log: true } }, "throughput-log");
+  add({ ...load, impl: "jetstream", storage: "file" }, "jetstream-file");
 }
 
 function planLatency({ scale }: PlanOptions, add: Add): void {

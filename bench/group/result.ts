@@ -1,7 +1,7 @@
 /**
- * What a run of the group benchmark found: the clients' JSON lines, either
- * implementation's, summed up into a {@link RunResult}; and picking runs out
- * of a bench's results. No I/O.
+ * What a run of the group benchmark found: the clients' JSON lines, any
+ * implementation's (ours, the seed's, JetStream's), summed up into a
+ * {@link RunResult}; and picking runs out of a bench's results. No I/O.
  *
  * @module
  */
@@ -11,6 +11,7 @@ import type { ClientResult, LatencySummary } from "../group_client.ts";
 import { lastLines } from "../command.ts";
 import type { ProcSample } from "../proc.ts";
 import { median } from "../stats.ts";
+import { type StreamState, streamStateOf } from "./jetstream.ts";
 import type { Implementation, RunSpec } from "./plan.ts";
 
 /** Latency percentiles, ms. */
@@ -85,6 +86,8 @@ export interface RunResult extends RunSpec {
   catchUp?: CatchUp[];
   /** The broker's and the sequencer's counters at their end (runs with `counters` only). */
   roleCounters?: { broker?: RoleCounters; sequencer?: RoleCounters };
+  /** JetStream's runs: what the stream held at the end. */
+  stream?: StreamState;
   /** Deliveries per second per client: min, median, max. */
   perClient?: { min: number; median: number; max: number };
   /** Sum of the clients' deliveries per second. */
@@ -151,6 +154,8 @@ export interface Observed {
   busySeconds: number;
   /** What the broker and the sequencer wrote on stderr (runs with `counters` only). */
   roleStderr?: { broker: string; sequencer: string };
+  /** JetStream's runs: what the stream's creator printed (the stream's state at the end). */
+  streamStdout?: string;
 }
 
 /**
@@ -183,9 +188,20 @@ export function resultOf(spec: RunSpec, observed: Observed): RunResult {
     otherCpuSeconds: 0,
   };
   if (observed.error !== undefined) result.error = observed.error;
-  for (const [name, status] of Object.entries(observed.exit)) {
+  for (const [role, status] of Object.entries(observed.exit)) {
+    const name = spec.impl === "jetstream" && role === "broker" ? "nats-server" : role;
     if (status !== null && status !== 0) {
       result.notes.push(`the ${name} exited with ${status} after SIGTERM`);
+    }
+  }
+  if (observed.streamStdout !== undefined) {
+    const stream = streamStateOf(observed.streamStdout);
+    if (stream === undefined) result.notes.push("the stream's state at the end is unknown");
+    else {
+      result.stream = stream;
+      if (stream.messages !== spec.total) {
+        result.notes.push(`the stream held ${stream.messages} messages of ${spec.total}`);
+      }
     }
   }
   const senders = observed.clients.filter((c) => c.freeze === undefined);
@@ -201,7 +217,7 @@ export function resultOf(spec: RunSpec, observed: Observed): RunResult {
     };
   }
   if (result.clientLines.length > 0) sumClients(result);
-  if (result.error === undefined && failures.length > 0 && spec.impl === "deno") {
+  if (result.error === undefined && failures.length > 0 && spec.impl !== "seed") {
     result.error = failures.join("; ");
   } else if (failures.length > 0) {
     result.notes.push(...failures);
@@ -369,10 +385,12 @@ export function lastCounters(stderr: string): RoleCounters | undefined {
 }
 
 /**
- * A client's JSON line, either implementation's, as a {@link ClientLine}.
+ * A client's JSON line, any implementation's, as a {@link ClientLine}.
  *
  * @param spec The run.
- * @param json The line: our client's {@link ClientResult}, or the seed's burst.py report.
+ * @param json The line: our client's {@link ClientResult}, the seed's burst.py
+ *   report, or JetStream's client's (bench/peers/jetstream_peer.mjs: the same
+ *   fields as ours).
  * @param exitCode The client's exit code.
  * @param sampled What /proc said of it (the larger memory and CPU time win).
  * @returns The line.
@@ -505,4 +523,48 @@ export function medianThroughputRun(
     .filter((r) => r.impl === impl && r.groups.includes("throughput"))
     .sort((a, b) => (a.perClient?.median ?? -1) - (b.perClient?.median ?? -1));
   return runs[Math.floor((runs.length - 1) / 2)];
+}
+
+/** Ours against JetStream on one kind of storage, for the report. */
+export interface JetStreamPair {
+  /** JetStream's storage; ours in memory against "memory", with the sequencer's `--log` against "file". */
+  storage: "memory" | "file";
+  /** Our run: the median throughput run (or the one planned with JetStream's), or the `--log` one. */
+  ours?: RunResult;
+  /** JetStream's run. */
+  jetstream?: RunResult;
+  /** Ours over JetStream, median client deliveries/s, when both succeeded. */
+  ratio?: number;
+}
+
+/**
+ * The pairs of ours against JetStream: ours in memory (the median of the
+ * throughput runs, else the one run planned with JetStream's) against its
+ * memory storage, ours with the sequencer's `--log` against its file
+ * storage.
+ *
+ * @param results Every run.
+ * @returns Memory, then file; a side may be missing.
+ */
+export function jetstreamPairs(results: RunResult[]): JetStreamPair[] {
+  const jetstream = (storage: "memory" | "file") =>
+    results.find((r) => r.impl === "jetstream" && r.storage === storage);
+  const memory = medianThroughputRun(results, "deno") ??
+    findRun(results, "deno", (r) => r.groups.includes("jetstream") && !r.sequencer?.log);
+  const file = findRun(
+    results,
+    "deno",
+    (r) => r.groups.includes("jetstream") && r.sequencer?.log === true,
+  );
+  return ([["memory", memory], ["file", file]] as const).map(([storage, ours]) => {
+    const theirs = jetstream(storage);
+    const a = ours?.ok ? ours.perClient?.median : undefined;
+    const b = theirs?.ok ? theirs.perClient?.median : undefined;
+    return {
+      storage,
+      ...(ours === undefined ? {} : { ours }),
+      ...(theirs === undefined ? {} : { jetstream: theirs }),
+      ...(a !== undefined && b !== undefined && b > 0 ? { ratio: a / b } : {}),
+    };
+  });
 }

@@ -1,10 +1,12 @@
 /**
  * One run of the group benchmark: a fresh broker, sequencer and clients on
- * fresh ports, either implementation (ours, or the seed's design in pyzmq
- * from `tests/peers/seed/`), sampled from `/proc` while it runs; and a
- * bench's runs one after the other. A run with frozen clients freezes each
- * with SIGSTOP right after its first delivery and lets them all go on with
- * SIGCONT once the other clients are done.
+ * fresh ports, any implementation (ours, the seed's design in pyzmq from
+ * `tests/peers/seed/`, or NATS JetStream: a fresh `nats-server -js` with its
+ * own store, the stream's creator and node clients, see `jetstream.ts`),
+ * sampled from `/proc` while it runs; and a bench's runs one after the
+ * other. A run with frozen clients freezes each with SIGSTOP right after
+ * its first delivery and lets them all go on with SIGCONT once the other
+ * clients are done.
  *
  * @module
  */
@@ -26,6 +28,14 @@ import { type RunSpec, WARMUP_SECONDS } from "./plan.ts";
 import { profileFlags } from "./profile.ts";
 import { type ClientReport, resultOf, type RunResult } from "./result.ts";
 import { FIRST_DELIVERY_MARK } from "../group_client.ts";
+import {
+  clientArgs as jetstreamClientArgs,
+  type JetStreamProbe,
+  SERVER_READY,
+  serverArgs,
+  STREAM_READY,
+  streamArgs,
+} from "./jetstream.ts";
 
 const SEED = "tests/peers/seed/";
 const CLIENT = "bench/group_client.ts";
@@ -43,6 +53,9 @@ const SAMPLE_MS = 250;
 /** How often a run looks for a frozen client's first delivery, ms. */
 const FIRST_DELIVERY_POLL_MS = 2;
 
+/** How long nats-server and the stream's creator may take to be ready, ms. */
+const JETSTREAM_READY_MS = 15_000;
+
 /** A client to freeze: its process, and when it got SIGSTOP and SIGCONT (0 = not yet). */
 interface Freeze {
   process: RoleProcess;
@@ -52,15 +65,22 @@ interface Freeze {
 
 /** The processes of one run, as they start. */
 interface Roles {
+  /** Ours or the seed's broker; JetStream's nats-server. */
   broker?: RoleProcess;
+  /** Ours or the seed's sequencer (JetStream has none: the server orders). */
   sequencer?: RoleProcess;
+  /** JetStream's stream creator and start barrier (bench/peers/jetstream_peer.mjs). */
+  helper?: RoleProcess;
   /** Every client: those that multicast, then the frozen ones. */
   clients: RoleProcess[];
   /** The frozen clients. */
   freezes: Freeze[];
-  /** A temporary directory for the sequencer's --log, if it has one. */
+  /** A temporary directory for the sequencer's --log, or JetStream's store. */
   logDir?: string;
 }
+
+/** Where JetStream's programs are (set by {@link runAll} from the probe). */
+let natsServer = "nats-server";
 
 /** The clock the clients share (bench/group_client.ts): ms since the epoch. */
 function clock(): number {
@@ -82,7 +102,7 @@ function startSequencer(spec: RunSpec, port: number, logDir?: string): RoleProce
     return spawn("seed sequencer", PYTHON, [`${SEED}main.py`, "-id", "sequencer", ...args]);
   }
   if (logDir !== undefined) args.push("--log", join(logDir, "order.log"));
-  if (spec.sequencer !== undefined) {
+  if (spec.sequencer?.evictAfterSeconds !== undefined) {
     args.push("--evict-after", String(spec.sequencer.evictAfterSeconds));
   }
   return startDenoRole(spec, "sequencer", args);
@@ -122,6 +142,10 @@ function startClient(
   count: number,
   frozen = false,
 ): RoleProcess {
+  if (spec.impl === "jetstream") {
+    const args = jetstreamClientArgs(spec, natsUrl(port), id, count, clientTimeout(spec));
+    return spawn(`client ${id}`, "node", args, false, true);
+  }
   if (spec.impl === "seed") {
     const width = Math.max(0, spec.size - `${id}###`.length);
     return spawn(
@@ -145,17 +169,68 @@ function startClient(
   ], { permissions: CLIENT_PERMISSIONS, flags: profileFlags(spec, id), captureStdout: true });
 }
 
+function natsUrl(port: number): string {
+  return `nats://127.0.0.1:${port}`;
+}
+
 /**
- * Starts the broker, the sequencer and the clients (each its share of the
- * multicasts), then the frozen ones, if any.
+ * Waits until a process has printed `text` (on stdout, or stderr), polling.
+ *
+ * @throws If it exits first, or after `ms`.
  */
-function startRoles(spec: RunSpec, roles: Roles): void {
-  const port = freeBasePort();
+async function printed(
+  process: RoleProcess,
+  text: string,
+  where: "stdout" | "stderr",
+  ms: number,
+): Promise<void> {
+  let exited = false;
+  void process.status.then(() => exited = true);
+  const deadline = performance.now() + ms;
+  while (!process[where]().includes(text)) {
+    if (exited) {
+      const status = await process.status;
+      throw new Error(
+        `the ${process.name} exited with ${status.code} before "${text}": ${
+          lastLines(process.stderr(), 3)
+        }`,
+      );
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`the ${process.name} did not say "${text}" in ${ms / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * JetStream's server (`nats-server -js`, a fresh store, its own port) and
+ * the stream's creator, each waited for until ready.
+ */
+async function startJetStream(spec: RunSpec, roles: Roles, port: number): Promise<void> {
+  roles.logDir = Deno.makeTempDirSync({ prefix: "bench_group_jetstream_" });
+  roles.broker = spawn("nats-server", natsServer, serverArgs(port, roles.logDir));
+  await printed(roles.broker, SERVER_READY, "stderr", JETSTREAM_READY_MS);
+  roles.helper = spawn("stream", "node", streamArgs(spec, natsUrl(port)), false, true);
+  await printed(roles.helper, STREAM_READY, "stdout", JETSTREAM_READY_MS);
+}
+
+/**
+ * Starts the broker, the sequencer (JetStream: its server and the stream)
+ * and the clients (each its share of the multicasts), then the frozen ones,
+ * if any.
+ */
+async function startRoles(spec: RunSpec, roles: Roles): Promise<void> {
+  const port = freeBasePort(spec.impl === "jetstream" ? 1 : 4);
   if (spec.sequencer?.log && spec.impl === "deno") {
     roles.logDir = Deno.makeTempDirSync({ prefix: "bench_group_log_" });
   }
-  roles.broker = startBroker(spec, port);
-  roles.sequencer = startSequencer(spec, port, roles.logDir);
+  if (spec.impl === "jetstream") {
+    await startJetStream(spec, roles, port);
+  } else {
+    roles.broker = startBroker(spec, port);
+    roles.sequencer = startSequencer(spec, port, roles.logDir);
+  }
   const base = Math.floor(spec.total / spec.clients);
   for (let i = 1; i <= spec.clients; i++) {
     const count = base + (i <= spec.total % spec.clients ? 1 : 0);
@@ -210,7 +285,8 @@ function thaw(freezes: Freeze[]): void {
 
 /**
  * Starts the run's processes and waits for the clients to end by
- * themselves; the broker or the sequencer must not end first.
+ * themselves; the broker, the sequencer (or JetStream's server and stream
+ * creator) must not end first.
  *
  * @returns Why the run failed, if it did.
  */
@@ -222,8 +298,10 @@ async function startAndWait(
   let timer: ReturnType<typeof setTimeout> | undefined;
   let ended = false;
   try {
-    startRoles(spec, roles);
-    const { broker, sequencer, clients } = roles as Required<Roles>;
+    await startRoles(spec, roles);
+    const { clients } = roles;
+    const servers = [roles.broker, roles.sequencer, roles.helper]
+      .filter((r): r is RoleProcess => r !== undefined);
     const limitMs = (clientTimeout(spec) + 30) * 1000;
     const freezing = roles.freezes.length === 0
       ? new Promise<never>(() => {})
@@ -231,18 +309,18 @@ async function startAndWait(
         () => new Promise<never>(() => {}),
         (error) => `freezing failed: ${error instanceof Error ? error.message : error}`,
       );
-    const outcome = await Promise.race([
+    const outcome = await Promise.race<string | RoleProcess>([
       Promise.all(clients.map((c) => c.status)).then(() => "done"),
-      broker.status.then(() => "broker"),
-      sequencer.status.then(() => "sequencer"),
+      ...servers.map((role) => role.status.then(() => role)),
       new Promise<string>((resolve) => timer = setTimeout(() => resolve("timeout"), limitMs)),
       freezing,
     ]);
     await sampler.sample();
-    if (outcome === "broker" || outcome === "sequencer") {
-      const role = outcome === "broker" ? broker : sequencer;
-      const status = await role.status;
-      return `the ${role.name} exited early with ${status.code}: ${lastLines(role.stderr(), 3)}`;
+    if (typeof outcome !== "string") {
+      const status = await outcome.status;
+      return `the ${outcome.name} exited early with ${status.code}: ${
+        lastLines(outcome.stderr(), 3)
+      }`;
     }
     if (outcome === "timeout") return `timed out after ${limitMs / 1000} s`;
     if (outcome !== "done") return outcome;
@@ -257,12 +335,14 @@ async function startAndWait(
 
 /**
  * Lets frozen clients go on, stops the clients (if still running), takes a
- * last sample, then stops the sequencer and the broker, and removes the
- * sequencer's log.
+ * last sample, then stops the sequencer and the broker (JetStream's stream
+ * creator, which says then what the stream holds, and its server), and
+ * removes the sequencer's log or JetStream's store.
  *
  * @returns The exit codes of the broker and the sequencer.
  */
 async function stopRoles(
+  spec: RunSpec,
   roles: Roles,
   sampler: ProcessSampler,
 ): Promise<{ broker: number | null; sequencer: number | null }> {
@@ -271,10 +351,27 @@ async function stopRoles(
   for (const client of roles.clients) await stop(client, 2000);
   await sampler.sample();
   const exit = { broker: null as number | null, sequencer: null as number | null };
+  if (roles.helper) await stop(roles.helper);
   if (roles.sequencer) exit.sequencer = (await stop(roles.sequencer)).code;
-  if (roles.broker) exit.broker = (await stop(roles.broker)).code;
+  if (roles.broker && spec.impl === "jetstream") exit.broker = (await interrupt(roles.broker)).code;
+  else if (roles.broker) exit.broker = (await stop(roles.broker)).code;
   if (roles.logDir !== undefined) Deno.removeSync(roles.logDir, { recursive: true });
   return exit;
+}
+
+/**
+ * Stops nats-server the way it exits with 0 (SIGINT; SIGTERM makes it exit
+ * with 1), then as {@link stop} does if it is still there after `graceMs`.
+ */
+async function interrupt(process: RoleProcess, graceMs = 5000): Promise<Deno.CommandStatus> {
+  kill(process, "SIGINT");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) =>
+    timer = setTimeout(() => resolve(undefined), graceMs)
+  );
+  const status = await Promise.race([process.status, late]);
+  clearTimeout(timer);
+  return status ?? await stop(process);
 }
 
 /**
@@ -299,7 +396,7 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
   try {
     error = await startAndWait(spec, roles, sampler);
   } finally {
-    exit = await stopRoles(roles, sampler);
+    exit = await stopRoles(spec, roles, sampler);
   }
   const clients: ClientReport[] = [];
   for (const client of roles.clients) {
@@ -334,6 +431,7 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
     loadAtStart,
     busySeconds,
     ...(roleStderr === undefined ? {} : { roleStderr }),
+    ...(roles.helper === undefined ? {} : { streamStdout: roles.helper.stdout() }),
   });
 }
 
@@ -342,13 +440,20 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
  * outcome on stderr.
  *
  * @param specs The runs.
+ * @param jetstream Where JetStream's server is, when its runs are planned.
  * @returns What each found.
  */
-export async function runAll(specs: RunSpec[]): Promise<RunResult[]> {
+export async function runAll(specs: RunSpec[], jetstream?: JetStreamProbe): Promise<RunResult[]> {
+  if (jetstream?.ok) natsServer = jetstream.server;
   const results: RunResult[] = [];
   for (const [i, spec] of specs.entries()) {
+    const what = spec.impl === "jetstream"
+      ? `JetStream, ${spec.storage} storage, `
+      : spec.sequencer?.log && !spec.groups.includes("frozen")
+      ? "the sequencer with --log, "
+      : "";
     console.error(
-      `bench:group: [${i + 1}/${specs.length}] ${spec.key}: ${spec.clients} clients${
+      `bench:group: [${i + 1}/${specs.length}] ${spec.key}: ${what}${spec.clients} clients${
         spec.frozen ? ` + ${spec.frozen} frozen` : ""
       }, ${count(spec.total)} × ${sizeName(spec.size)}, offered ${rateName(spec.rate)}`,
     );

@@ -1,8 +1,8 @@
 /**
  * The group benchmark's Markdown report (`bench/out/group.md`): the
- * targets, then a section per kind of run (a member frozen under load
- * among them), memory and CPU, every run, the failures, and a CPU profile
- * if a role was profiled.
+ * targets, then a section per kind of run (against NATS JetStream and a
+ * member frozen under load among them), memory and CPU, every run, the
+ * failures, and a CPU profile if a role was profiled.
  *
  * @module
  */
@@ -11,13 +11,22 @@ import type { BenchMeta } from "../group/meta.ts";
 import {
   CLIENT_COUNTS,
   FROZEN_EVICT_AFTER_S,
+  JETSTREAM_PULL_BATCH,
+  JETSTREAM_WINDOW,
   PAYLOAD_SIZES,
   TARGETS,
   THROUGHPUT_RUNS,
   WARMUP_SECONDS,
 } from "../group/plan.ts";
 import type { ProfileRow, ProfileSummary } from "../group/profile.ts";
-import { findRun, frozenRatio, medianThroughputRun, type RunResult } from "../group/result.ts";
+import {
+  findRun,
+  frozenRatio,
+  type JetStreamPair,
+  jetstreamPairs,
+  medianThroughputRun,
+  type RunResult,
+} from "../group/result.ts";
 import {
   catchUpLine,
   count,
@@ -52,6 +61,7 @@ export function renderMarkdown(
     "",
     ...targetRows(reported),
     ...throughputSection(reported),
+    ...jetstreamSection(reported, meta),
     ...latencySection(reported),
     ...clientsSection(reported),
     ...sizesSection(reported),
@@ -72,7 +82,9 @@ function introduction(meta: BenchMeta): string[] {
   const md = [
     "# Group benchmark",
     "",
-    `${meta.date}; ${meta.cpu}; Deno ${meta.deno}; libzmq ${meta.libzmq}; pyzmq ${meta.pyzmq}; ${meta.git}.`,
+    `${meta.date}; ${meta.cpu}; Deno ${meta.deno}; libzmq ${meta.libzmq}; pyzmq ${meta.pyzmq}; ${
+      meta.jetstream === undefined ? "" : `JetStream: ${meta.jetstream}; `
+    }${meta.git}.`,
     `Broker, sequencer and clients as separate processes on this machine, tcp loopback. ` +
     `Deliveries/s is per client, from its first send to its last delivery; latency is from a ` +
     `multicast to its delivery, at every client (each client's p50, p99 and max over every delivery, ` +
@@ -150,9 +162,16 @@ function clientsName(r: RunResult): string {
   return r.frozen ? `${r.clients} + ${r.frozen} frozen` : String(r.clients);
 }
 
+/** A run's implementation, for the tables: "ours" (with --log), "seed (pyzmq)", "JetStream (file)". */
+export function implName(r: RunResult): string {
+  if (r.impl === "jetstream") return `JetStream (${r.storage ?? "memory"})`;
+  if (r.impl === "seed") return "seed (pyzmq)";
+  return r.sequencer?.log && !r.groups.includes("frozen") ? "ours (--log)" : "ours";
+}
+
 function runRow(r: RunResult): string {
   return row([
-    r.impl === "deno" ? "ours" : "seed (pyzmq)",
+    implName(r),
     clientsName(r),
     sizeName(r.size),
     count(r.total),
@@ -187,6 +206,90 @@ function throughputSection(reported: RunResult[]): string[] {
       ratio(ours?.perClient?.median, seed?.perClient?.median)
     }.`,
   ];
+}
+
+/** "min / median / max" deliveries/s per client of a run that succeeded, else why not. */
+function perClientCell(r: RunResult | undefined, missing: string): string {
+  if (r === undefined) return missing;
+  if (!r.ok || r.perClient === undefined) return "FAILED";
+  const { min, median, max } = r.perClient;
+  return `${count(median)} (${count(min)}–${count(max)})`;
+}
+
+/** CPU seconds of a run: every process of it together. */
+function runCpu(r: RunResult | undefined): string {
+  if (r === undefined) return "–";
+  return (r.cpuSeconds.broker + r.cpuSeconds.sequencer + r.cpuSeconds.clients).toFixed(1);
+}
+
+function jetstreamRow(pair: JetStreamPair, missing: string): string {
+  const { storage, ours, jetstream } = pair;
+  return row([
+    storage === "memory"
+      ? "in memory: ours against JetStream's memory storage"
+      : "durable: ours with the sequencer's --log against JetStream's file storage",
+    ours?.key ?? "–",
+    perClientCell(ours, "–"),
+    jetstream?.key ?? "–",
+    perClientCell(jetstream, missing),
+    pair.ratio === undefined ? "–" : `${pair.ratio.toFixed(2)}x`,
+    millis(ours?.ok ? ours.latency?.p99 : undefined),
+    millis(jetstream?.ok ? jetstream.latency?.p99 : undefined),
+    runCpu(ours),
+    runCpu(jetstream),
+    mib(jetstream?.memoryKiB.broker ?? 0),
+  ]);
+}
+
+function jetstreamSection(reported: RunResult[], meta: BenchMeta): string[] {
+  const runs = reported.filter((r) => r.groups.includes("jetstream"));
+  if (runs.length === 0 && meta.jetstream === undefined) return [];
+  const notRun = meta.jetstream?.startsWith("not run") ? meta.jetstream : undefined;
+  const md = [
+    "",
+    "## Against NATS JetStream",
+    "",
+    `JetStream doing the group's job on the throughput runs' load: one stream (subjects group.>) ` +
+    `is the total order; 4 clients, each a node process with the NATS JavaScript client ` +
+    `(bench/peers/jetstream_peer.mjs), publish their share of the messages (32 B) to it with acks, ` +
+    `pipelined (at most ${
+      count(JETSTREAM_WINDOW)
+    } unacknowledged, like our members' window), and ` +
+    `each reads the whole stream from its start with an ordered consumer (pulling up to ` +
+    `${count(JETSTREAM_PULL_BATCH)} at a time) until it has every message; the clients start ` +
+    `together from a barrier, like ours at the broker's start. Deliveries/s is per client from its ` +
+    `first publish to its last delivery, as ours. Each run has a fresh nats-server -js on ` +
+    `127.0.0.1 with a fresh store in a temporary directory. In memory: ours (the sequencer ` +
+    `keeps its orders in memory; the median of the throughput runs when there are ` +
+    `${THROUGHPUT_RUNS}) against JetStream's memory storage. Durable: ours with the sequencer's ` +
+    `--log in a temporary file (each batch of orders written and fsynced before it is published, ` +
+    `its default --fsync batch) against JetStream's file storage at the server's defaults: each ` +
+    `message is written to the stream's file (the OS's page cache) as it is stored, and fsynced ` +
+    `only every 2 minutes (nats-server 2.9's sync interval; it has no setting to fsync each ` +
+    `message), so not once in a run: a crash of the machine can lose messages JetStream ` +
+    `acknowledged, a crash of the server cannot. Deliveries/s: median client (slowest–fastest); ` +
+    `p99 from a publish to its delivery at every client, worst client; CPU s of every process of ` +
+    `the run (JetStream: nats-server and the clients).`,
+    "",
+    ...head(
+      [
+        ...["pair", "ours run", "ours deliveries/s per client", "JetStream run"],
+        ...["JetStream deliveries/s per client", "ours/JetStream", "ours p99 ms"],
+        ...["JetStream p99 ms", "ours CPU s", "JetStream CPU s", "nats-server MiB"],
+      ],
+      `llrl${"r".repeat(7)}`,
+    ),
+    ...jetstreamPairs(reported).map((pair) => jetstreamRow(pair, notRun ? "not run" : "–")),
+  ];
+  if (notRun !== undefined) md.push("", `JetStream ${notRun}.`);
+  for (const r of runs.filter((r) => r.stream !== undefined)) {
+    md.push(
+      "",
+      `${r.key}: the stream held ${count(r.stream!.messages)} messages of ${count(r.total)} at ` +
+        `the end (${(r.stream!.bytes / 1e6).toFixed(1)} MB as the server counts them).`,
+    );
+  }
+  return md;
 }
 
 function latencySection(reported: RunResult[]): string[] {
@@ -421,7 +524,8 @@ function resourcesSection(reported: RunResult[]): string[] {
     "## Peak memory (VmHWM) and CPU time",
     "",
     "CPU seconds over the whole run (startup included); clients: all together. On 2 cores the " +
-    "wall time of a saturated run is at least the CPU seconds of all roles over 2.",
+    "wall time of a saturated run is at least the CPU seconds of all roles over 2. For " +
+    "JetStream the broker is nats-server (there is no sequencer).",
     "",
     ...head(
       [
@@ -436,7 +540,7 @@ function resourcesSection(reported: RunResult[]): string[] {
         .reduce((a, l) => a + l.delivered, 0);
       return row([
         r.key,
-        r.impl === "deno" ? "ours" : "seed",
+        r.impl === "seed" ? "seed" : implName(r),
         mib(r.memoryKiB.broker),
         mib(r.memoryKiB.sequencer),
         mib(r.memoryKiB.clientMax),
