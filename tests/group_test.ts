@@ -318,12 +318,14 @@ Deno.test("Views: a join, an eviction of a silent member and a clean leave each 
   }
 });
 
-Deno.test("Batches: the sequencer sends orders in batches where no seed peer synced, members deliver them in one order, and a seed peer's late sync is refused, saying why", async () => {
+Deno.test("Batches: the sequencer sends orders in batches where no seed peer synced, then members their multicasts, all deliver them in one order, and a seed peer's late sync is refused, saying why", async () => {
   const basePort = freeBasePort();
   const group = await startTestGroup({
     members: ["c1", "c2"],
     where: { host: "127.0.0.1", basePort },
     timeoutMs: T,
+    // c2 takes every multicast too, and holds each back until its order.
+    receive: { c2: "all" },
   });
   const [c1, c2] = group.members as [Member, Member];
   try {
@@ -340,6 +342,12 @@ Deno.test("Batches: the sequencer sends orders in batches where no seed peer syn
     assert.deepEqual(
       d2.map((d) => decoder.decode(d.payload)),
       d1.map((d) => decoder.decode(d.payload)),
+    );
+    // One bus message a multicast and one an order would be 2,000 at least.
+    const forwarded = group.broker.counters.forwarded;
+    assert.ok(
+      forwarded < all,
+      `the broker forwarded ${forwarded} bus messages for ${all} multicasts`,
     );
     assert.ok(
       group.sequencer.counters.batches > 0,

@@ -1,7 +1,8 @@
 /**
- * Batches of orders on the bus: any split of consecutive orders into
- * batches reads back as the same orders, malformed batches are refused
- * naming what is wrong, and the broker's gate checks a batch's numbers.
+ * Batches on the bus: any split of consecutive orders into batches reads
+ * back as the same orders, a member's batch of multicasts reads back with
+ * its origins, malformed batches are refused naming what is wrong, and the
+ * broker's gate checks a batch's numbers.
  *
  * @module
  */
@@ -16,6 +17,11 @@ import {
   isOrderBatch,
   orderBatchFrames,
 } from "../roles/protocol/order_batch.ts";
+import {
+  decodeMulticastBatch,
+  isMulticastBatch,
+  multicastBatchFrames,
+} from "../roles/protocol/multicast_batch.ts";
 import { prng } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
@@ -81,4 +87,41 @@ Deno.test("The broker's gate takes a batch's last number as the highest, and ref
   );
   assert.equal(gate.check(orderBatchFrames(orders(11, 5, prng(4))), undefined), null);
   assert.equal(gate.highestOrder, 15);
+});
+
+Deno.test("A member's batch of multicasts reads back with its origins, and a malformed one is refused naming what is wrong", () => {
+  const random = prng(11);
+  const multicasts = Array.from({ length: 300 }, (_, i) => ({
+    index: 1000 + i,
+    payload: encoder.encode("y".repeat(Math.floor(random() * 100)) + `#${i}`),
+  }));
+  const frames = multicastBatchFrames("c7@3fa9e0c1b2d4", multicasts);
+  assert.ok(isMulticastBatch(frames));
+  assert.ok(!isOrderBatch(frames));
+  const { sender, multicasts: read } = decodeMulticastBatch(frames);
+  assert.equal(sender, "c7");
+  assert.deepEqual(
+    read,
+    multicasts.map(({ index, payload }) => ({
+      origin: { key: "c7@3fa9e0c1b2d4", index },
+      payload,
+    })),
+  );
+  const body = frames[2]!;
+  assert.throws(
+    () => decodeMulticastBatch([frames[0]!, frames[1]!, body.subarray(0, body.byteLength - 1)]),
+    /multicast 300 of a batch is cut short/,
+  );
+  assert.throws(
+    () => decodeMulticastBatch([encoder.encode("c7+"), frames[1]!, body]),
+    /not "<id>@<run>\+"/,
+  );
+  const zero = multicastBatchFrames("c7@3fa9e0c1b2d4", [{
+    index: 0,
+    payload: encoder.encode("p"),
+  }]);
+  assert.throws(() => decodeMulticastBatch(zero), /multicast 1 of a batch has a bad index/);
+  // A plain multicast is not a batch, nor is anything with a seq.
+  assert.ok(!isMulticastBatch([encoder.encode("c7@3fa9e0c1b2d4.5"), new Uint8Array(0), body]));
+  assert.ok(!isMulticastBatch([frames[0]!, encoder.encode("1"), body]));
 });

@@ -28,6 +28,8 @@ import {
 import { bytes, text } from "../protocol/text.ts";
 import { decodeBus, multicastFrames, type Origin, ProtocolError } from "../protocol/bus.ts";
 import { decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
+import { Outbox } from "./outbox.ts";
+import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
 
 /** How often a member greets the sequencer by default, ms. */
@@ -190,6 +192,9 @@ export class Member {
   #deliveries = new AsyncQueue<Delivery>();
   #directs = new AsyncQueue<DirectMessage>();
   #views = new AsyncQueue<View>();
+  /** True once the sequencer's batches came: own multicasts go in batches too. */
+  #groupBatches = false;
+  #outbox: Outbox;
   #viewBook: ViewBook;
   #options: MemberOptions;
   #window: SendWindow;
@@ -228,6 +233,11 @@ export class Member {
     [this.#pub, this.#sub, this.#dealer] = sockets;
     this.#window = new SendWindow(options.window ?? 1000);
     this.#viewBook = new ViewBook(options.id);
+    this.#outbox = new Outbox(
+      this.#pub,
+      this.#originKey,
+      options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    );
     this.#recovery = new RecoveryClient(options.recoveryAfterMs ?? 300, {
       late,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
@@ -337,9 +347,21 @@ export class Member {
     let deliveries: Delivery[];
     try {
       if (isOrderBatch(frames)) {
+        // The sequencer batches: no seed peer is in the group, so this member may too.
+        this.#groupBatches = true;
         deliveries = [];
         for (const order of decodeOrderBatch(frames)) {
           for (const delivery of this.#onOrder(order.seq, order.payload, order.origin)) {
+            deliveries.push(delivery);
+          }
+        }
+      } else if (isMulticastBatch(frames)) {
+        // A member whose id starts like "sequencer" or "start".
+        if (this.#ordersOnly) return;
+        const { sender, multicasts } = decodeMulticastBatch(frames);
+        deliveries = [];
+        for (const { origin, payload } of multicasts) {
+          for (const delivery of this.#onMulticast(sender, payload, origin)) {
             deliveries.push(delivery);
           }
         }
@@ -348,10 +370,7 @@ export class Member {
         if (message.kind === "multicast") {
           // A member whose id starts like "sequencer" or "start".
           if (this.#ordersOnly) return;
-          // A copy sent again after a failure, when the first one came too.
-          if (message.origin !== null && !this.#seen.record(message.origin)) return;
-          this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
-          deliveries = this.#holdback.addMulticast(message.sender, message.payload);
+          deliveries = this.#onMulticast(message.sender, message.payload, message.origin);
         } else deliveries = this.#onOrder(message.seq, message.payload, message.origin);
       }
     } catch (error) {
@@ -362,6 +381,14 @@ export class Member {
     }
     if (deliveries.length > 0) this.#deliver(deliveries);
     this.#deliverLost();
+  }
+
+  /** A multicast from the bus (alone, or one of a batch), held back until its order. */
+  #onMulticast(sender: string, payload: Uint8Array, origin: Origin | null): Delivery[] {
+    // A copy sent again after a failure, when the first one came too.
+    if (origin !== null && !this.#seen.record(origin)) return [];
+    this.#trace?.(`Received ${text(payload)} from ${sender} !`);
+    return this.#holdback.addMulticast(sender, payload);
   }
 
   /** An order from the bus (alone, or one of a batch): what it lets the member deliver. */
@@ -655,8 +682,9 @@ export class Member {
     const index = ++this.#sentCount;
     // Only compared with RESEND_AFTER_MS: the last arrival or timer tick will do.
     this.#window.add(index, data, this.#coarseNow);
-    await this.#pub.send(multicastFrames({ key: this.#originKey, index }, data));
     this.#counters.sent++;
+    if (this.#groupBatches) return this.#outbox.add(index, data);
+    await this.#pub.send(multicastFrames({ key: this.#originKey, index }, data));
   }
 
   #checkSize(data: Uint8Array, what: string): void {

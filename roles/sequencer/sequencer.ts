@@ -32,6 +32,7 @@ import {
 } from "../protocol/recovery.ts";
 import { seqOf, text } from "../protocol/text.ts";
 import { batchedSize, isOrderBatch, orderBatchFrames } from "../protocol/order_batch.ts";
+import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 
 /** The broker's answer to `HIGHEST`: what it forwarded, and what it can say of the group. */
 interface BrokerAnswer {
@@ -253,10 +254,9 @@ export class Sequencer {
       while (true) {
         let frames: Uint8Array[] | null = await this.#sub.receive();
         // Number a batch, make it durable, then keep and publish it.
-        let seq = this.#history.highest;
+        const base = this.#history.highest;
         do {
-          const accepted = this.#accept(frames);
-          if (accepted !== null) batch.push({ seq: ++seq, ...accepted });
+          this.#accept(frames, batch, base);
           frames = batch.length < BATCH ? this.#sub.tryReceive() : null;
         } while (frames !== null);
         if (!this.#logBatch(batch)) return;
@@ -407,27 +407,46 @@ export class Sequencer {
       }`;
   }
 
-  /** A client's multicast to order, or null for anything else (or a copy already ordered). */
-  #accept(frames: Uint8Array[]): { payload: Uint8Array; origin: Origin | null } | null {
-    if (frames.length === 1 && text(frames[0]!) === START) return null;
+  /**
+   * Numbers the multicasts of a bus message (one, or a member's batch),
+   * after `base` and what `batch` already holds, into `batch`; anything
+   * else (orders coming back, a copy ordered before, bad input) is dropped.
+   */
+  #accept(frames: Uint8Array[], batch: LoggedOrder[], base: number): void {
+    if (frames.length === 1 && text(frames[0]!) === START) return;
     // Its own orders come back: they are not multicasts.
-    if (isOrderBatch(frames)) return null;
+    if (isOrderBatch(frames)) return;
     try {
-      const message = decodeBus(frames);
-      if (message.kind !== "multicast") return null;
-      if (message.origin !== null && !this.#ordered.record(message.origin)) {
-        this.#counters.duplicates++;
-        this.#log(`Dropped a copy of ${formatOrigin(message.origin)}, ordered before`);
-        return null;
+      if (isMulticastBatch(frames)) {
+        const { sender, multicasts } = decodeMulticastBatch(frames);
+        for (const { origin, payload } of multicasts) {
+          this.#number(batch, base, { sender, payload, origin });
+        }
+        return;
       }
-      this.#trace?.(`Received ${text(message.payload)} from ${message.sender} !`);
-      return { payload: message.payload, origin: message.origin };
+      const message = decodeBus(frames);
+      if (message.kind === "multicast") this.#number(batch, base, message);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.#counters.badInput++;
       this.#log(`Dropped a bad bus message: ${error.message}`);
-      return null;
     }
+  }
+
+  /** Gives a multicast the next number, unless its origin was ordered before. */
+  #number(
+    batch: LoggedOrder[],
+    base: number,
+    multicast: { sender: string; payload: Uint8Array; origin: Origin | null },
+  ): void {
+    const { sender, payload, origin } = multicast;
+    if (origin !== null && !this.#ordered.record(origin)) {
+      this.#counters.duplicates++;
+      this.#log(`Dropped a copy of ${formatOrigin(origin)}, ordered before`);
+      return;
+    }
+    this.#trace?.(`Received ${text(payload)} from ${sender} !`);
+    batch.push({ seq: base + batch.length + 1, payload, origin });
   }
 
   /** Answers RETRANSMIT requests that come as direct messages. */
