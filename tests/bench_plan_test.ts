@@ -43,7 +43,7 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, JetStream, la
     impl: "deno",
     clients: 4,
     size: 32,
-    total: 100_000,
+    total: 400_000,
     rate: 0,
     key: "throughput-deno",
   });
@@ -59,7 +59,7 @@ Deno.test("plan() scales the counts, keeping the latency runs at least 2 s long"
     plan({ scale: 0.01, seed: true, jetstream: true, throughputRuns: 1 })
       .map((s) => [s.key, s.total]),
   );
-  assert.equal(byKey.get("throughput-deno"), 1000);
+  assert.equal(byKey.get("throughput-deno"), 4000);
   assert.equal(byKey.get("throughput-2-deno"), undefined);
   assert.equal(byKey.get("clients-16-seed"), 400);
   assert.equal(byKey.get("size-65536-deno"), 40);
@@ -68,9 +68,9 @@ Deno.test("plan() scales the counts, keeping the latency runs at least 2 s long"
   assert.equal(byKey.get("latency-1000-clients-2-deno"), 2000);
   assert.equal(byKey.get("frozen-deno"), 3000);
   assert.equal(byKey.get("frozen-alone-deno"), 3000);
-  assert.equal(byKey.get("jetstream-memory"), 1000);
-  assert.equal(byKey.get("jetstream-file"), 1000);
-  assert.equal(byKey.get("throughput-log-deno"), 1000);
+  assert.equal(byKey.get("jetstream-memory"), 4000);
+  assert.equal(byKey.get("jetstream-file"), 4000);
+  assert.equal(byKey.get("throughput-log-deno"), 4000);
   assert.equal(byKey.get("warmup-deno"), 2000, "the warm-up is not scaled");
 });
 
@@ -153,7 +153,7 @@ Deno.test("plan() with --only jetstream: ours in memory, JetStream memory, ours 
     jetstream: true,
     throughputRuns: THROUGHPUT_RUNS,
   });
-  const load = { clients: 4, size: 32, total: 30_000, rate: 0 };
+  const load = { clients: 4, size: 32, total: 120_000, rate: 0 };
   assert.deepEqual(specs, [
     {
       groups: ["warmup"],
