@@ -13,6 +13,12 @@ import { multicastBatchedSize, multicastBatchFrames } from "../protocol/multicas
 
 /** The largest batch of multicasts, bytes. */
 const MAX_BATCH_BYTES = 16 * 1024;
+/**
+ * The first multicasts of a turn that go out at once, each alone: a turn
+ * that makes more is busy, and the rest wait for its end (which the binding
+ * may spend up to a millisecond parked in poll) to go as one message.
+ */
+const AT_ONCE = 8;
 
 /** One member's batches of multicasts, in the order made. */
 export class Outbox {
@@ -22,6 +28,8 @@ export class Outbox {
   #queued: { index: number; payload: Uint8Array }[] = [];
   /** A flush is due at the end of this turn (or running). */
   #pending = false;
+  /** Multicasts made in this turn. */
+  #madeThisTurn = 0;
 
   /**
    * @param pub The member's bus socket.
@@ -34,11 +42,18 @@ export class Outbox {
     this.#limit = Math.min(MAX_BATCH_BYTES, maxPayload);
   }
 
-  /** Sends multicast `index` now if it is the first of this turn, else with the others at its end. */
+  /**
+   * Sends multicast `index` now if it is one of the first few of this turn
+   * (a member that multicasts now and then never waits), else with the
+   * others at the turn's end.
+   */
   add(index: number, payload: Uint8Array): void {
     if (!this.#pending) {
       this.#pending = true;
+      this.#madeThisTurn = 0;
       setImmediate(() => void this.#flush());
+    }
+    if (++this.#madeThisTurn <= AT_ONCE && this.#queued.length === 0) {
       if (this.#trySend(multicastFrames({ key: this.#key, index }, payload))) return;
     }
     this.#queued.push({ index, payload });
