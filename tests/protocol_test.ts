@@ -181,3 +181,46 @@ Deno.test("AsyncQueue delivers in order, ends on close, and throws a failure aft
   closed.close();
   assert.deepEqual(await loop, [7]);
 });
+
+Deno.test("OrderLog.read() reads any range back, in rounds of at most about 4 MiB, across index entries and a reopen", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "order-log-read-" });
+  try {
+    const path = `${dir}/orders.log`;
+    const random = prng(5);
+    const payloads: Uint8Array[] = [];
+    // Mostly small orders, and now and then a large one (the index gets an entry every MiB).
+    const payloadOf = (i: number) =>
+      new TextEncoder().encode(
+        `#${i}` + "z".repeat(random() < 0.01 ? 400_000 : Math.floor(random() * 50)),
+      );
+    let { log } = OrderLog.open(path, { fsync: "never", keep: 10 });
+    for (let seq = 1; seq <= 2500; seq++) {
+      payloads.push(payloadOf(seq));
+      log.add(seq, payloads[seq - 1]!);
+      if (seq % 100 === 0) log.commit();
+    }
+    log.close();
+    ({ log } = OrderLog.open(path, { fsync: "never", keep: 10 }));
+    for (let seq = 2501; seq <= 3000; seq++) {
+      payloads.push(payloadOf(seq));
+      log.add(seq, payloads[seq - 1]!);
+    }
+    log.commit();
+    for (const first of [1, 2, 1023, 1024, 1025, 2048, 2049, 2500, 2501, 2999]) {
+      const read: Uint8Array[] = [];
+      for (let next = first; next <= 3000;) {
+        const round = log.read(next, 3000, 2048);
+        assert.ok(round.length > 0, `nothing read from ${next}`);
+        assert.equal(round[0]!.seq, next);
+        const bytes = round.reduce((sum, o) => sum + o.payload.byteLength, 0);
+        assert.ok(round.length === 1 || bytes < 6 * 1024 * 1024, `a round of ${bytes} bytes`);
+        read.push(...round.map((o) => o.payload));
+        next = round.at(-1)!.seq + 1;
+      }
+      assert.deepEqual(read, payloads.slice(first - 1), `from ${first}`);
+    }
+    log.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -63,6 +63,9 @@ const FLAGS: Record<string, FlagSpec> = {
   ...COMMON_FLAGS,
 };
 
+/** The shortest --evict-after: two heartbeats of the members. */
+const MIN_EVICT_AFTER_S = 2;
+
 if (import.meta.main) {
   await runCommand(
     "sequencer",
@@ -86,6 +89,11 @@ if (import.meta.main) {
       }
       const logPath = typeof values.log === "string" ? values.log : undefined;
       const evictAfter = numberFlag(values, "evict-after", 5, { min: 0 });
+      if (evictAfter > 0 && evictAfter < MIN_EVICT_AFTER_S) {
+        throw new UsageError(
+          `Invalid --evict-after ${evictAfter}: expected 0 (never evict) or at least ${MIN_EVICT_AFTER_S} seconds: members greet the sequencer every second, and a shorter silence evicts live ones`,
+        );
+      }
       const log = makeLogger("sequencer", values);
       const signal = untilSignal();
       const joining = Sequencer.join({

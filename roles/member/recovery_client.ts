@@ -217,14 +217,18 @@ export class RecoveryClient {
   }
 
   /**
-   * True when the heartbeat is due: the sequencer has answered once (a seed
-   * one never does), and no round of requests is waiting for its answers
+   * True when the heartbeat is due (five times slower until the sequencer
+   * has answered once: it may have been down when the member joined, or be a
+   * seed sequencer, which never answers), and no round of requests is waiting for its answers
    * (they tell as much, and an answer to a greeting would look like the
    * end of the round).
    */
   #beatDue(now: number): boolean {
     const beat = this.#heartbeatMs;
-    if (beat <= 0 || this.#epoch === "" || now - this.#lastBeat < beat) return false;
+    // Never answered (it was down, or it is a seed sequencer): greet it now and then all the same.
+    const every = this.#epoch === "" ? 5 * beat : beat;
+    if (beat <= 0 || now - this.#lastBeat < every) return false;
+    if (this.#epoch === "" && this.#helloRetries > 0) return false;
     return this.#roundLeft === 0 || now - this.#lastRequest >= 5 * beat;
   }
 

@@ -60,6 +60,11 @@ export function endpoints(host: string, basePort: number): Endpoints {
   };
 }
 
+/** True for a client id: 1 to 64 of `A-Z a-z 0-9 _ . -`, and not a reserved id. */
+export function isClientId(id: string): boolean {
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(id) && id !== SEQUENCER_ID && id !== BROKER_ID;
+}
+
 /**
  * Checks a client id: non-empty, printable, no commas (the script language's
  * separator), and not a reserved id.

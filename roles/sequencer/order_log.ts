@@ -44,6 +44,55 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Every this many orders the log remembers where a line starts, to read old orders back. */
 const INDEX_STRIDE = 1024;
+/** ... or every this many bytes, whichever comes first: a read skips at most that much. */
+const INDEX_BYTES = 1024 * 1024;
+/** A read back stops once it has this many bytes of lines (and at least one order). */
+const READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Where some orders start in the file, every INDEX_STRIDE lines or
+ * INDEX_BYTES bytes: the first order of each entry, and its offset.
+ */
+class LineIndex {
+  seqs: number[] = [];
+  offsets: number[] = [];
+  #lines = INDEX_STRIDE;
+  #bytes = 0;
+
+  /** Notes that order `seq`'s line of `length` bytes starts at `offset`. */
+  note(seq: number, offset: number, length: number): void {
+    if (this.#lines >= INDEX_STRIDE || this.#bytes >= INDEX_BYTES) {
+      this.seqs.push(seq);
+      this.offsets.push(offset);
+      this.#lines = 0;
+      this.#bytes = 0;
+    }
+    this.#lines++;
+    this.#bytes += length;
+  }
+
+  /** The entry at or before order `seq`: its first order and offset. */
+  before(seq: number): { seq: number; offset: number } {
+    let low = 0;
+    let high = this.seqs.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (this.seqs[middle]! <= seq) low = middle;
+      else high = middle - 1;
+    }
+    return { seq: this.seqs[low] ?? 1, offset: this.offsets[low] ?? 0 };
+  }
+
+  /** Forgets the entries past order `highest` (the file was cut back). */
+  cut(highest: number): void {
+    while (this.seqs.length > 0 && this.seqs.at(-1)! > highest) {
+      this.seqs.pop();
+      this.offsets.pop();
+    }
+    // The next line starts a new entry.
+    this.#lines = INDEX_STRIDE;
+  }
+}
 
 /** Options of {@link OrderLog.open}. */
 export interface OrderLogOptions {
@@ -66,8 +115,8 @@ export class OrderLog {
   #committed: number;
   /** fsync calls made so far. */
   syncs = 0;
-  /** Where order `k * INDEX_STRIDE + 1` starts in the file, by k: a sparse index. */
-  #index: number[];
+  /** Where some orders start in the file: a sparse index. */
+  #index: LineIndex;
   /** The highest order committed. */
   #highest: number;
   /** The length of the file with the queued lines, and the highest of them. */
@@ -81,7 +130,7 @@ export class OrderLog {
       path: string;
       length: number;
       highest: number;
-      index: number[];
+      index: LineIndex;
     },
   ) {
     this.#file = file;
@@ -125,11 +174,11 @@ export class OrderLog {
     lines.pop();
     let highest = 0;
     let offset = 0;
-    const offsets: number[] = [];
+    const offsets = new LineIndex();
     const recent: LoggedOrder[] = [];
     lines.forEach((line, index) => {
-      if (index % INDEX_STRIDE === 0) offsets.push(offset);
       // Lines are ASCII: a character is a byte.
+      offsets.note(index + 1, offset, line.length + 1);
       offset += line.length + 1;
       const [seqText = "", payloadText = "", originText = "-"] = line.split(" ");
       const seq = Number(seqText);
@@ -171,15 +220,16 @@ export class OrderLog {
     }\n`;
     this.#pending.push(line);
     this.#queuedHighest = seq;
-    if ((seq - 1) % INDEX_STRIDE === 0) this.#index[(seq - 1) / INDEX_STRIDE] = this.#queuedEnd;
+    this.#index.note(seq, this.#queuedEnd, line.length);
     this.#queuedEnd += line.length;
     if (this.#policy === "always") this.commit();
   }
 
   /**
-   * Reads orders `first` to `last` (at most `limit` of them) back from the
-   * file, for a member that is further behind than the sequencer's memory.
-   * Only committed orders are read.
+   * Reads orders `first` to `last` (at most `limit` of them, and about
+   * READ_BYTES of lines) back from the file, for a member that is further
+   * behind than the sequencer's memory. Only committed orders are read; it
+   * skips at most INDEX_BYTES (or INDEX_STRIDE lines) to reach `first`.
    *
    * @throws {Error} naming the file when it cannot be read or a line is not
    * the one expected.
@@ -187,12 +237,13 @@ export class OrderLog {
   read(first: number, last: number, limit: number): LoggedOrder[] {
     const end = Math.min(last, this.#highest, first + limit - 1);
     if (first < 1 || first > end) return [];
-    const block = Math.floor((first - 1) / INDEX_STRIDE);
-    const start = this.#index[block]!;
+    const entry = this.#index.before(first);
+    const start = entry.offset;
     using file = Deno.openSync(this.#path, { read: true });
     file.seekSync(start, Deno.SeekMode.Start);
     const orders: LoggedOrder[] = [];
-    let seq = block * INDEX_STRIDE + 1;
+    let seq = entry.seq;
+    let taken = 0;
     let rest = "";
     const chunk = new Uint8Array(256 * 1024);
     const decoder = new TextDecoder();
@@ -206,8 +257,11 @@ export class OrderLog {
       const lines = (rest + decoder.decode(chunk.subarray(0, read))).split("\n");
       rest = lines.pop()!;
       for (const line of lines) {
-        if (seq > end) break;
-        if (seq >= first) orders.push(this.#parse(line, seq));
+        if (seq > end || taken >= READ_BYTES) return orders;
+        if (seq >= first) {
+          orders.push(this.#parse(line, seq));
+          taken += line.length;
+        }
         seq++;
       }
     }
@@ -263,7 +317,7 @@ export class OrderLog {
   #cutBack(): void {
     this.#queuedEnd = this.#committed;
     this.#queuedHighest = this.#highest;
-    this.#index.length = Math.ceil(this.#highest / INDEX_STRIDE);
+    this.#index.cut(this.#highest);
     try {
       this.#file.truncateSync(this.#committed);
       this.#file.seekSync(this.#committed, Deno.SeekMode.Start);

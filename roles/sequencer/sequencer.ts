@@ -16,7 +16,7 @@ import { Membership } from "./membership.ts";
 import { formatView, type View } from "../protocol/view.ts";
 import { OriginTracker } from "../protocol/origin_tracker.ts";
 import { type FsyncPolicy, type LoggedOrder, OrderLog } from "./order_log.ts";
-import { BROKER_ID, SEQUENCER_ID, START } from "../protocol/ids.ts";
+import { BROKER_ID, isClientId, SEQUENCER_ID, START } from "../protocol/ids.ts";
 import {
   decodeBus,
   formatOrigin,
@@ -164,6 +164,8 @@ export class Sequencer {
   #heldRequests: [Uint8Array, Request][] | null = [];
   #aheadWarnings = 0;
   #members: Membership;
+  /** False once the log could not be read back (orders older than the history are gone then). */
+  #logReadable = true;
   #evictAfterMs: number;
   #viewTimer: ReturnType<typeof setTimeout> | undefined;
   #suspectTimer: ReturnType<typeof setInterval> | undefined;
@@ -526,6 +528,7 @@ export class Sequencer {
       : Math.min(request.last ?? highest, highest, first + CATCH_UP_CHUNK - 1);
     if (first <= last) this.#log(`Retransmitting ${first}..${last} to ${text(from)}`);
     const empty = new Uint8Array(0);
+    // Taken before any send waits: meanwhile new orders push old ones out of the history.
     for (const order of this.#held(first, last)) {
       const reply = [empty, from, encodeRecovery({ kind: "order", ...order })];
       if (!this.#dealer.trySend(reply)) await this.#dealer.send(reply);
@@ -552,6 +555,8 @@ export class Sequencer {
    */
   #heard(from: Uint8Array): void {
     const id = text(from);
+    // A routing id that is no client id (libzmq's own, a forged one) is in no view.
+    if (!isClientId(id)) return;
     const heard = this.#members.heard(id, performance.now());
     if (heard === "member") return;
     if (heard === "evicted") {
@@ -618,31 +623,38 @@ export class Sequencer {
 
   /** The oldest order that can be retransmitted: 1 with a log, else the history's oldest. */
   #lowestHeld(): number {
-    return this.#orderLog !== undefined ? 1 : this.#history.lowest;
+    return this.#orderLog !== undefined && this.#logReadable ? 1 : this.#history.lowest;
   }
 
   /**
-   * Orders `first` to `last`: from the log for those older than the
-   * history (a member far behind), then from memory.
+   * Orders `first` to `last`, taken now (the history moves on while the
+   * sends wait): from the log for those older than the history (a member far
+   * behind), at most LOG_READ_BYTES of it, then from memory. A log that
+   * cannot be read is not read again: the oldest held is then the history's.
    */
-  *#held(first: number, last: number): Generator<LoggedOrder> {
+  #held(first: number, last: number): LoggedOrder[] {
+    const held: LoggedOrder[] = [];
     let seq = first;
     const lowest = this.#history.lowest;
-    if (seq < lowest && this.#orderLog !== undefined) {
-      let fromLog: LoggedOrder[] = [];
+    if (seq < lowest && this.#orderLog !== undefined && this.#logReadable) {
       try {
-        fromLog = this.#orderLog.read(seq, Math.min(last, lowest - 1), CATCH_UP_CHUNK);
+        held.push(...this.#orderLog.read(seq, Math.min(last, lowest - 1), CATCH_UP_CHUNK));
       } catch (error) {
-        this.#log(`Cannot retransmit from the log: ${(error as Error).message}`);
+        this.#logReadable = false;
+        this.#warn(
+          `Cannot retransmit from the log, so orders before ${lowest} can no longer be had: ${
+            (error as Error).message
+          }`,
+        );
       }
-      yield* fromLog;
-      if (fromLog.length === 0) return;
-      seq = fromLog.at(-1)!.seq + 1;
+      // A round cut short by the read's byte limit: the member asks for the rest.
+      if (held.length > 0 && held.at(-1)!.seq < Math.min(last, lowest - 1)) return held;
     }
     for (seq = Math.max(seq, lowest); seq <= last; seq++) {
       const { payload, origin } = this.#history.get(seq)!;
-      yield { seq, payload, origin };
+      held.push({ seq, payload, origin });
     }
+    return held;
   }
 
   /**
