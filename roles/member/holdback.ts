@@ -44,8 +44,16 @@ export interface Delivery {
 
 /** The member id of an origin (`c1` of `c1@3fa9.17`). */
 function senderOf(origin: Origin): string {
-  return origin.key.slice(0, origin.key.indexOf("@"));
+  if (origin.key !== lastKey) {
+    lastKey = origin.key;
+    lastSender = origin.key.slice(0, origin.key.indexOf("@"));
+  }
+  return lastSender;
 }
+
+/** The last origin key a sender was taken from, and that sender: runs of one member are common. */
+let lastKey = "";
+let lastSender = "";
 
 /** A delivery made from an order alone: the sender is the one its origin names ("" if none). */
 function fromOrder(seq: number, payload: Uint8Array, origin: Origin | null): Delivery {

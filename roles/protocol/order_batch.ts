@@ -91,12 +91,13 @@ export function decodeOrderBatch(frames: readonly Uint8Array[]): BatchedOrder[] 
   const body = frames[2]!;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const orders: BatchedOrder[] = [];
+  const keys = new KeyCache();
   let at = 0;
   while (at < body.byteLength) {
     const seq = first + orders.length;
     const originEnd = field(view, at, seq);
     const payloadEnd = field(view, originEnd, seq);
-    const origin = originEnd === at + 4 ? null : originOf(body.subarray(at + 4, originEnd));
+    const origin = originEnd === at + 4 ? null : keys.origin(body.subarray(at + 4, originEnd));
     if (origin === null && originEnd !== at + 4) {
       throw new ProtocolError(`order ${seq} of a batch has a bad origin`);
     }
@@ -109,6 +110,34 @@ export function decodeOrderBatch(frames: readonly Uint8Array[]): BatchedOrder[] 
   }
   return orders;
 }
+
+/**
+ * Reads origins, reusing the key of the one before when its bytes are the
+ * same (a batch holds runs of one member's multicasts): no new key string
+ * per order.
+ */
+class KeyCache {
+  #bytes: Uint8Array | undefined;
+  #key = "";
+
+  /** The origin that is the whole of `frame`, or null. */
+  origin(frame: Uint8Array): Origin | null {
+    const dot = frame.lastIndexOf(DOT);
+    const previous = this.#bytes;
+    if (previous !== undefined && dot === previous.byteLength && startsWith(frame, previous)) {
+      const index = decimalAt(frame, dot + 1);
+      return index === 0 ? null : { key: this.#key, index };
+    }
+    const origin = originOf(frame);
+    if (origin !== null) {
+      this.#bytes = frame.subarray(0, dot);
+      this.#key = origin.key;
+    }
+    return origin;
+  }
+}
+
+const DOT = 0x2e;
 
 /** The end of the length-prefixed field at `at`; throws if the body is cut short. */
 function field(view: DataView, at: number, seq: number): number {
