@@ -33,7 +33,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { allocBytes } from "../ffi/mod.ts";
-import { Member } from "../roles/mod.ts";
+import { type Delivery, Member } from "../roles/mod.ts";
 import { vmHwmKiB } from "./proc.ts";
 
 /** The line `--mark-first-delivery` prints on stdout at the first delivery. */
@@ -361,7 +361,15 @@ async function receiveAll(member: Member, flags: Flags, tally: Tally): Promise<v
   const stamp = new Uint8Array(8);
   const stampView = new DataView(stamp.buffer);
   if (expect === 0) return;
-  for await (const delivery of member.delivered()) {
+  // As many at once as are ready: one promise for many deliveries.
+  for await (const batch of member.deliveredBatches()) {
+    for (const delivery of batch) {
+      if (takeOne(delivery)) return;
+    }
+  }
+
+  /** Times one delivery; true once every expected one has come. */
+  function takeOne(delivery: Delivery): boolean {
     const now = clock();
     const data = delivery.payload;
     let at = -1;
@@ -394,7 +402,7 @@ async function receiveAll(member: Member, flags: Flags, tally: Tally): Promise<v
     }
     tally.delivered++;
     tally.lastDelivery = now;
-    if (tally.delivered >= expect) break;
+    return tally.delivered >= expect;
   }
 }
 

@@ -10,6 +10,9 @@ import { Holdback } from "../roles/member/holdback.ts";
 import { RESEND_AFTER_MS, SendWindow } from "../roles/member/send_window.ts";
 import { RecoveryClient } from "../roles/member/recovery_client.ts";
 import { CATCH_UP_CHUNK } from "../roles/protocol/recovery.ts";
+import { Outbox } from "../roles/member/outbox.ts";
+import { decodeMulticastBatch, isMulticastBatch } from "../roles/protocol/multicast_batch.ts";
+import { Context } from "../ffi/mod.ts";
 
 const encoder = new TextEncoder();
 const own = (index: number) => ({ key: "c1@ab", index });
@@ -192,4 +195,34 @@ Deno.test("RecoveryClient, after a long gap between ticks (its process was froze
   assert.deepEqual(client.tick(10_100, holdback, 0, 0).map((a) => a.kind), ["hello"]);
   assert.deepEqual(client.tick(10_399, holdback, 0, 0), []);
   assert.equal(client.tick(10_400, holdback, 0, 0)[0]?.kind, "retransmit");
+});
+
+Deno.test("Outbox sends the first 8 multicasts of a turn at once, each alone, and the rest of the turn as batches that read back in order", async () => {
+  using ctx = new Context();
+  using pull = ctx.socket("PULL");
+  const endpoint = `inproc://outbox-${crypto.randomUUID()}`;
+  pull.bind(endpoint);
+  using push = ctx.socket("PUSH");
+  push.connect(endpoint);
+  const outbox = new Outbox(push, "c1@3fa9e0c1b2d4", 1024 * 1024);
+  const payloads = Array.from({ length: 500 }, (_, i) => encoder.encode(`c1###m${i}`));
+  payloads.forEach((payload, i) => outbox.add(i + 1, payload));
+  const messages: Uint8Array[][] = [];
+  const got: string[] = [];
+  while (got.length < payloads.length) {
+    const frames = await pull.receive();
+    messages.push(frames);
+    if (isMulticastBatch(frames)) {
+      for (const { origin, payload } of decodeMulticastBatch(frames).multicasts) {
+        got.push(`${origin.index} ${new TextDecoder().decode(payload)}`);
+      }
+    } else {got.push(
+        `${new TextDecoder().decode(frames[0]).split(".")[1]} ${
+          new TextDecoder().decode(frames[2])
+        }`,
+      );}
+  }
+  assert.deepEqual(got, payloads.map((p, i) => `${i + 1} ${new TextDecoder().decode(p)}`));
+  assert.ok(messages.slice(0, 8).every((frames) => !isMulticastBatch(frames)), "the first 8 alone");
+  assert.ok(messages.length < 20, `${messages.length} messages for 500 multicasts`);
 });

@@ -224,3 +224,25 @@ Deno.test("OrderLog.read() reads any range back, in rounds of at most about 4 Mi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("AsyncQueue.batches() hands over everything pushed in one step at once, in order, then ends on close (or throws the failure)", async () => {
+  const queue = new AsyncQueue<number>();
+  const batches: number[][] = [];
+  const done = (async () => {
+    for await (const batch of queue.batches()) batches.push(batch);
+  })();
+  for (let i = 1; i <= 5; i++) queue.push(i);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  queue.push(6);
+  queue.close();
+  await done;
+  assert.deepEqual(batches, [[1, 2, 3, 4, 5], [6]]);
+  const failing = new AsyncQueue<number>();
+  failing.push(1);
+  failing.fail(new Error("stopped"));
+  const seen: number[][] = [];
+  await assert.rejects(async () => {
+    for await (const batch of failing.batches()) seen.push(batch);
+  }, /stopped/);
+  assert.deepEqual(seen, [[1]]);
+});

@@ -123,10 +123,13 @@ export function runClient(
   const views = new ResultFile(`${options.outDir}/test_result_${member.id}_views.txt`);
   const writers = [
     (async () => {
-      for await (const delivery of member.delivered()) {
-        tom.line(delivery.payload, deliverySender(delivery));
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-        trace?.(`Delivered ${text(delivery.payload)} as ${delivery.seq}`);
+      // As many at once as are ready: one promise for many deliveries.
+      for await (const batch of member.deliveredBatches()) {
+        for (const delivery of batch) {
+          tom.line(delivery.payload, deliverySender(delivery));
+          if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+          trace?.(`Delivered ${text(delivery.payload)} as ${delivery.seq}`);
+        }
       }
     })(),
     (async () => {

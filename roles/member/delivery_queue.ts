@@ -10,6 +10,8 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   #items: T[] = [];
   #head = 0;
   #waiter: ((result: IteratorResult<T>) => void) | null = null;
+  /** The consumer of {@link AsyncQueue.batches}, waiting. */
+  #batchWaiter: (() => void) | null = null;
   #closed = false;
   #error: Error | undefined;
   #drained: (() => void)[] = [];
@@ -21,8 +23,14 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     if (waiter !== null) {
       this.#waiter = null;
       waiter({ value: item, done: false });
-    } else {
-      this.#items.push(item);
+      return;
+    }
+    this.#items.push(item);
+    const batchWaiter = this.#batchWaiter;
+    if (batchWaiter !== null) {
+      this.#batchWaiter = null;
+      // After what the producer pushes in this same step: one batch for all of it.
+      queueMicrotask(batchWaiter);
     }
   }
 
@@ -33,6 +41,9 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.({ value: undefined, done: true });
+    const batchWaiter = this.#batchWaiter;
+    this.#batchWaiter = null;
+    batchWaiter?.();
   }
 
   /**
@@ -63,6 +74,33 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   #end(): Promise<IteratorResult<T>> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /**
+   * Iterates in batches: each step takes every item queued (at least one),
+   * so a consumer pays one promise for many items. Until closed (or failed:
+   * then the loop throws the error). Use either this or the plain iterator.
+   */
+  batches(): AsyncIterable<T[]> {
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<T[]>> => {
+          while (this.size === 0 && !this.#closed) {
+            await new Promise<void>((resolve) => this.#batchWaiter = resolve);
+          }
+          if (this.size === 0) {
+            if (this.#error !== undefined) throw this.#error;
+            return { value: undefined, done: true };
+          }
+          const batch = this.#items.slice(this.#head);
+          this.#items = [];
+          this.#head = 0;
+          for (const resolve of this.#drained.splice(0)) resolve();
+          return { value: batch, done: false };
+        },
+        return: () => Promise.resolve({ value: undefined, done: true }),
+      }),
+    };
   }
 
   /** Iterates until closed (or failed: then the loop throws the error). */

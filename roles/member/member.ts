@@ -716,6 +716,15 @@ export class Member {
     return this.#deliveries;
   }
 
+  /**
+   * The same deliveries as {@link Member.delivered}, in the same order, as
+   * many at once as are ready (at least one): one promise for many
+   * deliveries. Use either this or `delivered()`.
+   */
+  deliveredBatches(): AsyncIterable<Delivery[]> {
+    return this.#deliveries.batches();
+  }
+
   /** The direct messages received, until the member closes. */
   direct(): AsyncIterable<DirectMessage> {
     return this.#directs;
