@@ -369,3 +369,43 @@ Deno.test("Batches: the sequencer sends orders in batches where no seed peer syn
     await group.close();
   }
 });
+
+Deno.test("The sequencer answers a long retransmission while new orders push the old ones out of its history (it crashed: the orders were read between sends)", async () => {
+  const basePort = freeBasePort();
+  const group = await startTestGroup({
+    members: ["c1"],
+    where: { host: "127.0.0.1", basePort },
+    timeoutMs: T,
+    sequencer: { history: 3000 },
+  });
+  const [c1] = group.members as [Member];
+  using ctx = new Context();
+  using dealer = ctx.socket("DEALER");
+  try {
+    const big = "x".repeat(16 * 1024);
+    const first = take(c1, 3000);
+    for (let i = 0; i < 3000; i++) await c1.multicast(`c1###a${i}${big}`);
+    await within(T, "the first 3,000", first);
+    // A reader that asks for everything held, then is slow to read the answer.
+    dealer.setOption("ROUTING_ID", "c9");
+    dealer.connect(`tcp://127.0.0.1:${basePort + 3}`);
+    await dealer.send(["", "sequencer", "RETRANSMIT 1 *"]);
+    // Meanwhile 3,000 more orders: the history then holds 3001..6000 only.
+    const second = take(c1, 3000);
+    for (let i = 0; i < 3000; i++) await c1.multicast(`c1###b${i}${big}`);
+    await within(T, "the next 3,000", second);
+    let orders = 0;
+    while (true) {
+      const [, , reply] = await within(T, "the sequencer's answer", dealer.receive());
+      const word = decoder.decode(reply!.subarray(0, 8));
+      if (word === "HIGHEST ") break;
+      // (It is a member now: its view comes too.)
+      if (word.startsWith("ORDER ")) orders++;
+    }
+    assert.equal(orders, 2048, "a whole round of orders, each as it was");
+    assert.equal(group.sequencer.counters.ordered, 6000);
+  } finally {
+    dealer.close();
+    await group.close();
+  }
+});
