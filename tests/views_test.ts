@@ -298,3 +298,24 @@ Deno.test("Membership keeps a suspect that is heard before the next view, and af
     view(2, 9, ["c1", "c2"], { left: [{ id: "c3", why: "timeout" }] }),
   );
 });
+
+Deno.test("ViewBook starts again, once, for a sequencer started again: its views, named by their epoch, come before or after its HIGHEST alike", () => {
+  const book = new ViewBook("c2");
+  const old = {
+    view: 1,
+    after: 0,
+    members: ["c1", "c2"],
+    joined: ["c1", "c2"],
+    left: [],
+    epoch: "aa",
+  };
+  book.add(old);
+  assert.deepEqual(book.release(0), [old]);
+  // The new sequencer's view 1 comes before its first HIGHEST.
+  const fresh = { view: 1, after: 50, members: ["c2"], joined: ["c2"], left: [], epoch: "bb" };
+  book.add(fresh);
+  book.useEpoch("bb");
+  assert.deepEqual(book.release(50), [fresh]);
+  assert.equal(formatView(fresh), "view 1 after 50 (sequencer bb): members c2; joined c2");
+  assert.deepEqual(decodeView(encodeView(fresh).split(" ")), fresh);
+});

@@ -649,8 +649,7 @@ export class Member {
    * not come. A new epoch (it restarted) numbers its views from 1 again.
    */
   #onViewNumber(epoch: string, current: number | undefined): void {
-    const known = this.#recovery.epoch;
-    if (known !== "" && known !== epoch) this.#viewBook.reset();
+    this.#viewBook.useEpoch(epoch);
     if (current === undefined) return;
     const from = this.#viewBook.missing(current);
     if (from !== null) this.#toSequencer(encodeRecovery({ kind: "views", from }));

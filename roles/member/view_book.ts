@@ -31,8 +31,22 @@ export class ViewBook {
     return this.#last;
   }
 
+  /** The sequencer's epoch whose views these are ("" until one named it). */
+  #epoch = "";
+
+  /**
+   * Goes on with the views of the sequencer of `epoch`: a sequencer started
+   * again numbers its views from 1, so the book starts again (once).
+   */
+  useEpoch(epoch: string): void {
+    if (epoch === this.#epoch) return;
+    if (this.#epoch !== "") this.reset();
+    this.#epoch = epoch;
+  }
+
   /** Adds a view the sequencer sent (one already released or known is ignored). */
   add(view: View): void {
+    if (view.epoch !== undefined) this.useEpoch(view.epoch);
     if (view.view <= this.#last || this.#pending.has(view.view)) return;
     this.#pending.set(view.view, view);
     this.#highestKnown = Math.max(this.#highestKnown, view.view);

@@ -39,6 +39,8 @@ export interface View {
   joined: string[];
   /** Who left since the view before, and why. */
   left: Departure[];
+  /** The epoch of the sequencer that made it (a sequencer started again numbers from 1). */
+  epoch?: string;
 }
 
 /** `a,b,c`, or `-` for none. */
@@ -46,10 +48,13 @@ function list(items: readonly string[]): string {
   return items.length === 0 ? "-" : items.join(",");
 }
 
-/** Encodes a view as its wire text: `VIEW <v> <after> <members> <joined> <left>`. */
+/** Encodes a view as its wire text: `VIEW <v> <after> <members> <joined> <left> [<epoch>]`. */
 export function encodeView(view: View): string {
   const left = view.left.map(({ id, why }) => `${id}:${why}`);
-  return `VIEW ${view.view} ${view.after} ${list(view.members)} ${list(view.joined)} ${list(left)}`;
+  const epoch = view.epoch === undefined ? "" : ` ${view.epoch}`;
+  return `VIEW ${view.view} ${view.after} ${list(view.members)} ${list(view.joined)} ${
+    list(left)
+  }${epoch}`;
 }
 
 /** The ids of a list (`-`: none), each checked. */
@@ -63,20 +68,28 @@ function ids(field: string): string[] {
  * @throws {ProtocolError} naming what was wrong.
  */
 export function decodeView(words: readonly string[]): View {
-  const [word, number = "", after = "", members = "", joined = "", left = ""] = words;
+  const [word, number = "", after = "", members = "", joined = "", left = "", epoch] = words;
   const view = seqOf(number);
   const position = seqOf(after, true);
   try {
-    if (word !== "VIEW" || words.length !== 6 || view === null || position === null) throw 0;
+    if (word !== "VIEW" || view === null || position === null) throw 0;
+    if (words.length !== 6 && (words.length !== 7 || !/^[0-9a-f]{1,32}$/.test(epoch!))) throw 0;
     const departures = left === "-" ? [] : left.split(",").map((item) => {
       const [id = "", why = "", ...rest] = item.split(":");
       if (rest.length > 0 || !REASONS.includes(why as LeaveReason)) throw 0;
       return { id: checkClientId(id), why: why as LeaveReason };
     });
-    return { view, after: position, members: ids(members), joined: ids(joined), left: departures };
+    const decoded = {
+      view,
+      after: position,
+      members: ids(members),
+      joined: ids(joined),
+      left: departures,
+    };
+    return epoch === undefined ? decoded : { ...decoded, epoch };
   } catch {
     throw new ProtocolError(
-      `expected "VIEW <n> <after> <members|-> <joined|-> <left id:leave|timeout,...|->", got ${
+      `expected "VIEW <n> <after> <members|-> <joined|-> <left id:leave|timeout,...|-> [<epoch>]", got ${
         JSON.stringify(words.join(" ").slice(0, 80))
       }`,
     );
@@ -85,7 +98,8 @@ export function decodeView(words: readonly string[]): View {
 
 /**
  * A view as one line of text, as the client writes it to
- * `test_result_<id>_views.txt`: `view 3 after 1200: members c1 c2 c3; left c4 (timeout)`.
+ * `test_result_<id>_views.txt`: `view 3 after 1200: members c1 c2 c3; left c4 (timeout)`,
+ * with ` (sequencer <epoch>)` after the position when the view names the sequencer's epoch.
  */
 export function formatView(view: View): string {
   const parts = [`members ${view.members.join(" ") || "-"}`];
@@ -93,5 +107,6 @@ export function formatView(view: View): string {
   if (view.left.length > 0) {
     parts.push(`left ${view.left.map(({ id, why }) => `${id} (${why})`).join(" ")}`);
   }
-  return `view ${view.view} after ${view.after}: ${parts.join("; ")}`;
+  const of = view.epoch === undefined ? "" : ` (sequencer ${view.epoch})`;
+  return `view ${view.view} after ${view.after}${of}: ${parts.join("; ")}`;
 }

@@ -37,10 +37,14 @@ export class Membership {
   /**
    * @param evictAfterMs How long a member may be silent before it is
    * evicted (0: never).
+   * @param epoch The sequencer's epoch, named in every view.
    */
-  constructor(evictAfterMs: number) {
+  constructor(evictAfterMs: number, epoch?: string) {
     this.#evictAfterMs = evictAfterMs;
+    this.#epoch = epoch;
   }
+
+  #epoch: string | undefined;
 
   /** The current view's number (0 before the first). */
   get current(): number {
@@ -134,6 +138,7 @@ export class Membership {
       members: [...this.#lastHeard.keys()].sort(),
       joined: [...this.#joining].sort(),
       left: left.sort((a, b) => a.id < b.id ? -1 : 1),
+      ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
     };
     for (const id of this.#joining) this.#evicted.delete(id);
     for (const { id, why } of left) if (why === "timeout") this.#evicted.set(id, view.view);

@@ -178,7 +178,7 @@ export class Sequencer {
     this.#history = new OrderHistory(options.history ?? 100_000);
     this.#evictAfterMs = options.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
     this.#batch = options.batch ?? true;
-    this.#members = new Membership(this.#evictAfterMs);
+    this.#members = new Membership(this.#evictAfterMs, this.#epoch);
     this.#logPath = options.logPath;
     if (options.logPath !== undefined) {
       const { log, recent } = OrderLog.open(options.logPath, {
