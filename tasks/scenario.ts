@@ -179,10 +179,11 @@ interface Run extends Launch {
 }
 
 /** The result files of client `id` in `out`. */
-function resultPaths(out: string, id: string): { tom: string; uno: string } {
+export function resultPaths(out: string, id: string): { tom: string; uno: string; views: string } {
   return {
     tom: join(out, `test_result_${id}_tom.txt`),
     uno: join(out, `test_result_${id}_uno.txt`),
+    views: join(out, `test_result_${id}_views.txt`),
   };
 }
 
@@ -427,8 +428,11 @@ async function stopRun(
 function readResults(out: string, ids: string[]): Map<string, ClientResults> {
   return new Map(ids.map((id) => {
     const paths = resultPaths(out, id);
-    const views = readLines(join(out, `test_result_${id}_views.txt`));
-    return [id, { tom: readLines(paths.tom), uno: readLines(paths.uno), views }];
+    return [id, {
+      tom: readLines(paths.tom),
+      uno: readLines(paths.uno),
+      views: readLines(paths.views),
+    }];
   }));
 }
 

@@ -17,6 +17,7 @@ import {
   formatReport,
   peakMemory,
   readLines,
+  resultPaths,
   runScenario,
   type ScenarioControl,
   type ScenarioReport,
@@ -67,7 +68,7 @@ function burstScenario(
       runScenario({ timeoutSeconds: 60, ...options, scenario, out }),
     );
     const views = new Map(
-      Object.keys(counts).map((id) => [id, readLines(join(out, `test_result_${id}_views.txt`))]),
+      Object.keys(counts).map((id) => [id, readLines(resultPaths(out, id).views)]),
     );
     return { report, sent, views };
   });
@@ -716,7 +717,7 @@ Deno.test("A member killed with SIGKILL is evicted within --evict-after plus one
     for (const id of ["c1", "c2", "c3", "c4"]) {
       await Deno.writeTextFile(join(scenario, `${id}.txt`), lines(id).join("\n") + "\n");
     }
-    const viewsOf = (id: string) => readLines(join(out, `test_result_${id}_views.txt`));
+    const viewsOf = (id: string) => readLines(resultPaths(out, id).views);
     const report = await within(
       T,
       "the eviction scenario",

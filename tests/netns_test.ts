@@ -32,7 +32,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { scenarioPayload } from "../roles/harness/script.ts";
 import { ROLE_ENTRY, type RoleProcess, spawn, stop } from "../tasks/_processes.ts";
-import { countLines, readLines } from "../tasks/scenario.ts";
+import { countLines, readLines, resultPaths } from "../tasks/scenario.ts";
 import { DENO } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -384,9 +384,9 @@ Deno.test({
         });
       }
 
-      const tom = (id: string) => join(out, `test_result_${id}_tom.txt`);
-      const uno = (id: string) => join(out, `test_result_${id}_uno.txt`);
-      const views = (id: string) => join(out, `test_result_${id}_views.txt`);
+      const tom = (id: string) => resultPaths(out, id).tom;
+      const uno = (id: string) => resultPaths(out, id).uno;
+      const views = (id: string) => resultPaths(out, id).views;
       const delivered = () => CLIENTS.map((id) => countLines(tom(id)));
       const received = () => CLIENTS.map((id) => countLines(uno(id)));
       // Direct messages to a member while the sequencer has it evicted are dropped by design,

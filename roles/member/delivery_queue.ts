@@ -37,7 +37,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   /** Ends iteration once the queued items are consumed. */
   close(): void {
     this.#closed = true;
-    for (const resolve of this.#drained.splice(0)) resolve();
+    this.#wakeProducers();
     const waiter = this.#waiter;
     this.#waiter = null;
     waiter?.({ value: undefined, done: true });
@@ -64,6 +64,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     while (this.size > level && !this.#closed) {
       await new Promise<void>((resolve) => this.#drained.push(resolve));
     }
+  }
+
+  /** Lets the producers waiting in {@link AsyncQueue.below} look again. */
+  #wakeProducers(): void {
+    for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   /** Items queued and not yet consumed. */
@@ -95,7 +100,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
           const batch = this.#items.slice(this.#head);
           this.#items = [];
           this.#head = 0;
-          for (const resolve of this.#drained.splice(0)) resolve();
+          this.#wakeProducers();
           return { value: batch, done: false };
         },
         return: () => Promise.resolve({ value: undefined, done: true }),
@@ -109,9 +114,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
       next: () => {
         if (this.#head < this.#items.length) {
           const value = this.#items[this.#head++]!;
-          if (this.#drained.length > 0) {
-            for (const resolve of this.#drained.splice(0)) resolve();
-          }
+          if (this.#drained.length > 0) this.#wakeProducers();
           if (this.#head === this.#items.length) {
             this.#items = [];
             this.#head = 0;

@@ -291,9 +291,11 @@ export class Sequencer {
         }
       }
       const order = orders[start]!;
-      const frames = end - start === 1
-        ? orderFrames(order.seq, order.payload, order.origin)
-        : (this.#counters.batches++, orderBatchFrames(orders.slice(start, end)));
+      const batched = end - start > 1;
+      if (batched) this.#counters.batches++;
+      const frames = batched
+        ? orderBatchFrames(orders.slice(start, end))
+        : orderFrames(order.seq, order.payload, order.origin);
       if (!this.#pub.trySend(frames)) await this.#pub.send(frames);
       this.#counters.ordered += end - start;
       start = end;
