@@ -409,3 +409,36 @@ Deno.test("The sequencer answers a long retransmission while new orders push the
     await group.close();
   }
 });
+
+Deno.test("A request from a routing id that is no client id makes nobody a member: later views stay the members' own", async () => {
+  const basePort = freeBasePort();
+  const group = await startTestGroup({
+    members: ["c1", "c2"],
+    where: { host: "127.0.0.1", basePort },
+    timeoutMs: T,
+  });
+  const [c1, c2] = group.members as [Member, Member];
+  const gathered = gatherViews(c1);
+  using ctx = new Context();
+  using dealer = ctx.socket("DEALER");
+  try {
+    await until(() => gathered.views.some((v) => v.members.length === 2), "the view of c1 and c2");
+    dealer.setOption("ROUTING_ID", "bad,id");
+    dealer.connect(`tcp://127.0.0.1:${basePort + 3}`);
+    await dealer.send(["", "sequencer", "HELLO 0"]);
+    const [, , answer] = await within(T, "the sequencer's answer", dealer.receive());
+    assert.match(decoder.decode(answer), /^HIGHEST /);
+    await c2.close();
+    const left = () => gathered.views.find((v) => v.left.some((l) => l.id === "c2"));
+    await until(() => left() !== undefined, "c2's leave");
+    assert.deepEqual(left()!.members, ["c1"]);
+    assert.ok(
+      gathered.views.every((v) => !v.members.includes("bad")),
+      JSON.stringify(gathered.views),
+    );
+  } finally {
+    dealer.close();
+    await group.close();
+    await gathered.done;
+  }
+});

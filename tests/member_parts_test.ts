@@ -226,3 +226,12 @@ Deno.test("Outbox sends the first 8 multicasts of a turn at once, each alone, an
   assert.ok(messages.slice(0, 8).every((frames) => !isMulticastBatch(frames)), "the first 8 alone");
   assert.ok(messages.length < 20, `${messages.length} messages for 500 multicasts`);
 });
+
+Deno.test("RecoveryClient of a member that never got an answer (the sequencer was down) still greets it, every 5 heartbeats", () => {
+  const client = new RecoveryClient(300, { heartbeatMs: 1000 });
+  const holdback = new Holdback({ ordersOnly: true });
+  client.noService();
+  assert.deepEqual(client.tick(100, holdback, 0, 0), [{ kind: "hello", delivered: 0 }]);
+  assert.deepEqual(client.tick(4_000, holdback, 0, 0), []);
+  assert.deepEqual(client.tick(5_100, holdback, 0, 0), [{ kind: "hello", delivered: 0 }]);
+});
