@@ -38,3 +38,4 @@ export { type Departure, formatView, type LeaveReason, type View } from "./proto
 export { type BusMessage, decodeBus, type Origin, ProtocolError } from "./protocol/bus.ts";
 export { type CurveClientOptions, type CurveServerOptions } from "./curve/options.ts";
 export { type GroupAddress, type RoleLogging } from "./role_options.ts";
+export { type BusPort } from "./bus_port.ts";

@@ -31,14 +31,17 @@
  *   storage against ours with the sequencer's durable `--log` (run here,
  *   the default fsync). `tasks/setup.sh bench` installs nats-server and the
  *   client; if either cannot be had the JetStream runs are skipped with the
- *   reason.
+ *   reason;
+ * - in-broker: the throughput (3 runs, with the others), durable and
+ *   latency runs again with the sequencer inside the broker's process
+ *   (`run:broker --sequencer`), beside the separate sequencer's.
  *
  * Writes `bench/out/group.json`, `bench/out/group.md` (printed too) and
  * `bench/out/group.svg`. A run that fails is reported as failed; every
  * process has a timeout.
  *
  * ```sh
- * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes,frozen,jetstream] [--no-seed]
+ * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes,frozen,jetstream,in-broker] [--no-seed]
  * BENCH_GROUP_CPU_PROF=broker deno task bench:group --only throughput   # profile a role
  * ```
  *
@@ -73,8 +76,19 @@ import { renderMarkdown } from "../bench/report/group_markdown.ts";
 import { renderSvg } from "../bench/report/group_svg.ts";
 import { loadAverage } from "../bench/sampling.ts";
 
-const HELP =
-  "Usage: deno task bench:group [--scale F] [--only throughput,latency,clients,latency-clients,sizes,frozen,jetstream] [--no-seed]\n" +
+/** The groups of runs that --only can name. */
+const GROUPS = [
+  "throughput",
+  "latency",
+  "clients",
+  "latency-clients",
+  "sizes",
+  "frozen",
+  "jetstream",
+  "in-broker",
+];
+
+const HELP = `Usage: deno task bench:group [--scale F] [--only ${GROUPS.join(",")}] [--no-seed]\n` +
   "BENCH_GROUP_CPU_PROF=broker|sequencer|c1 profiles that role in the throughput run.";
 
 /** The command line, or an exit code (help, bad flags). */
@@ -102,6 +116,15 @@ function parseFlags(): { scale: number; only?: Set<string>; seed: boolean } | nu
     return 2;
   }
   const only = values.only === undefined ? undefined : new Set(values.only.split(","));
+  const unknown = [...only ?? []].find((group) => !GROUPS.includes(group));
+  if (unknown !== undefined) {
+    console.error(
+      `bench:group: unknown --only group ${JSON.stringify(unknown)}: expected some of ${
+        GROUPS.join(", ")
+      }`,
+    );
+    return 2;
+  }
   return { scale, only, seed: !values["no-seed"] };
 }
 

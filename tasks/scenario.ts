@@ -40,6 +40,11 @@ export interface ScenarioOptions {
   /** Extra flags for the sequencer. */
   sequencerFlags?: string[];
   /**
+   * Run the sequencer inside the broker's process (`run:broker --sequencer`,
+   * given `sequencerFlags` too) instead of as its own.
+   */
+  sequencerInBroker?: boolean;
+  /**
    * Start these clients (by id) with the seed's pyzmq client instead of ours,
    * and the broker and/or sequencer too ("broker", "sequencer").
    */
@@ -165,7 +170,8 @@ interface Run extends Launch {
   scripts: Map<string, ScriptCommand[]>;
   expectations: ScenarioExpectations;
   broker: RoleProcess;
-  sequencer: RoleProcess;
+  /** Its own process; none when it runs inside the broker. */
+  sequencer?: RoleProcess;
   clients: Map<string, RoleProcess>;
   /** When the clients were started, in `performance.now()` time. */
   started: number;
@@ -209,6 +215,7 @@ function startBroker(launch: Launch, resume: boolean): RoleProcess {
       ...["--expect", expect, ...port],
       ...(resume ? ["--resume"] : []),
       ...(options.brokerFlags ?? []),
+      ...(options.sequencerInBroker ? ["--sequencer", ...options.sequencerFlags ?? []] : []),
     ], echo);
 }
 
@@ -258,7 +265,7 @@ function startRun(
     basePort: options.basePort ?? freeBasePort(),
   };
   const broker = startBroker(launch, false);
-  const sequencer = startSequencer(launch);
+  const sequencer = options.sequencerInBroker ? undefined : startSequencer(launch);
   const started = performance.now();
   const clients = new Map(launch.ids.map((id) => [id, startClient(launch, id)]));
   const exited = new Map<string, number>();
@@ -298,7 +305,9 @@ function controlOf(run: Run): ScenarioControl {
     },
     restart(role) {
       if (role === "broker") run.broker = startBroker(run, true);
-      else run.sequencer = startSequencer(run);
+      else if (run.options.sequencerInBroker) {
+        throw new Error("The sequencer runs inside the broker: restart the broker instead");
+      } else run.sequencer = startSequencer(run);
     },
     signal(role, signal) {
       roleProcess(run, role).child.kill(signal);
@@ -311,7 +320,7 @@ function roleProcess(run: Run, role: string): RoleProcess {
   const process = role === "broker"
     ? run.broker
     : role === "sequencer"
-    ? run.sequencer
+    ? run.sequencer ?? run.broker
     : run.clients.get(role);
   if (process === undefined) throw new Error(`No role ${role} in this scenario`);
   return process;
@@ -397,12 +406,12 @@ async function stopRun(
   // VmHWM is the peak: read once, just before each role stops.
   for (const id of liveClients(run)) notePeak(run, `client ${id}`, run.clients.get(id)!);
   notePeak(run, "broker", run.broker);
-  notePeak(run, "sequencer", run.sequencer);
+  if (run.sequencer) notePeak(run, "sequencer", run.sequencer);
   const codes = new Map<string, number>();
   await Promise.all(
     [...run.clients].map(async ([id, process]) => codes.set(id, (await stop(process)).code)),
   );
-  const sequencer = (await stop(run.sequencer)).code;
+  const sequencer = run.sequencer ? (await stop(run.sequencer)).code : 0;
   const broker = (await stop(run.broker)).code;
   const { violations } = run;
   for (const [id, code] of codes) {
@@ -415,7 +424,7 @@ async function stopRun(
   }
   if (sequencer !== 0) {
     violations.push(
-      `the sequencer exited with code ${sequencer}: ${lastLine(run.sequencer.stderr())}`,
+      `the sequencer exited with code ${sequencer}: ${lastLine(run.sequencer?.stderr() ?? "")}`,
     );
   }
   if (broker !== 0) {

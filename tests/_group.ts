@@ -25,6 +25,8 @@ export interface GroupOptions {
   timeoutMs: number;
   /** More options of the sequencer. */
   sequencer?: Partial<SequencerOptions>;
+  /** The sequencer takes the broker's bus in this process (`broker.busPort()`). */
+  sequencerInBroker?: boolean;
   /** More options of each member, by id. */
   member?: Readonly<Record<string, Partial<MemberOptions>>>;
 }
@@ -63,7 +65,13 @@ export async function startGroup(options: GroupOptions): Promise<TestGroup> {
   });
   const joinTimeoutMs = options.timeoutMs;
   const joining = await Promise.allSettled([
-    Sequencer.join({ ...where, ...options.sequencer, joinTimeoutMs, log: logger("sequencer") }),
+    Sequencer.join({
+      ...where,
+      ...options.sequencer,
+      ...(options.sequencerInBroker ? { bus: broker.busPort() } : {}),
+      joinTimeoutMs,
+      log: logger("sequencer"),
+    }),
     ...options.members.map((id) =>
       Member.join({
         ...where,

@@ -10,15 +10,21 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, JetStream, la
     "warmup-deno",
     "throughput-deno",
     "throughput-seed",
+    "throughput-in-broker-deno",
     "throughput-2-deno",
     "throughput-2-seed",
+    "throughput-in-broker-2-deno",
     "throughput-3-deno",
     "throughput-3-seed",
+    "throughput-in-broker-3-deno",
     "jetstream-memory",
     "throughput-log-deno",
     "jetstream-file",
+    "throughput-log-in-broker-deno",
     "latency-1000-deno",
+    "latency-1000-in-broker-deno",
     "latency-10000-deno",
+    "latency-10000-in-broker-deno",
     "clients-2-deno",
     "clients-4-deno",
     "clients-8-deno",
@@ -48,6 +54,19 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, JetStream, la
     key: "throughput-deno",
   });
   assert.deepEqual(byKey.get("latency-1000-deno")?.groups, ["latency", "latency-clients"]);
+  // The sequencer inside the broker: the same loads, in a group of their own.
+  assert.deepEqual(byKey.get("throughput-in-broker-2-deno"), {
+    groups: ["in-broker"],
+    impl: "deno",
+    inBroker: true,
+    clients: 4,
+    size: 32,
+    total: 400_000,
+    rate: 0,
+    key: "throughput-in-broker-2-deno",
+  });
+  assert.deepEqual(byKey.get("throughput-log-in-broker-deno")?.sequencer, { log: true });
+  assert.equal(byKey.get("latency-10000-in-broker-deno")?.rate, 10_000);
   assert.equal(byKey.get("latency-1000-deno")?.total, 6000);
   assert.deepEqual(byKey.get("clients-4-seed")?.groups, ["clients", "sizes"]);
   assert.equal(byKey.get("size-65536-deno")?.total, 4000);

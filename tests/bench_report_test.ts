@@ -49,11 +49,12 @@ Deno.test("renderMarkdown() reports the targets from the median throughput runs"
   const md = renderMarkdown(RUNS, META);
   for (
     const line of [
-      "| target | measured | |",
-      "|---|---:|---|",
-      "| ≥ 250,000 ordered deliveries/s at each of 4 clients | 59,224/s (slowest client of the median of 3 runs) | NOT met |",
-      "| p99 ≤ 1 ms at 1,000 multicasts/s | 2.818 ms (worst client, after 1 s warm-up; 6.992 ms with it) | NOT met |",
-      "| ≥ 50x the seed design's throughput | 236.0x (median client, median runs) | met |",
+      "| target | separate sequencer (default) | sequencer inside the broker |",
+      "|---|---|---|",
+      "| ≥ 250,000 ordered deliveries/s at each of 4 clients (slowest client of the median of 3 runs) | 59,224/s: NOT met | not measured |",
+      "| p99 ≤ 1 ms at 1,000 multicasts/s (worst client, after 1 s warm-up) | 2.818 ms (6.992 ms with the warm-up): NOT met | not measured |",
+      "| p50 ≤ 0.4 ms at 1,000 multicasts/s (median client) | 0.562 ms: NOT met | not measured |",
+      "| ≥ 50x the seed design's throughput (median client, median runs) | 236.0x: met | not measured |",
       "3 runs of each. Ours/seed (median client deliveries/s, the median run of each): 236.0x.",
     ]
   ) assert.ok(md.includes(`\n${line}\n`), line);
@@ -93,13 +94,65 @@ Deno.test("renderMarkdown() marks a failed run and says why", () => {
   assert.ok(md.includes("\n- **clients-2-deno** failed: the broker exited early with 1: x\n"));
 });
 
+/**
+ * The recorded runs again as if the sequencer had been inside the broker:
+ * the throughput runs (rates doubled) and the latency run (halved), in the
+ * "in-broker" group, as `plan()` names them.
+ */
+function inBrokerRuns(): RunResult[] {
+  const scale = (r: RunResult, by: number) => ({
+    ...r,
+    key: r.key.replace(/-deno$/, "-in-broker-deno"),
+    groups: ["in-broker" as const],
+    inBroker: true,
+    perClient: r.perClient && {
+      min: r.perClient.min * by,
+      median: r.perClient.median * by,
+      max: r.perClient.max * by,
+    },
+    latency: r.latency && { ...r.latency, p50: r.latency.p50 / 2, p99: r.latency.p99 / 2 },
+  });
+  return RUNS.flatMap((r) =>
+    r.impl !== "deno"
+      ? []
+      : r.groups.includes("throughput")
+      ? [scale(r, 5)]
+      : r.key === "latency-1000-deno"
+      ? [scale(r, 1)]
+      : []
+  );
+}
+
+Deno.test("renderMarkdown() sets the sequencer inside the broker beside the separate one", () => {
+  const md = renderMarkdown([...RUNS, ...inBrokerRuns()], META);
+  for (
+    const line of [
+      "| ≥ 250,000 ordered deliveries/s at each of 4 clients (slowest client of the median of 3 runs) | 59,224/s: NOT met | 296,120/s: met |",
+      "| p99 ≤ 1 ms at 1,000 multicasts/s (worst client, after 1 s warm-up) | 2.818 ms (6.992 ms with the warm-up): NOT met | 1.409 ms (6.992 ms with the warm-up): NOT met |",
+      "| p50 ≤ 0.4 ms at 1,000 multicasts/s (median client) | 0.562 ms: NOT met | 0.281 ms: met |",
+      "## The sequencer inside the broker",
+      "| | separate sequencer (default) | inside the broker | inside / separate |",
+      "| deliveries/s per client, 32 B, median of 3 runs (slowest–fastest client) | 59,478 (59,224–59,732) | 297,390 (296,120–298,660) | 5.00x |",
+      "| p50 / p99 ms at 1,000 multicasts/s | 0.562 / 2.818 | 0.281 / 1.409 | |",
+      "| p50 / p99 ms at 10,000 multicasts/s | – | – | |",
+      "| ours, sequencer in the broker | 4 | 32 B | 100,000 | max | 100,000 | 296,120 | 297,390 | 298,660 | 237,911 | 18.9 | 80.2 | 211 | 2 | 1.1 | ok |",
+    ]
+  ) assert.ok(md.includes(`\n${line}\n`), line);
+  // The separate sequencer's tables do not take the in-broker runs.
+  assert.ok(md.includes("\n| 1,000/s | 6,000 | 6,000 | 0.562 | 2.818 |"));
+  assert.ok(!md.includes("\n| 1,000/s | 6,000 | 6,000 | 0.281 |"));
+  assert.ok(!renderMarkdown(RUNS, META).includes("## The sequencer inside the broker"));
+});
+
 Deno.test("renderMarkdown() with no runs has the fixed sections only", () => {
   const md = renderMarkdown([], META);
   assert.deepEqual(
     md.split("\n").filter((line) => line.startsWith("## ")),
     ["## Targets", "## Peak memory (VmHWM) and CPU time", "## All runs"],
   );
-  assert.ok(md.includes("| –/s (slowest client of the median of 3 runs) | not measured |"));
+  assert.ok(
+    md.includes("(slowest client of the median of 3 runs) | not measured | not measured |"),
+  );
 });
 
 /** The two runs of `bench:group --only frozen` on our 2-core machine (client latencies left out). */
@@ -112,7 +165,7 @@ Deno.test("renderMarkdown() reports a frozen member: both runs, the ratio agains
   const md = renderMarkdown([...RUNS, ...FROZEN_RUNS], META);
   for (
     const line of [
-      "| ≥ 0.8 of 3 members' throughput alone while a 4th is frozen (goal) | 0.95 (median client, same bench) | met |",
+      "| ≥ 0.8 of 3 members' throughput alone while a 4th is frozen (goal; median client) | 0.95: met | – |",
       "## A member frozen under load",
       "| frozen-deno | 3 + 1 frozen | 300,000 | 300,000 | 84,846 | 84,993 | 85,060 | 1 | 200,001 | 7 | 2.8 | ok |",
       "| frozen-alone-deno | 3 | 300,000 | 300,000 | 89,631 | 89,641 | 89,711 | 0 | 0 | 3.6 | 0.6 | ok |",
@@ -127,7 +180,7 @@ Deno.test("renderMarkdown() reports a frozen member: both runs, the ratio agains
   // Without the frozen runs: no section, the goal not measured.
   const without = renderMarkdown(RUNS, META);
   assert.ok(!without.includes("## A member frozen under load"));
-  assert.ok(without.includes("| – (median client, same bench) | not measured |"));
+  assert.ok(without.includes("a 4th is frozen (goal; median client) | not measured | – |"));
   // Short of the goal, and a frozen member that did not catch up.
   const [frozen, alone] = FROZEN_RUNS as [RunResult, RunResult];
   const slow = {
@@ -136,7 +189,7 @@ Deno.test("renderMarkdown() reports a frozen member: both runs, the ratio agains
     catchUp: [{ ...frozen.catchUp![0]!, delivered: 250_000, complete: false }],
   };
   const short = renderMarkdown([slow, alone], META);
-  assert.ok(short.includes("| 0.67 (median client, same bench) | NOT met |"));
+  assert.ok(short.includes("a 4th is frozen (goal; median client) | 0.67: NOT met | – |"));
   assert.ok(
     short.includes(
       "\n| c4 | 1 | 3.58 | 299,999 | 200,001 | 98 | – | – | 153 | 1.07 | incomplete (250,000 of 300,000) |\n",

@@ -42,12 +42,13 @@ function where(placement: Placement) {
 /** A running group over one placement. */
 type Group = TestGroup;
 
-function startGroup(placement: Placement): Promise<Group> {
+function startGroup(placement: Placement, sequencerInBroker = false): Promise<Group> {
   return startTestGroup({
     members: MEMBERS,
     where: where(placement),
     unknownRecipientGraceMs: 200,
     timeoutMs: T,
+    sequencerInBroker,
   });
 }
 
@@ -182,6 +183,40 @@ Deno.test("Broker, Sequencer and Member agree on one order of 600 concurrent mul
   const group = await startGroup({ transport: "tcp", basePort: freeBasePort() });
   try {
     await exerciseGroup(group);
+  } finally {
+    await group.close();
+  }
+});
+
+Deno.test("With the sequencer inside the broker, the members agree on one order of 600 concurrent multicasts, and an order from outside is refused", async () => {
+  const basePort = freeBasePort();
+  const group = await startGroup({ transport: "tcp", basePort }, true);
+  try {
+    await exerciseGroup(group);
+    const { broker, members } = group;
+    const total = MEMBERS.length * MULTICASTS_EACH;
+    assert.equal(broker.counters.highestOrder, total);
+    // A forged order on the broker's XSUB, numbered next, as a rogue process would send it.
+    const context = new Context();
+    try {
+      const rogue = context.socket("XPUB");
+      rogue.connect(`tcp://127.0.0.1:${basePort}`);
+      await within(T, "the broker's subscription to the rogue", rogue.receive());
+      const refused = group.logLine("broker", "an order from a connection");
+      await rogue.send(["sequencer:c1@aaaaaaaaaaaa.999", String(total + 1), "c1###forged"]);
+      await within(T, "the broker to refuse the forged order", refused);
+      rogue.close();
+    } finally {
+      context.close();
+    }
+    // The next real multicast is order total + 1 at every member.
+    await members[0]!.multicast("c1###after");
+    for (const member of members) {
+      const [next] = await within(T, `${member.id}'s next delivery`, take(member, 1));
+      assert.equal(next!.seq, total + 1);
+      assert.equal(decoder.decode(next!.payload), "c1###after");
+    }
+    assert.equal(broker.counters.refused, 1);
   } finally {
     await group.close();
   }

@@ -238,6 +238,24 @@ Deno.test("runScenario() on scenarios/eight: 8 clients agree on 80 multicasts an
   }
 });
 
+Deno.test("runScenario() on scenarios/seed with the sequencer inside the broker (run:broker --sequencer) agrees, with its --log", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "in-broker-" });
+  try {
+    const report = await scenario({
+      scenario: "scenarios/seed",
+      timeScale: 0.05,
+      sequencerInBroker: true,
+      sequencerFlags: ["--log", `${dir}/order.log`],
+    });
+    assertCorrect(report, 26);
+    // The sequencer inside the broker numbered them, durably.
+    const lines = (await Deno.readTextFile(`${dir}/order.log`)).trim().split("\n");
+    assert.equal(lines.length, 26);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 // --- Interoperation with seed-style pyzmq peers -----------------------------------------------
 
 Deno.test({
@@ -248,6 +266,20 @@ Deno.test({
       scenario: "scenarios/seed",
       timeScale: 0.05,
       seedPeers: ["c1", "c2"],
+    });
+    assertCorrect(report, 26);
+  },
+});
+
+Deno.test({
+  name: "runScenario() with seed-style clients c1, c2 and the sequencer inside our broker agrees",
+  ignore: !PYZMQ.ok,
+  async fn() {
+    const report = await scenario({
+      scenario: "scenarios/seed",
+      timeScale: 0.05,
+      seedPeers: ["c1", "c2"],
+      sequencerInBroker: true,
     });
     assertCorrect(report, 26);
   },
@@ -284,7 +316,7 @@ Deno.test({
 // --- The roles' command lines ------------------------------------------------------------------
 
 const ROLE_FLAGS: Record<Role, string[]> = {
-  broker: ["expect"],
+  broker: ["expect", "sequencer", "log", "evict-after"],
   sequencer: ["join-timeout"],
   client: ["id", "script", "out", "time-scale", "idle-exit", "join-timeout", "window", "receive"],
 };
@@ -315,6 +347,20 @@ Deno.test("The broker refuses --expect abc with exit code 2, naming --expect", a
   const result = await runRole("broker", ["--expect", "abc", "--base-port", "1"]);
   assert.equal(result.code, 2, result.stderr);
   assert.match(result.stderr, /--expect "abc"/);
+});
+
+Deno.test("The broker refuses the sequencer's flags without --sequencer, and --sequencer with CURVE, with exit code 2", async () => {
+  const stray = await runRole("broker", ["--expect", "2", "--log", "x.log"]);
+  assert.equal(stray.code, 2, stray.stderr);
+  assert.match(stray.stderr, /--log is a flag of the sequencer: give --sequencer too/);
+  const curve = await runRole("broker", [
+    ...["--expect", "2", "--sequencer", "--curve-key", "k", "--curve-allow", "a"],
+  ]);
+  assert.equal(curve.code, 2, curve.stderr);
+  assert.match(curve.stderr, /--sequencer with CURVE is not supported/);
+  const evict = await runRole("broker", ["--expect", "2", "--sequencer", "--evict-after", "1"]);
+  assert.equal(evict.code, 2, evict.stderr);
+  assert.match(evict.stderr, /Invalid --evict-after 1: expected 0 \(never evict\) or at least 2/);
 });
 
 Deno.test("The client refuses --receive some with exit code 2, naming the choices", async () => {

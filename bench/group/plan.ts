@@ -22,6 +22,7 @@ export const THROUGHPUT_MULTICASTS = 400_000;
 export const TARGETS = {
   perClientPerSec: 250_000,
   p99AtThousandMs: 1,
+  p50AtThousandMs: 0.4,
   seedRatio: 50,
   frozenRatio: 0.8,
 };
@@ -42,7 +43,8 @@ export type RunGroup =
   | "latency-clients"
   | "sizes"
   | "frozen"
-  | "jetstream";
+  | "jetstream"
+  | "in-broker";
 
 /** Which implementation a run uses: ours, the seed's design in pyzmq, or NATS JetStream. */
 export type Implementation = "deno" | "seed" | "jetstream";
@@ -87,6 +89,11 @@ export interface RunSpec {
    * `--evict-after` seconds (the default if undefined).
    */
   sequencer?: { log: boolean; evictAfterSeconds?: number };
+  /**
+   * The sequencer runs inside the broker's process (`run:broker
+   * --sequencer`, taking orders straight to the bus) instead of as its own.
+   */
+  inBroker?: boolean;
   /** JetStream's runs: the stream's storage (a fresh server and store each run). */
   storage?: JetStreamStorage;
 }
@@ -161,6 +168,18 @@ function planThroughput({ scale, throughputRuns }: PlanOptions, add: Add): void 
         run === 1 ? "throughput" : `throughput-${run}`,
       );
     }
+    add(
+      {
+        groups: ["in-broker"],
+        impl: "deno",
+        inBroker: true,
+        clients: 4,
+        size: 32,
+        total: scaled(THROUGHPUT_MULTICASTS, scale),
+        rate: 0,
+      },
+      run === 1 ? "throughput-in-broker" : `throughput-in-broker-${run}`,
+    );
   }
 }
 
@@ -183,6 +202,10 @@ function planJetStream({ scale }: PlanOptions, add: Add): void {
   add({ ...load, impl: "jetstream", storage: "memory" }, "jetstream-memory");
   add({ ...load, impl: "deno", sequencer: { log: true } }, "throughput-log");
   add({ ...load, impl: "jetstream", storage: "file" }, "jetstream-file");
+  add(
+    { ...load, groups: ["in-broker"], impl: "deno", inBroker: true, sequencer: { log: true } },
+    "throughput-log-in-broker",
+  );
 }
 
 function planLatency({ scale }: PlanOptions, add: Add): void {
@@ -197,6 +220,18 @@ function planLatency({ scale }: PlanOptions, add: Add): void {
         rate,
       },
       `latency-${rate}`,
+    );
+    add(
+      {
+        groups: ["in-broker"],
+        impl: "deno",
+        inBroker: true,
+        clients: 4,
+        size: 32,
+        total: Math.max(2 * rate, Math.round(6 * rate * Math.min(1, scale))),
+        rate,
+      },
+      `latency-${rate}-in-broker`,
     );
   }
 }

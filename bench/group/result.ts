@@ -513,14 +513,21 @@ export function findRun(
  *
  * @param results Every run.
  * @param impl The implementation.
+ * @param inBroker The runs with the sequencer inside the broker instead.
  * @returns The run, or undefined if there was none.
  */
 export function medianThroughputRun(
   results: RunResult[],
   impl: Implementation,
+  inBroker = false,
 ): RunResult | undefined {
   const runs = results
-    .filter((r) => r.impl === impl && r.groups.includes("throughput"))
+    .filter((r) =>
+      r.impl === impl && r.rate === 0 && !r.sequencer?.log &&
+      (inBroker
+        ? r.inBroker === true && r.groups.includes("in-broker")
+        : r.groups.includes("throughput"))
+    )
     .sort((a, b) => (a.perClient?.median ?? -1) - (b.perClient?.median ?? -1));
   return runs[Math.floor((runs.length - 1) / 2)];
 }

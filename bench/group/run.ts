@@ -87,12 +87,14 @@ function clock(): number {
   return performance.timeOrigin + performance.now();
 }
 
-function startBroker(spec: RunSpec, port: number): RoleProcess {
+/** The broker; with `inBroker`, the sequencer inside it too (its flags given to the broker). */
+function startBroker(spec: RunSpec, port: number, logDir?: string): RoleProcess {
   const participants = spec.clients + (spec.frozen ?? 0) + 1;
   const args = ["--expect", String(participants), "--base-port", String(port)];
   if (spec.impl === "seed") {
     return spawn("seed broker", PYTHON, [`${SEED}broker.py`, "-nc", args[1]!, ...args.slice(2)]);
   }
+  if (spec.inBroker) args.push("--sequencer", ...sequencerFlags(spec, logDir));
   return startDenoRole(spec, "broker", args);
 }
 
@@ -101,11 +103,17 @@ function startSequencer(spec: RunSpec, port: number, logDir?: string): RoleProce
   if (spec.impl === "seed") {
     return spawn("seed sequencer", PYTHON, [`${SEED}main.py`, "-id", "sequencer", ...args]);
   }
+  return startDenoRole(spec, "sequencer", [...args, ...sequencerFlags(spec, logDir)]);
+}
+
+/** Our sequencer's flags for a run: its --log in `logDir`, its --evict-after. */
+function sequencerFlags(spec: RunSpec, logDir?: string): string[] {
+  const args: string[] = [];
   if (logDir !== undefined) args.push("--log", join(logDir, "order.log"));
   if (spec.sequencer?.evictAfterSeconds !== undefined) {
     args.push("--evict-after", String(spec.sequencer.evictAfterSeconds));
   }
-  return startDenoRole(spec, "sequencer", args);
+  return args;
 }
 
 /**
@@ -228,8 +236,8 @@ async function startRoles(spec: RunSpec, roles: Roles): Promise<void> {
   if (spec.impl === "jetstream") {
     await startJetStream(spec, roles, port);
   } else {
-    roles.broker = startBroker(spec, port);
-    roles.sequencer = startSequencer(spec, port, roles.logDir);
+    roles.broker = startBroker(spec, port, roles.logDir);
+    if (!spec.inBroker) roles.sequencer = startSequencer(spec, port, roles.logDir);
   }
   const base = Math.floor(spec.total / spec.clients);
   for (let i = 1; i <= spec.clients; i++) {
@@ -449,9 +457,9 @@ export async function runAll(specs: RunSpec[], jetstream?: JetStreamProbe): Prom
   for (const [i, spec] of specs.entries()) {
     const what = spec.impl === "jetstream"
       ? `JetStream, ${spec.storage} storage, `
-      : spec.sequencer?.log && !spec.groups.includes("frozen")
-      ? "the sequencer with --log, "
-      : "";
+      : `${spec.inBroker ? "the sequencer inside the broker, " : ""}${
+        spec.sequencer?.log && !spec.groups.includes("frozen") ? "the sequencer with --log, " : ""
+      }`;
     console.error(
       `bench:group: [${i + 1}/${specs.length}] ${spec.key}: ${what}${spec.clients} clients${
         spec.frozen ? ` + ${spec.frozen} frozen` : ""

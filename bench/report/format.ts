@@ -26,6 +26,13 @@ export function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(1)}x`;
 }
 
+/** CPU µs of every role of a run per delivery at any client (undefined if none delivered). */
+export function cpuMicrosPerDelivery(r: RunResult): number | undefined {
+  const cpu = r.cpuSeconds.broker + r.cpuSeconds.sequencer + r.cpuSeconds.clients;
+  const deliveries = [...r.clientLines, ...(r.catchUp ?? [])].reduce((a, l) => a + l.delivered, 0);
+  return deliveries > 0 ? (cpu * 1e6) / deliveries : undefined;
+}
+
 /** Messages per second: "2.33 M", "658 k". */
 export function formatRate(value: number): string {
   return value >= 1e6 ? `${(value / 1e6).toFixed(2)} M` : `${(value / 1e3).toFixed(0)} k`;

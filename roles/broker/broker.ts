@@ -16,6 +16,8 @@ import {
   ZmqError,
 } from "../../ffi/mod.ts";
 import { BusGate } from "./bus_gate.ts";
+import { LocalBus } from "./local_bus.ts";
+import type { BusPort } from "../bus_port.ts";
 import { VerifiedIds } from "./verified_ids.ts";
 import {
   BROKER_ID,
@@ -165,6 +167,10 @@ export class Broker {
   /** Told the sequencer that no seed peer is in the group: it may batch orders. */
   #saidNoSeed = false;
   #maxPayload: number;
+  /** The bus of a sequencer in this process, once one took it. */
+  #localBus: LocalBus | undefined;
+  /** Orders the sequencer in this process published. */
+  #localOrders = 0;
 
   /**
    * Binds the four ports and starts serving.
@@ -402,12 +408,59 @@ export class Broker {
     }
   }
 
+  /**
+   * The bus for a sequencer in this process (`Sequencer.join({ bus })`):
+   * it gets every multicast the broker forwards, and its orders go
+   * straight to the broker's XPUB, so a multicast takes two hops to the
+   * members instead of four. From then on an order from any connection is
+   * refused. The sequencer still joins through the barrier and uses the
+   * direct channel as any other. One per broker.
+   *
+   * @returns The port to give the sequencer as its `bus` option.
+   * @throws {Error} if a sequencer took it already.
+   */
+  busPort(): BusPort {
+    if (this.#localBus !== undefined) {
+      throw new Error("The broker's bus port is taken: one sequencer per broker");
+    }
+    this.#gate.takeOrdersFromInside();
+    this.#localBus = new LocalBus((frames) => this.#publishOrders(frames), BUS_HWM);
+    return this.#localBus;
+  }
+
+  /** Publishes orders of the sequencer in this process (checked like any: numbers go up). */
+  #publishOrders(frames: Uint8Array[]): void {
+    const refusal = this.#gate.check(frames, SEQUENCER_ID, true);
+    if (refusal !== null) {
+      this.#refuse(`Refused orders of the sequencer in this process: ${refusal}`);
+      return;
+    }
+    this.#localOrders++;
+    if (!this.#xpub.trySend(frames)) this.#dropForTheFull(frames);
+  }
+
   /** The forwarder's hook: true to forward a bus message, false (logged, counted) to refuse it. */
   #admitBus(message: Uint8Array[]): boolean {
     const refusal = this.#gate.check(message, messageProperties(message)?.["User-Id"]);
-    if (refusal === null) return true;
-    this.#refuse(`Refused a bus message: ${refusal}`);
-    return false;
+    if (refusal !== null) {
+      this.#refuse(`Refused a bus message: ${refusal}`);
+      return false;
+    }
+    const local = this.#localBus;
+    if (local !== undefined && !isOrder(message) && !local.offer(message)) {
+      this.#sequencerFull();
+    }
+    return true;
+  }
+
+  /** The sequencer in this process has BUS_HWM multicasts waiting: this one is dropped for it. */
+  #sequencerFull(): void {
+    const count = ++this.#counters.busOverflows;
+    if (count <= 10 || count % 100 === 0) {
+      this.#warn(
+        `The sequencer in this process has ${BUS_HWM} multicasts waiting: more are dropped for it (their senders resend them) until it has taken some (${count} times so far)`,
+      );
+    }
   }
 
   /**
@@ -650,6 +703,7 @@ export class Broker {
     this.#retryTimer = undefined;
     this.#wake();
     this.#monitor?.close();
+    this.#localBus?.close();
     this.#ctx.close();
     await Promise.allSettled(this.#tasks);
   }
@@ -658,7 +712,7 @@ export class Broker {
   get counters(): Readonly<BrokerCounters> {
     return Object.freeze({
       ...this.#counters,
-      forwarded: this.#proxy?.stats.forward ?? 0,
+      forwarded: this.forwarded,
       refusedHandshakes: this.#zap?.refused ?? 0,
       highestOrder: this.#gate.highestOrder,
     });
@@ -669,9 +723,9 @@ export class Broker {
     return this.#zap?.refused ?? 0;
   }
 
-  /** Bus messages the forwarder has passed on (also in `counters`). */
+  /** Bus messages the forwarder has passed on, with the in-process sequencer's (also in `counters`). */
   get forwarded(): number {
-    return this.#proxy?.stats.forward ?? 0;
+    return (this.#proxy?.stats.forward ?? 0) + this.#localOrders;
   }
 }
 
@@ -680,6 +734,11 @@ const ID_TOPIC_BYTES = bytes(ID_TOPIC_PREFIX);
 const BROKER_BYTES = bytes(BROKER_ID);
 const VERIFY = bytes("VERIFY");
 const EMPTY = new Uint8Array(0);
+
+/** True for an order (or a batch of orders): three frames, the second a number. */
+function isOrder(message: Uint8Array[]): boolean {
+  return message.length === 3 && message[1]!.byteLength > 0;
+}
 
 /** True for the routing ids of the group's own roles: the sequencer and the broker. */
 function isOurs(from: Uint8Array): boolean {

@@ -32,6 +32,7 @@ export class BusGate {
   #sawBatch = false;
   #authenticated: boolean;
   #reach: number;
+  #ordersFromInside = false;
 
   /**
    * @param authenticated CURVE mode: every message comes with the id its
@@ -41,6 +42,14 @@ export class BusGate {
   constructor(authenticated: boolean, reach = DEFAULT_GATE_REACH) {
     this.#authenticated = authenticated;
     this.#reach = reach;
+  }
+
+  /**
+   * The sequencer runs inside the broker's process: from now on an order
+   * that comes from outside (any connection) is refused.
+   */
+  takeOrdersFromInside(): void {
+    this.#ordersFromInside = true;
   }
 
   /** The highest order forwarded so far (0 if none). */
@@ -63,11 +72,15 @@ export class BusGate {
    *
    * @param message Its frames.
    * @param userId The id its connection authenticated as (CURVE mode).
+   * @param inside True for the orders of a sequencer in the broker's process.
    * @returns null to forward it, or why it is refused.
    */
-  check(message: Uint8Array[], userId: string | undefined): string | null {
+  check(message: Uint8Array[], userId: string | undefined, inside = false): string | null {
     const isOrder = message.length === 3 && message[1]!.byteLength > 0;
-    if (this.#authenticated) {
+    if (isOrder && this.#ordersFromInside && !inside) {
+      return "an order from a connection: this broker's sequencer runs inside it, and only its orders are forwarded";
+    }
+    if (this.#authenticated && !inside) {
       const refusal = this.#checkIdentity(message, userId ?? "", isOrder);
       if (refusal !== null) return refusal;
     }

@@ -1,14 +1,26 @@
 /**
- * The broker's command line: `deno task run:broker --expect 5`.
+ * The broker's command line: `deno task run:broker --expect 5`, with
+ * `--sequencer` the group's sequencer inside the same process.
  *
  * @module
  */
 
 import { Broker } from "../broker/broker.ts";
 import {
+  Sequencer,
+  type SequencerCounters,
+  type SequencerOptions,
+} from "../sequencer/sequencer.ts";
+import {
+  SEQUENCER_FLAGS,
+  type SequencerFlagOptions,
+  sequencerFlagOptions,
+} from "./sequencer_flags.ts";
+import {
   basePortFlag,
   COMMON_FLAGS,
   type FlagSpec,
+  type FlagValues,
   hostFlag,
   makeLogger,
   maxPayloadFlag,
@@ -39,8 +51,85 @@ const FLAGS: Record<string, FlagSpec> = {
     help:
       "skip the start barrier (a broker started again while the group runs): every participant that syncs gets start at once",
   },
+  sequencer: {
+    type: "boolean",
+    help:
+      "run the group's sequencer inside this process (it counts in --expect): orders go straight to the bus, two hops fewer; the flags below are its own",
+  },
+  ...SEQUENCER_FLAGS,
   ...COMMON_FLAGS,
 };
+
+/** Where the in-process sequencer connects, for the interface the broker binds. */
+function connectHost(host: string): string {
+  return host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host === "::" ? "::1" : host;
+}
+
+/** The in-process sequencer's options, or undefined without --sequencer (whose flags then are an error). */
+function sequencerOptions(values: FlagValues): SequencerFlagOptions | undefined {
+  if (values.sequencer !== true) {
+    const stray = Object.keys(SEQUENCER_FLAGS).find((name) => values[name] !== undefined);
+    if (stray !== undefined) {
+      throw new UsageError(
+        `--${stray} is a flag of the sequencer: give --sequencer too, or give it to run:sequencer`,
+      );
+    }
+    return undefined;
+  }
+  if (values["curve-key"] !== undefined || values["curve-allow"] !== undefined) {
+    throw new UsageError(
+      "--sequencer with CURVE is not supported: run the sequencer as its own process (deno task run:sequencer with its key)",
+    );
+  }
+  return sequencerFlagOptions(values);
+}
+
+/** The sequencer running inside the broker's process. */
+interface InsideSequencer {
+  /** Settles with the error that stopped it (its join failed, or its log). */
+  failed: Promise<Error>;
+  /** Its counters, once it joined. */
+  counters(): Readonly<SequencerCounters> | undefined;
+  /** Stops it, joined or still joining. */
+  close(): Promise<void>;
+}
+
+/** As long as the broker waits for its participants: no deadline of its own, in effect. */
+const INSIDE_JOIN_TIMEOUT_MS = 2_000_000_000;
+
+/** Starts the sequencer inside this process, on the broker's bus port; it joins as any. */
+function startSequencer(
+  broker: Broker,
+  options: SequencerOptions,
+  values: FlagValues,
+): InsideSequencer {
+  const log = makeLogger("sequencer", values);
+  const stop = new AbortController();
+  let joined: Sequencer | undefined;
+  const joining = Sequencer.join({
+    ...options,
+    bus: broker.busPort(),
+    joinTimeoutMs: INSIDE_JOIN_TIMEOUT_MS,
+    signal: stop.signal,
+    log: (line) => log.debug(line),
+    warn: (line) => log.info(line),
+    trace: values.verbose ? (line) => log.debug(line) : undefined,
+  });
+  const failed = joining.then((sequencer) => {
+    joined = sequencer;
+    log.info("started, inside the broker's process");
+    return sequencer.failed;
+  }, (error) => error instanceof Error ? error : new Error(String(error)));
+  return {
+    failed,
+    counters: () => joined?.counters,
+    close: async () => {
+      stop.abort(new Error("the broker is shutting down"));
+      const sequencer = await joining.catch(() => undefined);
+      await sequencer?.close();
+    },
+  };
+}
 
 if (import.meta.main) {
   await runCommand(
@@ -61,6 +150,7 @@ if (import.meta.main) {
       });
       const basePort = basePortFlag(values);
       const host = hostFlag(values);
+      const inside = sequencerOptions(values);
       const log = makeLogger("broker", values);
       const signal = untilSignal();
       const broker = new Broker({
@@ -74,11 +164,14 @@ if (import.meta.main) {
         warn: (line) => log.info(line),
         trace: values.verbose ? (line) => log.debug(line) : undefined,
       });
-      const report = () =>
-        log.info(
-          "counters",
-          { ...broker.counters },
-        );
+      const sequencer = inside === undefined
+        ? undefined
+        : startSequencer(broker, { ...inside, host: connectHost(host), basePort }, values);
+      const report = () => {
+        log.info("counters", { ...broker.counters });
+        const counters = sequencer?.counters();
+        if (counters !== undefined) log.info("sequencer counters", { ...counters });
+      };
       const stopReports = onCountersSignal(report);
       log.info(
         `listening on ${host}:${basePort}..${basePort + 3}, waiting for ${expect} participants`,
@@ -86,12 +179,14 @@ if (import.meta.main) {
       void broker.started.then(() =>
         log.info(`all ${expect} participants are in: start published`)
       );
-      const got = await signal.promise;
-      log.info(`${got}: shutting down`);
+      const got = await Promise.race([signal.promise, sequencer?.failed ?? new Promise(() => {})]);
+      if (typeof got === "string") log.info(`${got}: shutting down`);
+      await sequencer?.close();
       await broker.close();
       report();
       stopReports();
       signal.dispose();
+      if (got instanceof Error) throw got;
     },
   );
 }

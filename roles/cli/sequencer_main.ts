@@ -14,10 +14,9 @@ import {
   onCountersSignal,
   runCommand,
   untilSignal,
-  UsageError,
 } from "./flags.ts";
 import { CLIENT_CURVE_FLAGS, clientCurveFromFlags } from "./curve_flags.ts";
-import { FSYNC_POLICIES, type FsyncPolicy } from "../sequencer/order_log.ts";
+import { SEQUENCER_FLAGS, sequencerFlagOptions } from "./sequencer_flags.ts";
 import { Sequencer } from "../sequencer/sequencer.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -28,43 +27,9 @@ const FLAGS: Record<string, FlagSpec> = {
     default: "30",
     help: "seconds to wait for the broker and the start",
   },
-  log: {
-    type: "string",
-    value: "FILE",
-    help:
-      "durable order log: every number is written (and fsynced) before it is published; started again with the same file, the sequence continues",
-  },
-  fsync: {
-    type: "string",
-    value: "always|batch|never",
-    default: "batch",
-    help:
-      "when --log is fsynced: every order, once per batch drained together, or never (OS decides)",
-  },
-  history: {
-    type: "string",
-    value: "N",
-    default: "100000",
-    help:
-      "how many of the last orders to keep in memory for retransmission (with --log, older ones are read from the file)",
-  },
-  "no-batch": {
-    type: "boolean",
-    help:
-      "publish every order as a bus message of its own (the seed's frames), even where every reader could take batches",
-  },
-  "evict-after": {
-    type: "string",
-    value: "S",
-    default: "5",
-    help:
-      "evict a member silent for S seconds (members greet the sequencer every second): a new view without it; 0 never evicts",
-  },
+  ...SEQUENCER_FLAGS,
   ...COMMON_FLAGS,
 };
-
-/** The shortest --evict-after: two heartbeats of the members. */
-const MIN_EVICT_AFTER_S = 2;
 
 if (import.meta.main) {
   await runCommand(
@@ -76,36 +41,15 @@ if (import.meta.main) {
       const basePort = basePortFlag(values);
       const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
       const host = hostFlag(values);
-      const history = numberFlag(values, "history", 100_000, {
-        min: 1,
-        max: 100_000_000,
-        integer: true,
-      });
-      const fsync = String(values.fsync ?? "batch") as FsyncPolicy;
-      if (!FSYNC_POLICIES.includes(fsync)) {
-        throw new UsageError(
-          `Invalid --fsync ${JSON.stringify(fsync)}: expected always, batch or never`,
-        );
-      }
-      const logPath = typeof values.log === "string" ? values.log : undefined;
-      const evictAfter = numberFlag(values, "evict-after", 5, { min: 0 });
-      if (evictAfter > 0 && evictAfter < MIN_EVICT_AFTER_S) {
-        throw new UsageError(
-          `Invalid --evict-after ${evictAfter}: expected 0 (never evict) or at least ${MIN_EVICT_AFTER_S} seconds: members greet the sequencer every second, and a shorter silence evicts live ones`,
-        );
-      }
+      const options = sequencerFlagOptions(values);
       const log = makeLogger("sequencer", values);
       const signal = untilSignal();
       const joining = Sequencer.join({
         host,
         basePort,
         joinTimeoutMs: joinTimeout * 1000,
-        history,
+        ...options,
         curve: clientCurveFromFlags(values),
-        logPath,
-        fsync,
-        evictAfterMs: evictAfter * 1000,
-        batch: !values["no-batch"],
         log: (line) => log.debug(line),
         warn: (line) => log.info(line),
         trace: values.verbose ? (line) => log.debug(line) : undefined,

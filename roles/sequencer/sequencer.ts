@@ -10,6 +10,7 @@ import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_opt
 import { isClosed, type Socket } from "../../ffi/mod.ts";
 import { joinGroup, participantSockets } from "../participant/join.ts";
 import type { SocketSet } from "../socket_set.ts";
+import type { BusPort } from "../bus_port.ts";
 import type { CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
 import { Membership } from "./membership.ts";
@@ -78,6 +79,14 @@ export interface SequencerOptions extends GroupAddress, RoleLogging {
    * never evicts.
    */
   evictAfterMs?: number;
+  /**
+   * The bus of a broker in this process (`broker.busPort()`): multicasts
+   * come from it and orders go straight to the broker's XPUB, two hops
+   * fewer than through the sequencer's own SUB and XPUB. It still joins
+   * at the broker's endpoints (barrier, start, direct channel). Closing
+   * the sequencer closes the port.
+   */
+  bus?: BusPort;
 }
 
 /** What the sequencer counts. */
@@ -137,9 +146,12 @@ export class Sequencer {
     batches: 0,
   };
   #ctx: SocketSet;
-  #sub!: Socket;
   #pub!: Socket;
   #dealer!: Socket;
+  /** Where multicasts come from and orders go: its own SUB and XPUB, or the broker's bus. */
+  #busIn!: BusPort;
+  #busOut!: BusPort;
+  #localBus: BusPort | undefined;
   #history: OrderHistory;
   #orderLog: OrderLog | undefined;
   #log: (line: string) => void;
@@ -180,6 +192,7 @@ export class Sequencer {
     this.#batch = options.batch ?? true;
     this.#members = new Membership(this.#evictAfterMs, this.#epoch);
     this.#logPath = options.logPath;
+    this.#localBus = options.bus;
     if (options.logPath !== undefined) {
       const { log, recent } = OrderLog.open(options.logPath, {
         fsync: options.fsync ?? "batch",
@@ -207,8 +220,12 @@ export class Sequencer {
       if (sequencer.#history.highest > 0) {
         sequencer.#log(`continuing from the log after order ${sequencer.#history.highest}`);
       }
-      const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs, [""], options.signal);
-      [sequencer.#sub, sequencer.#pub, sequencer.#dealer] = [joined.sub, joined.pub, joined.dealer];
+      // With the broker's bus in this process, its own SUB takes only "start".
+      const topics = options.bus === undefined ? [""] : [START];
+      const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs, topics, options.signal);
+      [sequencer.#pub, sequencer.#dealer] = [joined.pub, joined.dealer];
+      sequencer.#busIn = options.bus ?? joined.sub;
+      sequencer.#busOut = options.bus ?? joined.pub;
       sequencer.#checked = sequencer.#checkAgainstBroker(joined.late, at.barrier);
       sequencer.#loops.push(
         sequencer.#run(),
@@ -254,12 +271,12 @@ export class Sequencer {
       // Nothing is numbered before the log was checked against the group.
       if ((await this.#checked) !== null) return;
       while (true) {
-        let frames: Uint8Array[] | null = await this.#sub.receive();
+        let frames: Uint8Array[] | null = await this.#busIn.receive();
         // Number a batch, make it durable, then keep and publish it.
         const base = this.#history.highest;
         do {
           this.#accept(frames, batch, base);
-          frames = batch.length < BATCH ? this.#sub.tryReceive() : null;
+          frames = batch.length < BATCH ? this.#busIn.tryReceive() : null;
         } while (frames !== null);
         if (!this.#logBatch(batch)) return;
         for (const { seq, payload, origin } of batch) this.#history.add(seq, payload, origin);
@@ -296,7 +313,7 @@ export class Sequencer {
       const frames = batched
         ? orderBatchFrames(orders.slice(start, end))
         : orderFrames(order.seq, order.payload, order.origin);
-      if (!this.#pub.trySend(frames)) await this.#pub.send(frames);
+      if (!this.#busOut.trySend(frames)) await this.#busOut.send(frames);
       this.#counters.ordered += end - start;
       start = end;
     }
@@ -689,6 +706,7 @@ export class Sequencer {
     clearTimeout(this.#checkTimer);
     clearTimeout(this.#viewTimer);
     clearInterval(this.#suspectTimer);
+    this.#localBus?.close();
     this.#ctx.close();
     await Promise.allSettled(this.#loops);
     this.#orderLog?.close();
