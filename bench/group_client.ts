@@ -113,6 +113,8 @@ Flags:
   --recovery-after MS  the member's recoveryAfterMs (default: the member's)
   --window W         the member's window of own multicasts in flight (default: the member's)
   --mark-first-delivery  print "${FIRST_DELIVERY_MARK}" on stdout at the first delivery
+  --one-by-one       read the deliveries through Member.delivered(), one promise each
+                     (default: deliveredBatches(), as many at once as are ready)
   --help             show this help`;
 
 /** The clock every process shares: ms since the epoch, sub-microsecond resolution. */
@@ -178,6 +180,8 @@ interface Flags {
   window?: number;
   /** Print {@link FIRST_DELIVERY_MARK} at the first delivery. */
   markFirst: boolean;
+  /** Read through `delivered()` (a promise a delivery) instead of `deliveredBatches()`. */
+  oneByOne: boolean;
   /** Payload bytes, at least `<id>###` and the stamp. */
   size: number;
 }
@@ -199,6 +203,7 @@ function parseFlags(): Flags | number {
       warmup: { type: "string" },
       "recovery-after": { type: "string" },
       "mark-first-delivery": { type: "boolean" },
+      "one-by-one": { type: "boolean" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -229,6 +234,7 @@ function parseFlags(): Flags | number {
     warmupMs: flagNumber(values, "warmup", 0, 0) * 1000,
     window: values.window === undefined ? undefined : flagNumber(values, "window", 1000, 1),
     markFirst: values["mark-first-delivery"] === true,
+    oneByOne: values["one-by-one"] === true,
     size: Math.max(flagNumber(values, "size", 32, 0), stampOffset(id) + 12),
   };
 }
@@ -362,15 +368,20 @@ async function receiveAll(member: Member, flags: Flags, tally: Tally): Promise<v
   const stampView = new DataView(stamp.buffer);
   if (expect === 0) return;
   // As many at once as are ready: one promise for many deliveries.
+  if (flags.oneByOne) {
+    for await (const delivery of member.delivered()) if (takeOne(delivery, clock())) return;
+    return;
+  }
+  // Every delivery of a batch is handed over at the same moment: one clock reading.
   for await (const batch of member.deliveredBatches()) {
+    const now = clock();
     for (const delivery of batch) {
-      if (takeOne(delivery)) return;
+      if (takeOne(delivery, now)) return;
     }
   }
 
-  /** Times one delivery; true once every expected one has come. */
-  function takeOne(delivery: Delivery): boolean {
-    const now = clock();
+  /** Times one delivery, handed over at `now`; true once every expected one has come. */
+  function takeOne(delivery: Delivery, now: number): boolean {
     const data = delivery.payload;
     let at = -1;
     for (let i = 0; i + 2 < data.byteLength && i < 80; i++) {

@@ -18,4 +18,6 @@ export interface BusPort {
   send(frames: Uint8Array[]): Promise<void>;
   /** Ends the port: a pending receive rejects with a closed error. Idempotent. */
   close(): void;
+  /** True once closed. */
+  readonly closed: boolean;
 }

@@ -17,6 +17,8 @@ Deno.test("plan() runs a warm-up, the throughput runs alternating, JetStream, la
     "throughput-3-deno",
     "throughput-3-seed",
     "throughput-in-broker-3-deno",
+    "throughput-delivered-deno",
+    "throughput-delivered-in-broker-deno",
     "jetstream-memory",
     "throughput-log-deno",
     "jetstream-file",

@@ -508,6 +508,34 @@ Deno.test("The broker killed with SIGKILL and started again with --resume: clien
   );
 });
 
+Deno.test("The broker with the sequencer inside it killed with SIGKILL and started again with --resume and the same --log: nothing lost, no number reused", async () => {
+  const counts: Counts = { c1: 5_000, c2: 5_000, c3: 5_000, c4: 5_000 };
+  await inTempDir("faults-in-broker-", async (dir) => {
+    const log = join(dir, "orders.log");
+    let killedAt = 0;
+    const { report, sent } = await burstScenario(counts, {
+      sequencerInBroker: true,
+      sequencerFlags: ["--log", log],
+      async faults(control) {
+        await untilDelivered(control, "c1", 3_000);
+        killedAt = control.delivered("c1");
+        await control.kill("broker");
+        control.restart("broker");
+      },
+    });
+    assertComplete(report, sent);
+    assert.ok(killedAt > 0, "the broker was not killed");
+    const records = (await Deno.readTextFile(log)).replace(/\n$/, "").split("\n");
+    assert.equal(records.length, sent.length, `the log has ${records.length} orders`);
+    records.forEach((record, i) => assert.ok(record.startsWith(`${i + 1} `), record.slice(0, 80)));
+    console.log(
+      `broker with its sequencer restarted: killed when c1 had delivered ${killedAt}; the log holds 1..${records.length}, all delivered by every client once, in one order (${
+        report.seconds.toFixed(2)
+      } s)`,
+    );
+  });
+});
+
 // --- Late joiners, in one process ---------------------------------------------------------------------
 
 /** Collects a member's deliveries as they come, and wakes whoever waits for enough of them. */

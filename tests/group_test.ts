@@ -222,6 +222,42 @@ Deno.test("With the sequencer inside the broker, the members agree on one order 
   }
 });
 
+Deno.test("A sequencer inside the broker whose join fails gives the bus port back: the next one takes it and numbers", async () => {
+  const basePort = freeBasePort();
+  const broker = new Broker({ expect: 2, basePort });
+  try {
+    const port = broker.busPort();
+    assert.throws(() => broker.busPort(), /taken/);
+    const aborted = new AbortController();
+    aborted.abort(new Error("stopped before the start"));
+    await assert.rejects(
+      Sequencer.join({ basePort, bus: port, signal: aborted.signal }),
+      /stopped before the start/,
+    );
+    assert.ok(port.closed, "the failed join closed its port");
+    await assert.rejects(Sequencer.join({ basePort, bus: port }), /bus port .* is closed/);
+    const [sequencer, member] = await within(
+      T,
+      "the second sequencer and c1 to join",
+      Promise.all([
+        Sequencer.join({ basePort, bus: broker.busPort(), joinTimeoutMs: T }),
+        Member.join({ id: "c1", basePort, joinTimeoutMs: T }),
+      ]),
+    );
+    try {
+      await member.multicast("c1###numbered");
+      const [delivery] = await within(T, "c1's delivery", take(member, 1));
+      assert.equal(delivery!.seq, 1);
+      assert.equal(decoder.decode(delivery!.payload), "c1###numbered");
+    } finally {
+      await member.close();
+      await sequencer.close();
+    }
+  } finally {
+    await broker.close();
+  }
+});
+
 Deno.test("Member.join() names the endpoint when no broker answers in time", async () => {
   const basePort = freeBasePort();
   await assert.rejects(

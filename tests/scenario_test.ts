@@ -349,7 +349,7 @@ Deno.test("The broker refuses --expect abc with exit code 2, naming --expect", a
   assert.match(result.stderr, /--expect "abc"/);
 });
 
-Deno.test("The broker refuses the sequencer's flags without --sequencer, and --sequencer with CURVE, with exit code 2", async () => {
+Deno.test("The broker refuses the sequencer's flags without --sequencer, --sequencer with CURVE or --resume without --log, with exit code 2", async () => {
   const stray = await runRole("broker", ["--expect", "2", "--log", "x.log"]);
   assert.equal(stray.code, 2, stray.stderr);
   assert.match(stray.stderr, /--log is a flag of the sequencer: give --sequencer too/);
@@ -361,6 +361,9 @@ Deno.test("The broker refuses the sequencer's flags without --sequencer, and --s
   const evict = await runRole("broker", ["--expect", "2", "--sequencer", "--evict-after", "1"]);
   assert.equal(evict.code, 2, evict.stderr);
   assert.match(evict.stderr, /Invalid --evict-after 1: expected 0 \(never evict\) or at least 2/);
+  const resume = await runRole("broker", ["--expect", "2", "--sequencer", "--resume"]);
+  assert.equal(resume.code, 2, resume.stderr);
+  assert.match(resume.stderr, /--resume --sequencer needs the sequencer's --log/);
 });
 
 Deno.test("The client refuses --receive some with exit code 2, naming the choices", async () => {

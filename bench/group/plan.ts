@@ -94,6 +94,8 @@ export interface RunSpec {
    * --sequencer`, taking orders straight to the bus) instead of as its own.
    */
   inBroker?: boolean;
+  /** The clients read through `Member.delivered()`, a promise a delivery (else `deliveredBatches()`). */
+  oneByOne?: boolean;
   /** JetStream's runs: the stream's storage (a fresh server and store each run). */
   storage?: JetStreamStorage;
 }
@@ -179,6 +181,22 @@ function planThroughput({ scale, throughputRuns }: PlanOptions, add: Add): void 
         rate: 0,
       },
       run === 1 ? "throughput-in-broker" : `throughput-in-broker-${run}`,
+    );
+  }
+  // Through `Member.delivered()`, as a user who writes the plain loop: both topologies.
+  for (const inBroker of [false, true]) {
+    add(
+      {
+        groups: ["in-broker"],
+        impl: "deno",
+        ...(inBroker ? { inBroker } : {}),
+        oneByOne: true,
+        clients: 4,
+        size: 32,
+        total: scaled(THROUGHPUT_MULTICASTS, scale),
+        rate: 0,
+      },
+      inBroker ? "throughput-delivered-in-broker" : "throughput-delivered",
     );
   }
 }

@@ -523,7 +523,7 @@ export function medianThroughputRun(
 ): RunResult | undefined {
   const runs = results
     .filter((r) =>
-      r.impl === impl && r.rate === 0 && !r.sequencer?.log &&
+      r.impl === impl && r.rate === 0 && !r.sequencer?.log && !r.oneByOne &&
       (inBroker
         ? r.inBroker === true && r.groups.includes("in-broker")
         : r.groups.includes("throughput"))

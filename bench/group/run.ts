@@ -174,6 +174,7 @@ function startClient(
     ...["--expect", String(spec.total), "--timeout", String(clientTimeout(spec))],
     ...["--warmup", String(spec.rate > 0 ? WARMUP_SECONDS : 0)],
     ...(frozen ? ["--mark-first-delivery"] : []),
+    ...(spec.oneByOne ? ["--one-by-one"] : []),
   ], { permissions: CLIENT_PERMISSIONS, flags: profileFlags(spec, id), captureStdout: true });
 }
 

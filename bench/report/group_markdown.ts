@@ -183,13 +183,15 @@ function clientsName(r: RunResult): string {
 
 /**
  * A run's implementation, for the tables: "ours" (with --log, with the
- * sequencer in the broker), "seed (pyzmq)", "JetStream (file)".
+ * sequencer in the broker, read by `delivered()`), "seed (pyzmq)", "JetStream (file)".
  */
 export function implName(r: RunResult): string {
   if (r.impl === "jetstream") return `JetStream (${r.storage ?? "memory"})`;
   if (r.impl === "seed") return "seed (pyzmq)";
   const log = r.sequencer?.log && !r.groups.includes("frozen") ? " (--log)" : "";
-  return `ours${log}${r.inBroker ? ", sequencer in the broker" : ""}`;
+  return `ours${log}${r.inBroker ? ", sequencer in the broker" : ""}${
+    r.oneByOne ? ", read by delivered()" : ""
+  }`;
 }
 
 function runRow(r: RunResult): string {

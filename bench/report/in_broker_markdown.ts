@@ -15,6 +15,8 @@ import { count, cpuMicrosPerDelivery, head, millis, ratio, row } from "./format.
 export interface TopologyRuns {
   /** The median throughput run (32 B, in memory, as fast as backpressure allows). */
   throughput?: RunResult;
+  /** The throughput load read through `Member.delivered()`. */
+  oneByOne?: RunResult;
   /** The durable run: the sequencer with --log. */
   durable?: RunResult;
   /** The latency runs at 1,000 and 10,000 multicasts/s. */
@@ -40,6 +42,7 @@ export function topologyRuns(results: RunResult[], inBroker: boolean): TopologyR
     );
   return {
     throughput: medianThroughputRun(results, "deno", inBroker),
+    oneByOne: findRun(results, "deno", (r) => mine(r) && r.oneByOne === true),
     durable: findRun(
       results,
       "deno",
@@ -64,6 +67,11 @@ export function inBrokerSection(reported: RunResult[]): string[] {
         `deliveries/s per client, 32 B, median of ${THROUGHPUT_RUNS} runs (slowest–fastest client)`,
         (t) => rateRange(t.throughput),
         (t) => rate(t.throughput),
+      ],
+      [
+        "the same, read through `Member.delivered()` (a promise a delivery)",
+        (t) => rateRange(t.oneByOne),
+        (t) => rate(t.oneByOne),
       ],
       [
         "against JetStream's memory storage",

@@ -15,7 +15,7 @@ import {
   type Socket,
   ZmqError,
 } from "../../ffi/mod.ts";
-import { BusGate } from "./bus_gate.ts";
+import { BusGate, isOrder } from "./bus_gate.ts";
 import { LocalBus } from "./local_bus.ts";
 import type { BusPort } from "../bus_port.ts";
 import { VerifiedIds } from "./verified_ids.ts";
@@ -99,6 +99,11 @@ export interface BrokerCounters {
    * alone (it catches up from the sequencer) and the others go on.
    */
   busOverflows: number;
+  /**
+   * Multicasts dropped for the sequencer in this process (see
+   * `busPort()`) because it had 100,000 waiting: their members resend them.
+   */
+  sequencerOverflows: number;
 }
 
 /**
@@ -124,6 +129,7 @@ export class Broker {
     refused: 0,
     highestOrder: 0,
     busOverflows: 0,
+    sequencerOverflows: 0,
   };
   /** Resolves once `start` was published. */
   readonly started: Promise<void>;
@@ -413,15 +419,17 @@ export class Broker {
    * it gets every multicast the broker forwards, and its orders go
    * straight to the broker's XPUB, so a multicast takes two hops to the
    * members instead of four. From then on an order from any connection is
-   * refused. The sequencer still joins through the barrier and uses the
-   * direct channel as any other. One per broker.
+   * refused, for good. The sequencer still joins through the barrier and
+   * uses the direct channel as any other. One at a time: a new port once
+   * the last one closed (its sequencer closed or failed to join); while
+   * none is open, the multicasts are not numbered.
    *
    * @returns The port to give the sequencer as its `bus` option.
-   * @throws {Error} if a sequencer took it already.
+   * @throws {Error} if the port of a sequencer is open.
    */
   busPort(): BusPort {
-    if (this.#localBus !== undefined) {
-      throw new Error("The broker's bus port is taken: one sequencer per broker");
+    if (this.#localBus !== undefined && !this.#localBus.closed) {
+      throw new Error("The broker's bus port is taken: one sequencer per broker at a time");
     }
     this.#gate.takeOrdersFromInside();
     this.#localBus = new LocalBus((frames) => this.#publishOrders(frames), BUS_HWM);
@@ -455,10 +463,10 @@ export class Broker {
 
   /** The sequencer in this process has BUS_HWM multicasts waiting: this one is dropped for it. */
   #sequencerFull(): void {
-    const count = ++this.#counters.busOverflows;
+    const count = ++this.#counters.sequencerOverflows;
     if (count <= 10 || count % 100 === 0) {
       this.#warn(
-        `The sequencer in this process has ${BUS_HWM} multicasts waiting: more are dropped for it (their senders resend them) until it has taken some (${count} times so far)`,
+        `The sequencer in this process has ${BUS_HWM} multicasts waiting: more are dropped for it until it has taken some; our members resend theirs, a seed peer's are lost (${count} dropped so far)`,
       );
     }
   }
@@ -734,11 +742,6 @@ const ID_TOPIC_BYTES = bytes(ID_TOPIC_PREFIX);
 const BROKER_BYTES = bytes(BROKER_ID);
 const VERIFY = bytes("VERIFY");
 const EMPTY = new Uint8Array(0);
-
-/** True for an order (or a batch of orders): three frames, the second a number. */
-function isOrder(message: Uint8Array[]): boolean {
-  return message.length === 3 && message[1]!.byteLength > 0;
-}
 
 /** True for the routing ids of the group's own roles: the sequencer and the broker. */
 function isOurs(from: Uint8Array): boolean {

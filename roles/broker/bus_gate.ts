@@ -26,6 +26,11 @@ export const DEFAULT_GATE_REACH = 1_000_000;
 const AT = 0x40;
 const decoder = new TextDecoder();
 
+/** True for an order (or a batch of orders): three frames, the second (the number) not empty. */
+export function isOrder(message: Uint8Array[]): boolean {
+  return message.length === 3 && message[1]!.byteLength > 0;
+}
+
 /** Decides which bus messages the broker forwards. */
 export class BusGate {
   #highest = 0;
@@ -76,15 +81,15 @@ export class BusGate {
    * @returns null to forward it, or why it is refused.
    */
   check(message: Uint8Array[], userId: string | undefined, inside = false): string | null {
-    const isOrder = message.length === 3 && message[1]!.byteLength > 0;
-    if (isOrder && this.#ordersFromInside && !inside) {
+    const order = isOrder(message);
+    if (order && this.#ordersFromInside && !inside) {
       return "an order from a connection: this broker's sequencer runs inside it, and only its orders are forwarded";
     }
     if (this.#authenticated && !inside) {
-      const refusal = this.#checkIdentity(message, userId ?? "", isOrder);
+      const refusal = this.#checkIdentity(message, userId ?? "", order);
       if (refusal !== null) return refusal;
     }
-    if (!isOrder) return null;
+    if (!order) return null;
     if (!isOrderBatch(message)) return this.#checkNumber(decimalAt(message[1]!, 0));
     this.#sawBatch = true;
     const span = batchSpan(message);

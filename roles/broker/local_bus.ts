@@ -34,6 +34,11 @@ export class LocalBus implements BusPort {
     this.#capacity = capacity;
   }
 
+  /** True once closed (by the sequencer, or the broker). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Multicasts dropped because the sequencer had `capacity` waiting. */
   get dropped(): number {
     return this.#dropped;

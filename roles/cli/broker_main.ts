@@ -54,7 +54,7 @@ const FLAGS: Record<string, FlagSpec> = {
   sequencer: {
     type: "boolean",
     help:
-      "run the group's sequencer inside this process (it counts in --expect): orders go straight to the bus, two hops fewer; the flags below are its own",
+      "run the group's sequencer inside this process (it counts in --expect): orders go straight to the bus, two hops fewer; --log, --fsync, --history, --no-batch and --evict-after are its flags",
   },
   ...SEQUENCER_FLAGS,
   ...COMMON_FLAGS,
@@ -75,6 +75,11 @@ function sequencerOptions(values: FlagValues): SequencerFlagOptions | undefined 
       );
     }
     return undefined;
+  }
+  if (values.resume === true && values.log === undefined) {
+    throw new UsageError(
+      "--resume --sequencer needs the sequencer's --log: without it the sequence would start again from 1",
+    );
   }
   if (values["curve-key"] !== undefined || values["curve-allow"] !== undefined) {
     throw new UsageError(
@@ -135,7 +140,7 @@ if (import.meta.main) {
   await runCommand(
     "broker",
     "deno task run:broker",
-    "Runs the group's broker: the multicast forwarder, the start barrier and the router for direct messages.\nRuns until SIGINT/SIGTERM.",
+    "Runs the group's broker: the multicast forwarder, the start barrier and the router for direct messages;\nwith --sequencer, the group's sequencer too, in the same process.\nRuns until SIGINT/SIGTERM.",
     FLAGS,
     async (values) => {
       if (values.expect === undefined) {

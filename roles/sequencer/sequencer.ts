@@ -84,7 +84,8 @@ export interface SequencerOptions extends GroupAddress, RoleLogging {
    * come from it and orders go straight to the broker's XPUB, two hops
    * fewer than through the sequencer's own SUB and XPUB. It still joins
    * at the broker's endpoints (barrier, start, direct channel). Closing
-   * the sequencer closes the port.
+   * the sequencer, or a join that fails, closes the port. Its log's writes
+   * and fsyncs then hold up the broker's forwarding while they last.
    */
   bus?: BusPort;
 }
@@ -214,6 +215,11 @@ export class Sequencer {
   static async join(options: SequencerOptions): Promise<Sequencer> {
     const at = groupEndpoints(options);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
+    if (options.bus?.closed) {
+      throw new Error(
+        "The bus port given to Sequencer.join is closed: take a new broker.busPort()",
+      );
+    }
     const ctx = participantSockets(options);
     try {
       const sequencer = new Sequencer(ctx, options);
@@ -226,6 +232,9 @@ export class Sequencer {
       [sequencer.#pub, sequencer.#dealer] = [joined.pub, joined.dealer];
       sequencer.#busIn = options.bus ?? joined.sub;
       sequencer.#busOut = options.bus ?? joined.pub;
+      // Unread from now on: closed, so that nothing piles up in it (a member
+      // whose id begins with "start" would match its subscription).
+      if (options.bus !== undefined) joined.sub.close();
       sequencer.#checked = sequencer.#checkAgainstBroker(joined.late, at.barrier);
       sequencer.#loops.push(
         sequencer.#run(),
@@ -247,6 +256,7 @@ export class Sequencer {
       sequencer.#watchMembers();
       return sequencer;
     } catch (error) {
+      options.bus?.close();
       ctx.close();
       throw error;
     }
@@ -292,8 +302,9 @@ export class Sequencer {
   /**
    * Publishes numbered orders: in batches of at most `#batchBytes` when the
    * group can read them (a lone order still goes as the seed's frames),
-   * otherwise one bus message each. At the high-water mark the sends wait,
-   * in order (XPUB_NODROP).
+   * otherwise one bus message each. At its XPUB's high-water mark the sends
+   * wait, in order (XPUB_NODROP); the broker's bus in this process never
+   * waits (a full subscriber loses the message alone, as any bus message).
    */
   async #publish(orders: readonly LoggedOrder[]): Promise<void> {
     let start = 0;
