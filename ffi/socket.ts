@@ -59,6 +59,41 @@ interface SendWaiter {
   reject(error: Error): void;
 }
 
+/** A `poll()` that waits for the socket to become readable or writable. */
+interface PollWaiter {
+  /** POLLIN, POLLOUT or both. */
+  mask: number;
+  resolve(ready: PollResult): void;
+  reject(error: Error): void;
+}
+
+/** Options of a `receive()` or `send()`. */
+export interface OperationOptions {
+  /**
+   * Ends the wait: the call rejects with the signal's reason, and nothing
+   * is taken (a message that comes later stays for the next `receive()`;
+   * a message not yet sent is not sent).
+   */
+  signal?: AbortSignal;
+}
+
+/** Which readiness `poll()` waits for. */
+export type PollEvents = "readable" | "writable" | "both";
+
+/** Options of `poll()`. */
+export interface PollOptions extends OperationOptions {
+  /** How long to wait, ms; -1 (the default) waits until ready. */
+  timeoutMs?: number;
+}
+
+/** What `poll()` found: whether a message can be received, and sent, now. */
+export interface PollResult {
+  /** A `tryReceive()` would return a message now. */
+  readable: boolean;
+  /** A `trySend()` would take a message now (for a ROUTER: for some peer). */
+  writable: boolean;
+}
+
 /** Hooks the owning context gives a socket. */
 export interface SocketOwner {
   /** The native context pointer. */
@@ -107,6 +142,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #receiverHead = 0;
   #senders: SendWaiter[] = [];
   #senderHead = 0;
+  #pollers: PollWaiter[] = [];
+  /** RCVTIMEO and SNDTIMEO as last set (ms; -1: wait for ever), which `receive()` and `send()` honour. */
+  #receiveTimeout = -1;
+  #sendTimeout = -1;
   #servicing = false;
   #recheckQueued = false;
   #sentSinceReceive = false;
@@ -114,7 +153,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   /** What the poller sees of this socket: its internals stay off the public type. */
   #waitable: Waitable;
   /** Message properties read with each message received (names as C strings). */
-  #properties: { name: string; cname: Uint8Array }[] = [];
+  #properties: { name: string; cname: Uint8Array; alias?: Uint8Array }[] = [];
 
   /**
    * Use `Context.socket(type)` instead.
@@ -282,6 +321,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       ),
       what,
     );
+    if (name === "RCVTIMEO") this.#receiveTimeout = value as number;
+    else if (name === "SNDTIMEO") this.#sendTimeout = value as number;
   }
 
   /**
@@ -347,16 +388,22 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 
   /**
    * Receives one message, waiting for it if none is ready. Calls made while
-   * others wait are served in call order.
+   * others wait are served in call order. With RCVTIMEO set (ms, as libzmq
+   * takes it), a wait longer than that rejects with a `ZmqError` of code
+   * `"EAGAIN"`, and nothing is taken.
    *
+   * @param options `signal`: ends the wait, rejecting with its reason.
    * @returns The message's frames. Frames up to 4 KiB are views into a
    * shared slab (see `allocBytes`): their `buffer` is larger than they are.
-   * @throws {ZmqError} with code `"ECLOSED"` if the socket closes first.
+   * @throws {ZmqError} with code `"ECLOSED"` if the socket closes first,
+   * `"EAGAIN"` past RCVTIMEO.
    */
-  receive(): Promise<Uint8Array[]> {
+  receive(options?: OperationOptions): Promise<Uint8Array[]> {
     if (this.#handle === null) {
       return Promise.reject(closedError("Cannot receive"));
     }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const turnOwed = owesTurn();
     if (this.#receiverHead === this.#receivers.length && !turnOwed) {
       const message = this.#tryReceive();
@@ -365,10 +412,69 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         return Promise.resolve(message);
       }
     }
+    return this.#waitReceive(signal, turnOwed);
+  }
+
+  /** Queues a receive (with RCVTIMEO and the signal) and hands the socket to the poller. */
+  #waitReceive(signal?: AbortSignal, turnOwed = false): Promise<Uint8Array[]> {
     return new Promise((resolve, reject) => {
-      this.#receivers.push({ resolve, reject });
+      const timeout = this.#receiveTimeout;
+      const waiter: ReceiveWaiter = timeout < 0 && signal === undefined
+        ? { resolve, reject }
+        : guarded(
+          { resolve, reject },
+          () => removeWaiter(this.#receivers, this.#receiverHead, waiter),
+          timeout,
+          signal,
+          () => timedOut("receive", "RCVTIMEO", timeout),
+        );
+      this.#receivers.push(waiter);
       if (turnOwed) nextTurn(() => this.#park());
       else this.#park();
+    });
+  }
+
+  /**
+   * Waits until a message can be received (`"readable"`, the default) or
+   * sent (`"writable"`), without taking or sending anything: another
+   * caller's `receive()` may still take the message first.
+   *
+   * @param events What to wait for: `"readable"`, `"writable"` or `"both"`.
+   * @param options `timeoutMs` (-1, the default, waits until ready) and `signal`.
+   * @returns What is ready; after `timeoutMs` with nothing ready, both false.
+   * @throws {ZmqError} `"ECLOSED"` if the socket closes first; the signal's reason if it aborts.
+   *
+   * @example
+   * ```ts ignore
+   * const { readable } = await sock.poll("readable", { timeoutMs: 100 });
+   * if (readable) console.log(sock.tryReceive());
+   * ```
+   */
+  poll(events: PollEvents = "readable", options: PollOptions = {}): Promise<PollResult> {
+    if (this.#handle === null) return Promise.reject(closedError("Cannot poll"));
+    const { timeoutMs = -1, signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const mask = events === "readable"
+      ? POLLIN
+      : events === "writable"
+      ? POLLOUT
+      : POLLIN | POLLOUT;
+    const now = this.#events();
+    if ((now & mask) !== 0 || timeoutMs === 0) return Promise.resolve(readiness(now));
+    return new Promise((resolve, reject) => {
+      const waiter: PollWaiter = {
+        mask,
+        ...guarded(
+          { resolve, reject },
+          () => removeWaiter(this.#pollers, 0, waiter),
+          timeoutMs,
+          signal,
+          () => undefined,
+          () => readiness(this.#events()),
+        ),
+      };
+      this.#pollers.push(waiter);
+      this.#park();
     });
   }
 
@@ -393,8 +499,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * message received from now on; {@link messageProperties} then returns
    * them for a received message. Properties are libzmq's connection
    * metadata: `"User-Id"` (the id a ZAP handler gave the peer),
-   * `"Peer-Address"`, `"Socket-Type"`, `"Routing-Id"`, and any set with
-   * `ZMQ_METADATA`. A property the connection lacks is left out.
+   * `"Peer-Address"`, `"Socket-Type"`, `"Routing-Id"` (the peer's ROUTING_ID,
+   * which libzmq 4.3 names `"Identity"`: either name reads it), ZAP
+   * metadata and any set with `ZMQ_METADATA`. A property the connection
+   * lacks is left out. Messages of a socket that reads none cost nothing more.
    *
    * @param names The property names; an empty list stops reading them.
    *
@@ -406,20 +514,44 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
    * ```
    */
   readProperties(names: readonly string[]): void {
-    this.#properties = names.map((name) => ({ name, cname: cstr(name) }));
+    this.#properties = names.map((name) => ({
+      name,
+      cname: cstr(name),
+      // libzmq 4.3 sends a peer's routing id under ZMTP's older name.
+      ...(name === "Routing-Id" ? { alias: cstr("Identity") } : {}),
+    }));
   }
 
   /**
    * Sends a message of one or more frames, waiting while the high-water
-   * mark is reached. Resolves once libzmq has taken the whole message.
+   * mark is reached. Resolves once libzmq has taken the whole message. With
+   * SNDTIMEO set (ms), a wait longer than that rejects with a `ZmqError` of
+   * code `"EAGAIN"`, and nothing of the message is sent.
    *
    * @param message A frame (string or bytes) or an array of frames.
+   * @param options `signal`: ends the wait, rejecting with its reason (nothing sent).
    * @throws {ZmqError} e.g. `"EHOSTUNREACH"` from a ROUTER with
-   * ROUTER_MANDATORY, or `"ECLOSED"` if the socket closes first.
+   * ROUTER_MANDATORY, `"EAGAIN"` past SNDTIMEO, or `"ECLOSED"` if the
+   * socket closes first.
    */
-  send(message: Message): Promise<void> {
+  send(message: Message, options?: OperationOptions): Promise<void> {
     if (this.#handle === null) {
       return Promise.reject(closedError("Cannot send"));
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const turnOwed = owesTurn();
+    const free = this.#senderHead === this.#senders.length && !turnOwed;
+    // One frame of bytes, the common case: no array, no new promise.
+    if (free && message instanceof Uint8Array) {
+      try {
+        if (this.#trySendFrame(message)) {
+          this.#afterOperation();
+          return RESOLVED;
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     let frames: Uint8Array[];
     try {
@@ -427,19 +559,31 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const turnOwed = owesTurn();
-    if (this.#senderHead === this.#senders.length && !turnOwed) {
+    if (free && !(message instanceof Uint8Array)) {
       try {
         if (this.#trySend(frames)) {
           this.#afterOperation();
-          return Promise.resolve();
+          return RESOLVED;
         }
       } catch (error) {
         return Promise.reject(error);
       }
     }
     return new Promise((resolve, reject) => {
-      this.#senders.push({ frames, resolve, reject });
+      const timeout = this.#sendTimeout;
+      const waiter: SendWaiter = timeout < 0 && signal === undefined
+        ? { frames, resolve, reject }
+        : {
+          frames,
+          ...guarded(
+            { resolve, reject },
+            () => removeWaiter(this.#senders, this.#senderHead, waiter),
+            timeout,
+            signal,
+            () => timedOut("send", "SNDTIMEO", timeout),
+          ),
+        };
+      this.#senders.push(waiter);
       if (turnOwed) nextTurn(() => this.#park());
       else this.#park();
     });
@@ -505,11 +649,27 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   /** The configured properties of the frame in `#msg` (a peer's frames all have the same). */
   #readProperties(): Readonly<Record<string, string>> {
     const values: Record<string, string> = {};
-    for (const { name, cname } of this.#properties) {
-      const value = this.#lib.zmq_msg_gets(this.#msg, cname);
+    for (const { name, cname, alias } of this.#properties) {
+      const value = this.#lib.zmq_msg_gets(this.#msg, cname) ??
+        (alias === undefined ? null : this.#lib.zmq_msg_gets(this.#msg, alias));
       if (value !== null) values[name] = readCString(value);
     }
     return Object.freeze(values);
+  }
+
+  /** Sends a one-frame message with DONTWAIT; false on EAGAIN. */
+  #trySendFrame(frame: Uint8Array): boolean {
+    const lib = this.#lib;
+    const size = sizeArgument(frame.byteLength);
+    while (lib.zmq_send(this.#handle, frame, size, DONTWAIT) === -1) {
+      const errno = lib.zmq_errno();
+      if (errno === ERRNO.EINTR) continue;
+      if (errno === ERRNO.EAGAIN) return false;
+      throw lastError("Cannot send");
+    }
+    this.#sentSinceReceive = true;
+    this.#sentCycle = pollCycle();
+    return true;
   }
 
   /** Sends all frames with DONTWAIT; false if the first frame got EAGAIN. */
@@ -540,7 +700,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     const events = this.#events();
     return ((events & POLLIN) !== 0 &&
       this.#receiverHead < this.#receivers.length) ||
-      ((events & POLLOUT) !== 0 && this.#senderHead < this.#senders.length);
+      ((events & POLLOUT) !== 0 && this.#senderHead < this.#senders.length) ||
+      this.#pollers.some((waiter) => (events & waiter.mask) !== 0);
   }
 
   /**
@@ -558,7 +719,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   /** True while a receive or send waits (for the poller). */
   #waiting(): boolean {
     return this.#receiverHead < this.#receivers.length ||
-      this.#senderHead < this.#senders.length;
+      this.#senderHead < this.#senders.length || this.#pollers.length > 0;
   }
 
   /**
@@ -599,6 +760,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       while (progress && this.#waiting()) {
         progress = false;
         const events = this.#events();
+        // Pollers first: they see the readiness before a receive takes it.
+        if (this.#pollers.length > 0 && this.#servePollers(events)) served = true;
         if (events & POLLIN) {
           while (this.#receiverHead < this.#receivers.length) {
             let message: Uint8Array[] | null;
@@ -637,6 +800,16 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return served;
   }
 
+  /** Resolves the pollers that `events` satisfies; true if any. */
+  #servePollers(events: number): boolean {
+    const ready = this.#pollers.filter((waiter) => (events & waiter.mask) !== 0);
+    if (ready.length === 0) return false;
+    this.#pollers = this.#pollers.filter((waiter) => (events & waiter.mask) === 0);
+    const result = readiness(events);
+    for (const waiter of ready) waiter.resolve(result);
+    return true;
+  }
+
   #takeReceiver(): ReceiveWaiter {
     const waiter = this.#receivers[this.#receiverHead]!;
     this.#receivers[this.#receiverHead++] = undefined as unknown as ReceiveWaiter;
@@ -672,7 +845,24 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return {
       next: () => {
         if (this.#handle === null) return Promise.resolve(done);
-        return this.receive().then((value) => ({ done: false, value }), ended);
+        const turnOwed = owesTurn();
+        // A message ready now: one promise, no continuation.
+        if (this.#receiverHead === this.#receivers.length && !turnOwed) {
+          let value: Uint8Array[] | null;
+          try {
+            value = this.#tryReceive();
+          } catch (error) {
+            return Promise.reject(error);
+          }
+          if (value !== null) {
+            this.#afterOperation();
+            return Promise.resolve({ done: false, value });
+          }
+        }
+        return this.#waitReceive(undefined, turnOwed).then(
+          (value) => ({ done: false, value }),
+          ended,
+        );
       },
       return: () => Promise.resolve(done),
     };
@@ -694,6 +884,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     while (this.#senderHead < this.#senders.length) {
       this.#takeSender().reject(error);
     }
+    for (const waiter of this.#pollers.splice(0)) waiter.reject(error);
     thePoller().forget(this.#waitable);
     this.#lib.zmq_msg_close(this.#msg);
     this.#lib.zmq_close(handle);
@@ -710,6 +901,9 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     socketOwner = (socket) => socket.#owner;
   }
 }
+
+/** What a `send()` that libzmq took at once returns: one promise for all of them. */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The properties read with each received message, for sockets that read them. */
 const received = new WeakMap<Uint8Array[], Readonly<Record<string, string>>>();
@@ -773,6 +967,76 @@ function describe(value: unknown): string {
       ? ""
       : String(value)
   }`.trim();
+}
+
+/** What `ZMQ_EVENTS` says, as a {@link PollResult}. */
+function readiness(events: number): PollResult {
+  return { readable: (events & POLLIN) !== 0, writable: (events & POLLOUT) !== 0 };
+}
+
+/** Takes `waiter` out of `queue` (from `head` on) if it still waits there; true if it did. */
+function removeWaiter<T>(queue: T[], head: number, waiter: T): boolean {
+  const at = queue.indexOf(waiter, head);
+  if (at < 0) return false;
+  queue.splice(at, 1);
+  return true;
+}
+
+/** The error of a wait past RCVTIMEO or SNDTIMEO. */
+function timedOut(what: "receive" | "send", option: string, ms: number): ZmqError {
+  return new ZmqError(
+    `Cannot ${what}: nothing ${
+      what === "receive" ? "came" : "could be sent"
+    } within ${option} ${ms} ms (EAGAIN)`,
+    ERRNO.EAGAIN,
+    "EAGAIN",
+  );
+}
+
+/**
+ * Wraps a waiter's callbacks with a timeout and a signal: when either
+ * comes first, the waiter is taken out of its queue (`remove`, false if it
+ * is being served already) and settles with the timeout's error (or, when
+ * `onTimeout` is given, resolves with its value) or the signal's reason.
+ * Settling in any way clears the timer and the listener.
+ */
+function guarded<T>(
+  waiter: { resolve(value: T): void; reject(error: Error): void },
+  remove: () => boolean,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  timeoutError: () => Error | undefined,
+  onTimeout?: () => T,
+): { resolve(value: T): void; reject(error: Error): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const cleanup = () => {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", abort);
+  };
+  const abort = () => {
+    if (!remove()) return;
+    cleanup();
+    waiter.reject(signal!.reason);
+  };
+  if (timeoutMs >= 0) {
+    timer = setTimeout(() => {
+      if (!remove()) return;
+      cleanup();
+      if (onTimeout !== undefined) waiter.resolve(onTimeout());
+      else waiter.reject(timeoutError()!);
+    }, timeoutMs);
+  }
+  signal?.addEventListener("abort", abort, { once: true });
+  return {
+    resolve(value) {
+      cleanup();
+      waiter.resolve(value);
+    },
+    reject(error) {
+      cleanup();
+      waiter.reject(error);
+    },
+  };
 }
 
 /** The socket type name for a libzmq type number. */
