@@ -41,7 +41,12 @@ export interface OptionSpec {
   readonly access: "rw" | "r" | "w";
 }
 
-/** Every supported socket option: its libzmq id, value kind and access. */
+/**
+ * Every socket option of libzmq 4.3.4 that a stable (non-draft) build
+ * accepts: its libzmq id, value kind and access. Left out: the deprecated
+ * IDENTITY (use ROUTING_ID), IPV4ONLY (use IPV6), TCP_ACCEPT_FILTER and
+ * IPC_FILTER_* (use ZAP), and the DRAFT options a stable build refuses.
+ */
 export const SocketOptions = {
   AFFINITY: { id: 4, kind: "int64", access: "rw" },
   ROUTING_ID: { id: 5, kind: "bytes", access: "rw" },
@@ -86,23 +91,53 @@ export const SocketOptions = {
   PROBE_ROUTER: { id: 51, kind: "bool", access: "w" },
   REQ_CORRELATE: { id: 52, kind: "bool", access: "w" },
   REQ_RELAXED: { id: 53, kind: "bool", access: "w" },
-  CONFLATE: { id: 54, kind: "bool", access: "w" },
+  CONFLATE: { id: 54, kind: "bool", access: "rw" },
   ZAP_DOMAIN: { id: 55, kind: "string", access: "rw" },
   ROUTER_HANDOVER: { id: 56, kind: "bool", access: "w" },
   TOS: { id: 57, kind: "int", access: "rw" },
   CONNECT_ROUTING_ID: { id: 61, kind: "bytes", access: "w" },
+  // GSSAPI_*: only where libzmq was built with GSSAPI (`zmqHas("gssapi")`); EINVAL otherwise.
+  GSSAPI_SERVER: { id: 62, kind: "bool", access: "rw" },
+  GSSAPI_PRINCIPAL: { id: 63, kind: "string", access: "rw" },
+  GSSAPI_SERVICE_PRINCIPAL: { id: 64, kind: "string", access: "rw" },
+  GSSAPI_PLAINTEXT: { id: 65, kind: "bool", access: "rw" },
   HANDSHAKE_IVL: { id: 66, kind: "int", access: "rw" },
+  SOCKS_PROXY: { id: 68, kind: "string", access: "rw" },
   XPUB_NODROP: { id: 69, kind: "bool", access: "w" },
   XPUB_MANUAL: { id: 71, kind: "bool", access: "w" },
   XPUB_WELCOME_MSG: { id: 72, kind: "bytes", access: "w" },
+  STREAM_NOTIFY: { id: 73, kind: "bool", access: "w" },
   INVERT_MATCHING: { id: 74, kind: "bool", access: "rw" },
-  HEARTBEAT_IVL: { id: 75, kind: "int", access: "w" },
-  HEARTBEAT_TTL: { id: 76, kind: "int", access: "w" },
-  HEARTBEAT_TIMEOUT: { id: 77, kind: "int", access: "w" },
+  HEARTBEAT_IVL: { id: 75, kind: "int", access: "rw" },
+  HEARTBEAT_TTL: { id: 76, kind: "int", access: "rw" },
+  HEARTBEAT_TIMEOUT: { id: 77, kind: "int", access: "rw" },
   XPUB_VERBOSER: { id: 78, kind: "bool", access: "w" },
   CONNECT_TIMEOUT: { id: 79, kind: "int", access: "rw" },
   TCP_MAXRT: { id: 80, kind: "int", access: "rw" },
+  THREAD_SAFE: { id: 81, kind: "bool", access: "r" },
   MULTICAST_MAXTPDU: { id: 84, kind: "int", access: "rw" },
+  // VMCI_*: only where libzmq was built with VMCI (`zmqHas("vmci")`); EINVAL otherwise.
+  VMCI_BUFFER_SIZE: { id: 85, kind: "int64", access: "rw" },
+  VMCI_BUFFER_MIN_SIZE: { id: 86, kind: "int64", access: "rw" },
+  VMCI_BUFFER_MAX_SIZE: { id: 87, kind: "int64", access: "rw" },
+  VMCI_CONNECT_TIMEOUT: { id: 88, kind: "int", access: "rw" },
+  USE_FD: { id: 89, kind: "int", access: "rw" },
+  GSSAPI_PRINCIPAL_NAMETYPE: { id: 90, kind: "int", access: "rw" },
+  GSSAPI_SERVICE_PRINCIPAL_NAMETYPE: { id: 91, kind: "int", access: "rw" },
+  BINDTODEVICE: { id: 92, kind: "string", access: "rw" },
+  // From here on zmq.h 4.3.4 lists the options as DRAFT, yet a stable
+  // (non-draft) libzmq 4.3.4 accepts them; it refuses the other DRAFT ones
+  // (ROUTER_NOTIFY, IN_BATCH_SIZE, HELLO_MSG, ...), which are left out.
+  ZAP_ENFORCE_DOMAIN: { id: 93, kind: "bool", access: "rw" },
+  LOOPBACK_FASTPATH: { id: 94, kind: "bool", access: "rw" },
+  /** `"X-Name:value"`: sent to peers in the handshake, read there as a message property. */
+  METADATA: { id: 95, kind: "string", access: "w" },
+  MULTICAST_LOOP: { id: 96, kind: "bool", access: "rw" },
+  XPUB_MANUAL_LAST_VALUE: { id: 98, kind: "bool", access: "w" },
+  SOCKS_USERNAME: { id: 99, kind: "string", access: "rw" },
+  SOCKS_PASSWORD: { id: 100, kind: "string", access: "rw" },
+  ONLY_FIRST_SUBSCRIBE: { id: 108, kind: "bool", access: "w" },
+  RECONNECT_STOP: { id: 109, kind: "int", access: "rw" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The type of the option table. */
@@ -145,6 +180,59 @@ export type OptionValue<K extends SocketOption> = KindValue[Options[K]["kind"]];
 /** The type of value `getOption` returns for option `K`. */
 export type OptionReadValue<K extends SocketOption> = KindReadValue[Options[K]["kind"]];
 
+/** The description of one context option (`zmq_ctx_set`/`zmq_ctx_get`: all are C ints). */
+export interface ContextOptionSpec {
+  /** libzmq's option number. */
+  readonly id: number;
+  /** `int` (number) or `bool` (boolean). */
+  readonly kind: "int" | "bool";
+  /** Read-write, read-only or write-only. */
+  readonly access: "rw" | "r" | "w";
+}
+
+/**
+ * Every context option of libzmq 4.3.4, for `Context.set()` and
+ * `Context.get()`: its libzmq id, value kind and access. SOCKET_LIMIT and
+ * THREAD_PRIORITY share id 3 (read and write). IO_THREADS, MAX_SOCKETS and
+ * the THREAD_* options take effect when the context starts its threads, at
+ * its first socket, and cannot be set after that.
+ */
+export const ContextOptions = {
+  IO_THREADS: { id: 1, kind: "int", access: "rw" },
+  MAX_SOCKETS: { id: 2, kind: "int", access: "rw" },
+  SOCKET_LIMIT: { id: 3, kind: "int", access: "r" },
+  THREAD_PRIORITY: { id: 3, kind: "int", access: "w" },
+  THREAD_SCHED_POLICY: { id: 4, kind: "int", access: "rw" },
+  MAX_MSGSZ: { id: 5, kind: "int", access: "rw" },
+  MSG_T_SIZE: { id: 6, kind: "int", access: "r" },
+  THREAD_AFFINITY_CPU_ADD: { id: 7, kind: "int", access: "w" },
+  THREAD_AFFINITY_CPU_REMOVE: { id: 8, kind: "int", access: "w" },
+  /** A number only: `zmq_ctx_set` takes an int (the text form needs the DRAFT `zmq_ctx_set_ext`). */
+  THREAD_NAME_PREFIX: { id: 9, kind: "int", access: "rw" },
+  /** DRAFT in zmq.h, accepted by a stable libzmq 4.3.4. */
+  ZERO_COPY_RECV: { id: 10, kind: "bool", access: "rw" },
+  IPV6: { id: 42, kind: "bool", access: "rw" },
+  BLOCKY: { id: 70, kind: "bool", access: "rw" },
+} as const satisfies Record<string, ContextOptionSpec>;
+
+/** The name of a context option: `"IO_THREADS"`, `"BLOCKY"`, ... */
+export type ContextOption = keyof typeof ContextOptions;
+
+/** Context options that can be set. */
+export type WritableContextOption = {
+  [K in ContextOption]: typeof ContextOptions[K]["access"] extends "r" ? never : K;
+}[ContextOption];
+
+/** Context options that can be read. */
+export type ReadableContextOption = {
+  [K in ContextOption]: typeof ContextOptions[K]["access"] extends "w" ? never : K;
+}[ContextOption];
+
+/** The type of value context option `K` takes and holds: a boolean or a number. */
+export type ContextOptionValue<K extends ContextOption> = typeof ContextOptions[K]["kind"] extends
+  "bool" ? boolean
+  : number;
+
 /** `ZMQ_DONTWAIT`: fail with EAGAIN instead of blocking. */
 export const DONTWAIT = 1;
 /** `ZMQ_SNDMORE`: more frames of this message follow. */
@@ -157,8 +245,9 @@ export const POLLOUT = 2;
 export const MSG_T_SIZE = 64;
 
 /**
- * LINGER that every socket gets unless set: pending outgoing messages are
- * kept for at most this many milliseconds after close, so that a process
- * that sends and exits still delivers, yet closing never hangs.
+ * LINGER that every socket gets unless set (or its context is not BLOCKY:
+ * then 0): pending outgoing messages are kept for at most this many
+ * milliseconds after close, so that a process that sends and exits still
+ * delivers, yet closing never hangs.
  */
 export const DEFAULT_LINGER_MS = 2000;

@@ -1,11 +1,11 @@
 /**
- * CURVE key pairs (`zmq_curve_keypair`), as Z85 text.
+ * CURVE key pairs (`zmq_curve_keypair`, `zmq_curve_public`) and Z85 text.
  *
  * @module
  */
 
 import { cstr, decodeUntilNul } from "./_util.ts";
-import { check, ZmqError } from "./error.ts";
+import { check, ERRNO, lastError, ZmqError } from "./error.ts";
 import { zmqLib } from "./lib.ts";
 
 /** A CURVE key pair in Z85 text (40 characters each). */
@@ -41,6 +41,58 @@ export function curveKeyPair(): CurveKeyPair {
     publicKey: decodeUntilNul(publicKey),
     secretKey: decodeUntilNul(secretKey),
   };
+}
+
+/** 40 characters of the Z85 alphabet: ASCII only, so libzmq reads exactly 40 bytes. */
+const Z85_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
+
+/**
+ * Derives the public key of a CURVE secret key (`zmq_curve_public`).
+ *
+ * @param secretKeyZ85 A secret key as 40 characters of Z85 text, such as
+ * `curveKeyPair().secretKey`.
+ * @returns The public key, as 40 characters of Z85 text.
+ * @throws {RangeError} if the key is not 40 characters of Z85 text (the
+ * message says how, and never shows the key).
+ * @throws {ZmqError} (code `"ENOTSUP"`) if libzmq was built without CURVE.
+ *
+ * @example
+ * ```ts ignore
+ * const { publicKey, secretKey } = curveKeyPair();
+ * console.log(curvePublic(secretKey) === publicKey); // true
+ * ```
+ */
+export function curvePublic(secretKeyZ85: string): string {
+  const what = "Cannot derive a CURVE public key";
+  if (typeof secretKeyZ85 !== "string") {
+    throw new TypeError(`${what}: expected the secret key as a string, got ${typeof secretKeyZ85}`);
+  }
+  if (secretKeyZ85.length !== 40) {
+    throw new RangeError(`${what}: expected 40 characters of Z85 text, got ${secretKeyZ85.length}`);
+  }
+  // Checked here, not only by libzmq: it sizes its 32-byte buffer by
+  // strlen(), which non-ASCII text would make longer than 40.
+  if (!Z85_KEY.test(secretKeyZ85)) {
+    throw new RangeError(`${what}: the secret key has characters outside the Z85 alphabet`);
+  }
+  const lib = zmqLib();
+  if (lib.zmq_curve_public === null) {
+    throw new ZmqError(`${what}: this libzmq has no zmq_curve_public`, 0, "ENOTSUP");
+  }
+  const secret = cstr(secretKeyZ85);
+  const publicKey = new Uint8Array(41);
+  try {
+    if (lib.zmq_curve_public(publicKey, secret) !== 0) {
+      if (lib.zmq_errno() === ERRNO.EINVAL) {
+        // Five characters worth more than 32 bits: valid letters, not Z85.
+        throw new RangeError(`${what}: the secret key is not Z85 text`);
+      }
+      throw lastError(what);
+    }
+  } finally {
+    secret.fill(0);
+  }
+  return decodeUntilNul(publicKey);
 }
 
 /**

@@ -37,6 +37,13 @@ export const zmqSymbols = {
     ],
     result: "i32",
   },
+  zmq_ctx_get: {
+    parameters: [
+      "pointer", // void *context
+      "i32", // int option_name
+    ],
+    result: "i32", // the value, or -1 (errno EINVAL) for an unknown option
+  },
   zmq_socket: {
     parameters: [
       "pointer", // void *context
