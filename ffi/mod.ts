@@ -18,9 +18,24 @@
  * @module
  */
 
-export { Context, zmqVersion } from "./context.ts";
-export { type Frame, type Message, messageProperties, Socket, type SocketOwner } from "./socket.ts";
+export { Context, type ContextInit, zmqHas, zmqVersion } from "./context.ts";
 export {
+  type Frame,
+  type Message,
+  messageProperties,
+  type OperationOptions,
+  type PollEvents,
+  type PollOptions,
+  type PollResult,
+  Socket,
+  type SocketOwner,
+} from "./socket.ts";
+export { Poller, type PollerWaitOptions, type PollItem } from "./poller.ts";
+export {
+  type ContextOption,
+  ContextOptions,
+  type ContextOptionSpec,
+  type ContextOptionValue,
   DEFAULT_LINGER_MS,
   type KindReadValue,
   type KindValue,
@@ -29,15 +44,27 @@ export {
   type Options,
   type OptionSpec,
   type OptionValue,
+  type ReadableContextOption,
   type ReadableOption,
   type SocketOption,
   SocketOptions,
   type SocketType,
   SocketTypes,
+  type WritableContextOption,
   type WritableOption,
 } from "./constants.ts";
 export { isClosed, ZmqError } from "./error.ts";
 export { allocBytes, encodeText } from "./bytes.ts";
 export { type Proxy, proxy, type ProxyHooks, type ProxyOptions, type ProxyStats } from "./proxy.ts";
 export { Monitor, type MonitorEvent, MonitorEvents, type MonitorEventType } from "./monitor.ts";
-export { type CurveKeyPair, curveKeyPair, z85Decode, z85Encode } from "./curve.ts";
+export { type CurveKeyPair, curveKeyPair, curvePublic, z85Decode, z85Encode } from "./curve.ts";
+export type { MonitorOptions } from "./monitor.ts";
+export {
+  ZapAuthenticator,
+  type ZapAuthenticatorOptions,
+  type ZapCurveClient,
+  type ZapDenial,
+  type ZapDenialReason,
+  type ZapSocketFactory,
+  type ZapStats,
+} from "./zap.ts";
