@@ -264,3 +264,30 @@ Deno.test("Message properties: a ROUTER reads a DEALER's Socket-Type, Routing-Id
   await dealer.send("again");
   assert.equal(messageProperties(await within(T, "the message", router.receive())), undefined);
 });
+
+Deno.test("A for-await loop that always finds a message ready still lets a timer run within a few ms", async () => {
+  using ctx = new Context();
+  const pull = ctx.socket("PULL"), push = ctx.socket("PUSH");
+  for (const socket of [pull, push]) socket.setOption(socket === pull ? "RCVHWM" : "SNDHWM", 0);
+  push.connect(bindAny(pull, "inproc"));
+  const N = 200_000;
+  for (let i = 0; i < N; i++) {
+    assert.ok(push.trySend("x"), "inproc with no high-water mark takes all");
+  }
+  let received = 0, receivedWhenTimerRan = -1, started = 0, late = 0;
+  const timer = new Promise<void>((resolve) => {
+    started = performance.now();
+    setTimeout(() => {
+      late = performance.now() - started;
+      receivedWhenTimerRan = received;
+      resolve();
+    }, 0);
+  });
+  for await (const _ of pull) if (++received === N) break;
+  await timer;
+  assert.ok(
+    receivedWhenTimerRan >= 0 && receivedWhenTimerRan < N,
+    `the timer ran only after the loop (at ${receivedWhenTimerRan} of ${N}, ${late.toFixed(1)} ms)`,
+  );
+  assert.ok(late < 50, `the timer ran ${late.toFixed(1)} ms late`);
+});
