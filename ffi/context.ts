@@ -98,6 +98,16 @@ function describe(value: unknown): string {
 }
 
 /**
+ * Values of context options that libzmq takes and then aborts the process
+ * on when its threads start (an assertion, not an error): refused here.
+ */
+const ABORTING_BOUNDS: Readonly<Record<string, readonly [number, number]>> = {
+  IO_THREADS: [0, 1024],
+  THREAD_AFFINITY_CPU_ADD: [0, 1023],
+  THREAD_AFFINITY_CPU_REMOVE: [0, 1023],
+};
+
+/**
  * A ZeroMQ context. Closing it closes its sockets first (each lingers for at
  * most its LINGER), so closing never hangs.
  *
@@ -223,6 +233,13 @@ export class Context {
     if (Number.isNaN(number)) {
       throw new ZmqError(
         `${what}: expected ${spec.kind === "bool" ? "a boolean" : "a 32-bit integer"}`,
+        ERRNO.EINVAL,
+      );
+    }
+    const bound = ABORTING_BOUNDS[name];
+    if (bound !== undefined && (number < bound[0] || number > bound[1])) {
+      throw new ZmqError(
+        `${what}: expected ${bound[0]} to ${bound[1]} (libzmq would abort the process)`,
         ERRNO.EINVAL,
       );
     }

@@ -143,7 +143,9 @@ function eventMask(events: readonly string[] | undefined): number {
     }
     mask |= bit;
   }
-  return mask;
+  // libzmq ends the monitor with MONITOR_STOPPED only if it is in the mask:
+  // without it, a masked monitor would never end.
+  return mask | MonitorEvents.monitor_stopped;
 }
 
 const names = new Map<number, MonitorEventType>(

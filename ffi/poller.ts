@@ -26,9 +26,6 @@ export interface PollerWaitOptions {
   signal?: AbortSignal;
 }
 
-const POLLIN = 1;
-const POLLOUT = 2;
-
 /**
  * Sockets to wait on, each for readable, writable or both.
  *
@@ -70,7 +67,8 @@ export class Poller {
    * the timeout passes.
    *
    * @param options `timeoutMs` and `signal`.
-   * @returns The ready sockets, in the order they were added; empty after the timeout.
+   * @returns The ready sockets, in the order they were added: empty after
+   * the timeout, or when another caller's `receive()` took what was ready.
    * @throws {ZmqError} `"ECLOSED"` if a watched socket is closed; the signal's reason if it aborts.
    */
   async wait(options: PollerWaitOptions = {}): Promise<PollItem[]> {
@@ -84,10 +82,12 @@ export class Poller {
       if (this.#items.size === 0) await delay(timeoutMs, signal);
       return now;
     }
+    // One stop for every poll: at the first ready socket, or the caller's signal.
     const stop = new AbortController();
-    const stopped = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+    const forward = () => stop.abort(signal!.reason);
+    signal?.addEventListener("abort", forward, { once: true });
     const polls = [...this.#items].map(([socket, events]) =>
-      socket.poll(events, { timeoutMs, signal: stopped })
+      socket.poll(events, { timeoutMs, signal: stop.signal })
     );
     // The others settle (rejected by the stop) after the first: nobody awaits them.
     for (const poll of polls) poll.catch(() => {});
@@ -98,6 +98,7 @@ export class Poller {
       if (signal?.aborted) throw signal.reason;
       throw error;
     } finally {
+      signal?.removeEventListener("abort", forward);
       stop.abort();
     }
     return this.#ready();
@@ -107,8 +108,7 @@ export class Poller {
   #ready(): PollItem[] {
     const ready: PollItem[] = [];
     for (const [socket, events] of this.#items) {
-      const state = socket.getOption("EVENTS");
-      const readable = (state & POLLIN) !== 0, writable = (state & POLLOUT) !== 0;
+      const { readable, writable } = socket.readiness();
       const wanted = events === "readable"
         ? readable
         : events === "writable"

@@ -366,6 +366,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
         result = buffer.slice(0, Number(length[0]));
         break;
     }
+    // Reading ZMQ_EVENTS re-arms ZMQ_FD: serve the waiters from it too.
+    if (spec.id === SocketOptions.EVENTS.id) this.#afterOperation();
     return result as OptionReadValue<K>;
   }
 
@@ -419,6 +421,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
   #waitReceive(signal?: AbortSignal, turnOwed = false): Promise<Uint8Array[]> {
     return new Promise((resolve, reject) => {
       const timeout = this.#receiveTimeout;
+      // RCVTIMEO 0: libzmq's "do not wait".
+      if (timeout === 0 && !turnOwed) return reject(timedOut("receive", "RCVTIMEO", 0));
       const waiter: ReceiveWaiter = timeout < 0 && signal === undefined
         ? { resolve, reject }
         : guarded(
@@ -459,7 +463,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       : events === "writable"
       ? POLLOUT
       : POLLIN | POLLOUT;
-    const now = this.#events();
+    const now = this.#freeEvents();
     if ((now & mask) !== 0 || timeoutMs === 0) return Promise.resolve(readiness(now));
     return new Promise((resolve, reject) => {
       const waiter: PollWaiter = {
@@ -470,7 +474,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
           timeoutMs,
           signal,
           () => undefined,
-          () => readiness(this.#events()),
+          () => readiness(this.#freeEvents()),
         ),
       };
       this.#pollers.push(waiter);
@@ -571,6 +575,7 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     }
     return new Promise((resolve, reject) => {
       const timeout = this.#sendTimeout;
+      if (timeout === 0 && !turnOwed) return reject(timedOut("send", "SNDTIMEO", 0));
       const waiter: SendWaiter = timeout < 0 && signal === undefined
         ? { frames, resolve, reject }
         : {
@@ -800,14 +805,49 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return served;
   }
 
-  /** Resolves the pollers that `events` satisfies; true if any. */
+  /**
+   * Resolves the pollers that `events` satisfies, leaving out a direction
+   * that queued receives or sends will take; true if any.
+   */
   #servePollers(events: number): boolean {
-    const ready = this.#pollers.filter((waiter) => (events & waiter.mask) !== 0);
+    const free = this.#unclaimed(events);
+    const ready = this.#pollers.filter((waiter) => (free & waiter.mask) !== 0);
     if (ready.length === 0) return false;
-    this.#pollers = this.#pollers.filter((waiter) => (events & waiter.mask) === 0);
-    const result = readiness(events);
+    this.#pollers = this.#pollers.filter((waiter) => (free & waiter.mask) === 0);
+    const result = readiness(free);
     for (const waiter of ready) waiter.resolve(result);
     return true;
+  }
+
+  /** `events` without the directions that queued receives or sends will take. */
+  #unclaimed(events: number): number {
+    let free = events;
+    if (this.#receiverHead < this.#receivers.length) free &= ~POLLIN;
+    if (this.#senderHead < this.#senders.length) free &= ~POLLOUT;
+    return free;
+  }
+
+  /**
+   * `ZMQ_EVENTS` read outside `#service`, for `poll()` and `readiness()`:
+   * reading it re-arms `ZMQ_FD`, so waiting receives and sends are served
+   * from it too (they would otherwise wait on an edge already taken).
+   */
+  #freeEvents(): number {
+    const events = this.#events();
+    this.#afterOperation();
+    return this.#unclaimed(events);
+  }
+
+  /**
+   * What `poll()` would say now, without waiting: whether `tryReceive()`
+   * and `trySend()` would go through (a direction that queued `receive()`
+   * or `send()` calls will take is not ready).
+   *
+   * @returns Readable and writable, now.
+   */
+  readiness(): PollResult {
+    if (this.#handle === null) throw closedError("Cannot poll");
+    return readiness(this.#freeEvents());
   }
 
   #takeReceiver(): ReceiveWaiter {
@@ -832,7 +872,8 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
 
   /**
    * Iterates over received messages. Leaving the loop keeps the socket open;
-   * the loop ends without error when the socket closes.
+   * the loop ends without error when the socket closes. With RCVTIMEO set,
+   * a wait past it ends the loop with its `"EAGAIN"` error.
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array[]> {
     // Written out rather than as an async generator: one promise per

@@ -172,8 +172,8 @@ export class ZapAuthenticator {
    * @throws {ZmqError} `"EADDRINUSE"` if the context has an authenticator already.
    */
   constructor(context: ZapSocketFactory, options: ZapAuthenticatorOptions = {}) {
-    this.#allow = options.allow === undefined ? null : new Set(options.allow);
-    this.#deny = new Set(options.deny ?? []);
+    this.#allow = options.allow === undefined ? null : new Set(options.allow.map(canonicalAddress));
+    this.#deny = new Set((options.deny ?? []).map(canonicalAddress));
     const domain = options.domain;
     this.#domains = domain === undefined
       ? null
@@ -254,8 +254,9 @@ export class ZapAuthenticator {
     if (mechanismFrame === undefined || text(version) !== "1.0") {
       return deny("request", `not a ZAP 1.0 request (version "${text(version)}")`, "", 500);
     }
-    if (this.#deny.has(address)) return deny("address", "the address is denied");
-    if (this.#allow !== null && !this.#allow.has(address)) {
+    const peer = canonicalAddress(address);
+    if (this.#deny.has(peer)) return deny("address", "the address is denied");
+    if (this.#allow !== null && !this.#allow.has(peer)) {
       return deny("address", "the address is not on the allow list");
     }
     if (this.#domains !== null && !this.#domains.has(domain)) {
@@ -387,4 +388,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   let diff = a.byteLength ^ b.byteLength;
   for (let i = 0; i < b.byteLength; i++) diff |= (a[i] ?? 0) ^ b[i]!;
   return diff === 0;
+}
+
+/**
+ * An address as the lists compare it: an IPv4 peer of an IPv6 socket
+ * (`::ffff:192.0.2.7`, as libzmq reports it) as its IPv4 address, and IPv6
+ * in lower case, so that no spelling slips past a deny list.
+ */
+function canonicalAddress(address: string): string {
+  const lower = address.trim().toLowerCase();
+  const mapped = /^[0:]*:ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(lower);
+  return mapped === null ? lower : mapped[1]!;
 }

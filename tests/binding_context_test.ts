@@ -225,6 +225,14 @@ Deno.test("Context options name the option and the value they refuse", async (t)
       "to -2",
     );
     assertZmqError(() => new Context({ bogus: 1 } as never), "EINVAL", `"bogus"`, "ioThreads");
+    // Values libzmq would take and then abort the process on, when its threads start.
+    assertZmqError(() => new Context({ ioThreads: 5000 }), "EINVAL", "IO_THREADS", "abort");
+    assertZmqError(
+      () => new Context({ threadAffinityCpus: [1024] }),
+      "EINVAL",
+      "THREAD_AFFINITY_CPU_ADD",
+      "abort",
+    );
   });
 
   await t.step("in set() and get()", () => {

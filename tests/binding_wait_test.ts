@@ -37,6 +37,9 @@ Deno.test("receive() past RCVTIMEO rejects with EAGAIN, naming RCVTIMEO, and the
   assert.ok(performance.now() - started >= 95, "it waited RCVTIMEO");
   await push.send("after");
   assert.deepEqual(texts(await within(T, "the next message", pull.receive())), ["after"]);
+  // RCVTIMEO 0: libzmq's "do not wait", at once.
+  pull.setOption("RCVTIMEO", 0);
+  await assert.rejects(pull.receive(), isEagain);
   // RCVTIMEO -1 again: waits for ever (until the message).
   pull.setOption("RCVTIMEO", -1);
   const waiting = pull.receive();
@@ -290,4 +293,28 @@ Deno.test("A for-await loop that always finds a message ready still lets a timer
     `the timer ran only after the loop (at ${receivedWhenTimerRan} of ${N}, ${late.toFixed(1)} ms)`,
   );
   assert.ok(late < 50, `the timer ran ${late.toFixed(1)} ms late`);
+});
+
+Deno.test("readiness() and poll() read ZMQ_EVENTS without stranding a pending receive() (they re-arm ZMQ_FD)", async () => {
+  using ctx = new Context();
+  const { pull, push } = pipe(ctx);
+  // Busy first: the poller parks on the main thread between event-loop turns.
+  for (let i = 0; i < 100; i++) {
+    await push.send(`warm ${i}`);
+    await pull.receive();
+  }
+  for (let round = 0; round < 20; round++) {
+    const pending = pull.receive();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.ok(push.trySend(`m${round}`));
+    // The message reaches libzmq while this thread polls nothing.
+    const until = performance.now() + 3;
+    while (performance.now() < until) { /* spin */ }
+    assert.deepEqual(
+      pull.readiness(),
+      { readable: false, writable: false },
+      "the receive claims it",
+    );
+    assert.deepEqual(texts(await within(2000, `round ${round}'s receive`, pending)), [`m${round}`]);
+  }
 });

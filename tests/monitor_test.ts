@@ -127,3 +127,15 @@ Deno.test("Monitor names the errno of a handshake cut short", async () => {
   const event = await nextOf(monitor, "handshake_failed_no_detail");
   assert.ok(event.error === "EPIPE" || event.error === "ECONNRESET", `errno ${event.value}`);
 });
+
+Deno.test("A Monitor with an event mask still ends when its socket closes", async () => {
+  using ctx = new Context();
+  const watched = ctx.socket("DEALER");
+  using monitor = new Monitor(watched, { events: ["CONNECTED"] });
+  bindAny(watched, "tcp");
+  watched.close();
+  const ended = (async () => {
+    for await (const _ of monitor) { /* none of its events come */ }
+  })();
+  await within(T, "the monitor to end", ended);
+});

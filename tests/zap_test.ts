@@ -299,3 +299,30 @@ Deno.test("ZapAuthenticator.close() ends its loop; done resolves", async () => {
   await within(T, "the loop to end", auth.done);
   assert.deepEqual(auth.stats, { allowed: 0, denied: 0 });
 });
+
+Deno.test("ZapAuthenticator's deny list holds for an IPv4 peer of a dual-stack socket (::ffff:127.0.0.1)", async () => {
+  using ctx = new Context();
+  const denials: ZapDenial[] = [];
+  await using _auth = new ZapAuthenticator(ctx, {
+    deny: ["127.0.0.1"],
+    onDenied: (denial) => denials.push(denial),
+  });
+  using pull = ctx.socket("PULL");
+  pull.setOption("ZAP_DOMAIN", "test");
+  pull.setOption("IPV6", true);
+  try {
+    pull.bind("tcp://*:0");
+  } catch {
+    return; // no IPv6 on this machine: nothing to bypass
+  }
+  const port = pull.getOption("LAST_ENDPOINT").split(":").at(-1);
+  using monitor = new Monitor(pull, { events: ["HANDSHAKE_SUCCEEDED", "HANDSHAKE_FAILED_AUTH"] });
+  using push = ctx.socket("PUSH");
+  push.setOption("LINGER", 0);
+  push.connect(`tcp://127.0.0.1:${port}`);
+  await within(T, "the client's send", push.send("hello"));
+  const event = await nextOf(monitor, "handshake_succeeded", "handshake_failed_auth");
+  assert.equal(event.type, "handshake_failed_auth", `let in from ${denials[0]?.address}`);
+  assert.equal(denials[0]?.reason, "address");
+  assert.match(denials[0]?.address ?? "", /127\.0\.0\.1$/);
+});
