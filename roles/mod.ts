@@ -39,3 +39,17 @@ export { type BusMessage, decodeBus, type Origin, ProtocolError } from "./protoc
 export { type CurveClientOptions, type CurveServerOptions } from "./curve/options.ts";
 export { type GroupAddress, type RoleLogging } from "./role_options.ts";
 export { type BusPort } from "./bus_port.ts";
+export {
+  type GaugeReading,
+  groupFamilies,
+  type RoleName,
+  type RoleReading,
+  type RoleSnapshot,
+} from "./metrics/families.ts";
+export { type MetricsOptions, type MetricsServer, serveMetrics } from "./metrics/server.ts";
+export {
+  EXPOSITION_CONTENT_TYPE,
+  type MetricFamily,
+  type MetricSample,
+  renderExposition,
+} from "./metrics/exposition.ts";

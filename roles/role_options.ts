@@ -5,6 +5,7 @@
  */
 
 import type { Context } from "../ffi/mod.ts";
+import type { MetricsOptions } from "./metrics/server.ts";
 import { DEFAULT_BASE_PORT, DEFAULT_HOST, type Endpoints, endpoints } from "./protocol/ids.ts";
 
 /** Where a role finds (or, for the broker, binds) the group's four ports. */
@@ -22,8 +23,13 @@ export interface GroupAddress {
   basePort?: number;
 }
 
-/** Where a role's lines go. */
+/** Where a role's lines go, and where its metrics are served. */
 export interface RoleLogging {
+  /**
+   * Serve `/metrics` (Prometheus), `/status` (JSON) and a live page at `/`
+   * on this host and port while the role runs (off when absent).
+   */
+  metrics?: MetricsOptions;
   /** Called with a line per message (the seed's log), only when set: e.g. under --verbose. */
   trace?: (line: string) => void;
   /** Called with a line for the log. */

@@ -15,6 +15,8 @@ const ROLE_PERMISSIONS = [
   "--allow-env",
   "--allow-read",
   "--allow-write",
+  // Only for --metrics (Deno's HTTP server); the group's sockets are libzmq's.
+  "--allow-net",
 ];
 
 /** A role's entry point, by name. */

@@ -39,6 +39,7 @@ if (import.meta.main) {
             "--allow-env",
             "--allow-read",
             "--allow-write",
+            "--allow-net",
             "--output",
             output,
             entry,

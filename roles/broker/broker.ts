@@ -18,6 +18,8 @@ import {
 import { BusGate, isOrder } from "./bus_gate.ts";
 import { LocalBus } from "./local_bus.ts";
 import type { BusPort } from "../bus_port.ts";
+import { gaugeObject, type RoleSnapshot } from "../metrics/families.ts";
+import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 import { VerifiedIds } from "./verified_ids.ts";
 import {
   BROKER_ID,
@@ -177,6 +179,8 @@ export class Broker {
   #localBus: LocalBus | undefined;
   /** Orders the sequencer in this process published. */
   #localOrders = 0;
+  #metrics: MetricsServer | undefined;
+  #options: BrokerOptions;
 
   /**
    * Binds the four ports and starts serving.
@@ -191,6 +195,7 @@ export class Broker {
       );
     }
     this.#expect = options.expect;
+    this.#options = options;
     this.#resume = options.resume ?? false;
     this.#grace = options.unknownRecipientGraceMs ?? 1000;
     this.#log = options.log ?? (() => {});
@@ -245,7 +250,53 @@ export class Broker {
       this.#ctx.close();
       throw error;
     }
+    if (options.metrics !== undefined) {
+      try {
+        this.#metrics = serveMetrics(() => [this.snapshot()], options.metrics);
+      } catch (error) {
+        this.#ctx.close();
+        throw error;
+      }
+    }
     this.#tasks.push(this.#barrier(), this.#directs());
+  }
+
+  /** Where its metrics are served (the `metrics` option), or undefined. */
+  get metricsUrl(): string | undefined {
+    return this.#metrics?.url;
+  }
+
+  /** Its counters, gauges and view of the group now (for `/metrics` and `/status`). */
+  snapshot(): RoleSnapshot {
+    let waiting = 0;
+    for (const queue of this.#waiting.values()) waiting += queue.length;
+    const gauges = [
+      { name: "highest_order", value: this.#gate.highestOrder },
+      { name: "waiting_directs", value: waiting },
+    ];
+    const counters = this.counters;
+    return {
+      reading: { role: "broker", id: BROKER_ID, counters, gauges },
+      status: {
+        role: "broker",
+        id: BROKER_ID,
+        config: {
+          endpoints: groupEndpoints(this.#options),
+          expect: this.#expect,
+          resume: this.#resume,
+          maxPayload: this.#maxPayload,
+          curve: this.#authenticated,
+          sequencerInside: this.#localBus !== undefined,
+        },
+        counters,
+        gauges: gaugeObject(gauges),
+        group: {
+          participants: [...this.#synced].sort(),
+          anonymous: this.#anonymousSyncs,
+          evicted: [...this.#evicted].sort(),
+        },
+      },
+    };
   }
 
   /**
@@ -714,6 +765,7 @@ export class Broker {
     this.#localBus?.close();
     this.#ctx.close();
     await Promise.allSettled(this.#tasks);
+    await this.#metrics?.close();
   }
 
   /** What the broker counted so far: a snapshot. */

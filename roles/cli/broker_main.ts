@@ -6,6 +6,8 @@
  */
 
 import { Broker } from "../broker/broker.ts";
+import type { RoleSnapshot } from "../metrics/families.ts";
+import { serveMetrics } from "../metrics/server.ts";
 import {
   Sequencer,
   type SequencerCounters,
@@ -24,6 +26,7 @@ import {
   hostFlag,
   makeLogger,
   maxPayloadFlag,
+  metricsFlag,
   numberFlag,
   onCountersSignal,
   runCommand,
@@ -95,6 +98,8 @@ interface InsideSequencer {
   failed: Promise<Error>;
   /** Its counters, once it joined. */
   counters(): Readonly<SequencerCounters> | undefined;
+  /** Its snapshot for the metrics, once it joined. */
+  snapshot(): RoleSnapshot | undefined;
   /** Stops it, joined or still joining. */
   close(): Promise<void>;
 }
@@ -128,6 +133,7 @@ function startSequencer(
   return {
     failed,
     counters: () => joined?.counters,
+    snapshot: () => joined?.snapshot(),
     close: async () => {
       stop.abort(new Error("the broker is shutting down"));
       const sequencer = await joining.catch(() => undefined);
@@ -172,6 +178,12 @@ if (import.meta.main) {
       const sequencer = inside === undefined
         ? undefined
         : startSequencer(broker, { ...inside, host: connectHost(host), basePort }, values);
+      const address = metricsFlag(values);
+      const metrics = address === undefined ? undefined : serveMetrics(() => {
+        const inside = sequencer?.snapshot();
+        return inside === undefined ? [broker.snapshot()] : [broker.snapshot(), inside];
+      }, address);
+      if (metrics !== undefined) log.info(`metrics, status and a live page at ${metrics.url}`);
       const report = () => {
         log.info("counters", { ...broker.counters });
         const counters = sequencer?.counters();
@@ -187,6 +199,7 @@ if (import.meta.main) {
       const got = await Promise.race([signal.promise, sequencer?.failed ?? new Promise(() => {})]);
       if (typeof got === "string") log.info(`${got}: shutting down`);
       await sequencer?.close();
+      await metrics?.close();
       await broker.close();
       report();
       stopReports();

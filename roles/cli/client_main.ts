@@ -12,6 +12,7 @@ import {
   hostFlag,
   makeLogger,
   maxPayloadFlag,
+  metricsFlag,
   numberFlag,
   onCountersSignal,
   runCommand,
@@ -147,6 +148,7 @@ if (import.meta.main) {
       const outDir = String(values.out ?? ".");
       const log = makeLogger(id, values);
       const maxPayload = maxPayloadFlag(values);
+      const metrics = metricsFlag(values);
       // The whole script is checked before anything is sent, the size of every payload too.
       const commands = await loadScript(values.script, id, maxPayload);
       const signal = untilSignal();
@@ -161,6 +163,7 @@ if (import.meta.main) {
         maxPayload,
         curve: clientCurveFromFlags(values),
         dropEvery: numberFlag(values, "drop-every", 0, { min: 0, integer: true }),
+        metrics,
         log: (l) => log.debug(l),
         warn: (l) => log.info(l),
         trace: values.verbose ? (l) => log.debug(l) : undefined,
@@ -172,7 +175,11 @@ if (import.meta.main) {
         return;
       }
       const member = first;
-      log.info("started");
+      log.info(
+        `started${
+          member.metricsUrl ? `; metrics, status and a live page at ${member.metricsUrl}` : ""
+        }`,
+      );
       const client = runClient(member, commands, {
         outDir,
         timeScale,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { MetricsOptions } from "../metrics/server.ts";
 import { parseArgs } from "node:util";
 import { DEFAULT_BASE_PORT, DEFAULT_HOST, DEFAULT_MAX_PAYLOAD } from "../protocol/ids.ts";
 
@@ -41,6 +42,12 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
     help:
       "the first of the four ports: base (multicast in), +1 (multicast out), +2 (start barrier), +3 (direct)",
   },
+  metrics: {
+    type: "string",
+    value: "HOST:PORT",
+    help:
+      "serve /metrics (Prometheus), /status (JSON) and a live page at / on HOST:PORT (PORT alone: 127.0.0.1; port 0 picks one, logged); off by default",
+  },
   verbose: { type: "boolean", help: "log every message, as the seed does" },
   quiet: { type: "boolean", help: "log errors only" },
   "log-format": {
@@ -63,6 +70,28 @@ export function hostFlag(values: FlagValues): string {
 /** The `--base-port` flag's value, checked (the default base port if not given). */
 export function basePortFlag(values: FlagValues): number {
   return numberFlag(values, "base-port", DEFAULT_BASE_PORT, { min: 1, max: 65532, integer: true });
+}
+
+/**
+ * The `--metrics HOST:PORT` flag's value: `127.0.0.1:9100`, `[::1]:9100`,
+ * `0.0.0.0:9100`, or `9100` (127.0.0.1); undefined when not given.
+ *
+ * @throws {UsageError} naming the flag and the form it takes.
+ */
+export function metricsFlag(values: FlagValues): MetricsOptions | undefined {
+  const value = values.metrics;
+  if (value === undefined) return undefined;
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:\s]+):)?(\d{1,5})$/.exec(String(value));
+  const port = match === null ? NaN : Number(match[2]);
+  if (match === null || port > 65535) {
+    throw new UsageError(
+      `Invalid --metrics ${
+        JSON.stringify(value)
+      }: expected HOST:PORT (e.g. 127.0.0.1:9100) or a port`,
+    );
+  }
+  const host = match[1] ?? "127.0.0.1";
+  return { hostname: host.startsWith("[") ? host.slice(1, -1) : host, port };
 }
 
 /** The `--max-payload` flag's value, checked (1 MiB if not given). */

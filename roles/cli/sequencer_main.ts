@@ -10,6 +10,7 @@ import {
   type FlagSpec,
   hostFlag,
   makeLogger,
+  metricsFlag,
   numberFlag,
   onCountersSignal,
   runCommand,
@@ -42,6 +43,7 @@ if (import.meta.main) {
       const joinTimeout = numberFlag(values, "join-timeout", 30, { min: 0 });
       const host = hostFlag(values);
       const options = sequencerFlagOptions(values);
+      const metrics = metricsFlag(values);
       const log = makeLogger("sequencer", values);
       const signal = untilSignal();
       const joining = Sequencer.join({
@@ -49,6 +51,7 @@ if (import.meta.main) {
         basePort,
         joinTimeoutMs: joinTimeout * 1000,
         ...options,
+        metrics,
         curve: clientCurveFromFlags(values),
         log: (line) => log.debug(line),
         warn: (line) => log.info(line),
@@ -62,7 +65,11 @@ if (import.meta.main) {
         return;
       }
       const sequencer = first;
-      log.info("started");
+      log.info(
+        `started${
+          sequencer.metricsUrl ? `; metrics, status and a live page at ${sequencer.metricsUrl}` : ""
+        }`,
+      );
       const report = () => log.info("counters", { ...sequencer.counters });
       const stopReports = onCountersSignal(report);
       const got = await Promise.race([signal.promise, sequencer.failed]);

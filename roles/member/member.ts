@@ -31,6 +31,8 @@ import { decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
 import { Outbox } from "./outbox.ts";
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
+import { gaugeObject, type RoleSnapshot } from "../metrics/families.ts";
+import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 
 /** How often a member greets the sequencer by default, ms. */
 export const DEFAULT_HEARTBEAT_MS = 1000;
@@ -196,6 +198,9 @@ export class Member {
   #groupBatches = false;
   #outbox: Outbox;
   #viewBook: ViewBook;
+  /** The last view delivered (for `/status`). */
+  #lastView: View | undefined;
+  #metrics: MetricsServer | undefined;
   #options: MemberOptions;
   #window: SendWindow;
   #recovery: RecoveryClient;
@@ -277,6 +282,14 @@ export class Member {
       const member = new Member({ ...options, id }, ctx, [pub, sub, dealer], late);
       member.#log(`${id} started${late ? " (late)" : ""}`);
       member.#start(late);
+      if (options.metrics !== undefined) {
+        try {
+          member.#metrics = serveMetrics(() => [member.snapshot()], options.metrics);
+        } catch (error) {
+          await member.close();
+          throw error;
+        }
+      }
       return member;
     } catch (error) {
       ctx.close();
@@ -465,6 +478,7 @@ export class Member {
   #releaseViews(): void {
     for (const view of this.#viewBook.release(this.#holdback.next - 1)) {
       this.#counters.views++;
+      this.#lastView = view;
       this.#warn(`${this.id}: ${formatView(view)}`);
       this.#views.push(view);
     }
@@ -759,6 +773,49 @@ export class Member {
     this.#directs.close();
     this.#views.close();
     await Promise.allSettled(this.#loops);
+    await this.#metrics?.close();
+  }
+
+  /** Where its metrics are served (the `metrics` option), or undefined. */
+  get metricsUrl(): string | undefined {
+    return this.#metrics?.url;
+  }
+
+  /** Its counters, gauges and view of the group now (for `/metrics` and `/status`). */
+  snapshot(): RoleSnapshot {
+    const delivered = this.#holdback.next - 1;
+    const highest = Math.max(this.#holdback.highestOrder, delivered);
+    const gauges = [
+      { name: "highest_order", value: highest },
+      { name: "delivered_order", value: delivered },
+      { name: "lag_orders", value: highest - delivered },
+      { name: "held_back_messages", value: this.#holdback.heldMessages },
+      { name: "held_back_orders", value: this.#holdback.heldOrders },
+      { name: "in_flight", value: this.#window.inFlight },
+      { name: "view", value: this.#lastView?.view ?? 0 },
+      { name: "members_in_view", value: this.#lastView?.members.length ?? 0 },
+    ];
+    const counters = this.counters;
+    return {
+      reading: { role: "client", id: this.id, counters, gauges },
+      status: {
+        role: "client",
+        id: this.id,
+        config: {
+          endpoints: groupEndpoints(this.#options),
+          receive: this.#options.receive ?? "orders",
+          window: this.#options.window ?? 1000,
+          curve: this.#options.curve !== undefined,
+        },
+        counters,
+        gauges: gaugeObject(gauges),
+        group: {
+          view: this.#lastView?.view ?? 0,
+          members: this.#lastView?.members ?? [],
+          failure: this.#failure?.message ?? null,
+        },
+      },
+    };
   }
 
   /** Closes the member (for `await using`). */

@@ -11,6 +11,8 @@ import { isClosed, type Socket } from "../../ffi/mod.ts";
 import { joinGroup, participantSockets } from "../participant/join.ts";
 import type { SocketSet } from "../socket_set.ts";
 import type { BusPort } from "../bus_port.ts";
+import { gaugeObject, type RoleSnapshot } from "../metrics/families.ts";
+import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 import type { CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
 import { Membership } from "./membership.ts";
@@ -153,6 +155,10 @@ export class Sequencer {
   #busIn!: BusPort;
   #busOut!: BusPort;
   #localBus: BusPort | undefined;
+  #metrics: MetricsServer | undefined;
+  /** What each member last said it delivered (its HELLO), for `/status`. */
+  #reported = new Map<string, number>();
+  #options: SequencerOptions;
   #history: OrderHistory;
   #orderLog: OrderLog | undefined;
   #log: (line: string) => void;
@@ -194,6 +200,7 @@ export class Sequencer {
     this.#members = new Membership(this.#evictAfterMs, this.#epoch);
     this.#logPath = options.logPath;
     this.#localBus = options.bus;
+    this.#options = options;
     if (options.logPath !== undefined) {
       const { log, recent } = OrderLog.open(options.logPath, {
         fsync: options.fsync ?? "batch",
@@ -254,6 +261,14 @@ export class Sequencer {
       // It may have stopped already (its log could not take the first batch).
       if (sequencer.#failure !== undefined) throw sequencer.#failure;
       sequencer.#watchMembers();
+      if (options.metrics !== undefined) {
+        try {
+          sequencer.#metrics = serveMetrics(() => [sequencer.snapshot()], options.metrics);
+        } catch (error) {
+          await sequencer.close();
+          throw error;
+        }
+      }
       return sequencer;
     } catch (error) {
       options.bus?.close();
@@ -515,6 +530,9 @@ export class Sequencer {
           continue;
         }
         this.#heard(from);
+        if (request.kind === "hello" && request.delivered !== undefined) {
+          this.#noteDelivered(text(from), request.delivered);
+        }
         // None is answered before the log was checked against the broker.
         if (this.#heldRequests !== null) this.#heldRequests.push([from, request]);
         else await this.#answer(from, request);
@@ -595,6 +613,81 @@ export class Sequencer {
       this.#toMember(id, encodeRecovery({ kind: "evicted", view }));
     }
     this.#scheduleView();
+  }
+
+  /** Notes what a member of the group said it delivered (others, unknown ids, are not kept). */
+  #noteDelivered(id: string, delivered: number): void {
+    if (!isClientId(id)) return;
+    this.#reported.set(id, delivered);
+    // Bounded by the members: ids no longer in the view are forgotten.
+    if (this.#reported.size > 2 * this.#members.members.length + 16) {
+      const members = new Set(this.#members.members);
+      for (const known of this.#reported.keys()) {
+        if (!members.has(known)) this.#reported.delete(known);
+      }
+    }
+  }
+
+  /** The latest orders (at most `count`): number and sender, for the live page. */
+  #recent(count: number): { seq: number; sender: string }[] {
+    const recent: { seq: number; sender: string }[] = [];
+    const highest = this.#history.highest;
+    for (let seq = Math.max(this.#history.lowest, highest - count + 1); seq <= highest; seq++) {
+      const origin = this.#history.get(seq)?.origin;
+      recent.push({
+        seq,
+        sender: origin === null || origin === undefined ? "" : origin.key.split("@")[0]!,
+      });
+    }
+    return recent;
+  }
+
+  /** Where its metrics are served (the `metrics` option), or undefined. */
+  get metricsUrl(): string | undefined {
+    return this.#metrics?.url;
+  }
+
+  /** Its counters, gauges and view of the group now (for `/metrics` and `/status`). */
+  snapshot(): RoleSnapshot {
+    const members = this.#members.members;
+    const gauges = [
+      { name: "highest_order", value: this.#history.highest },
+      { name: "view", value: this.#members.current },
+      { name: "members_in_view", value: members.length },
+    ];
+    const counters = this.counters;
+    const highest = this.#history.highest;
+    return {
+      reading: { role: "sequencer", id: SEQUENCER_ID, counters, gauges },
+      status: {
+        role: "sequencer",
+        id: SEQUENCER_ID,
+        config: {
+          endpoints: groupEndpoints(this.#options),
+          history: this.#history.capacity,
+          log: this.#logPath ?? null,
+          fsync: this.#options.fsync ?? "batch",
+          batch: this.#batch,
+          evictAfterMs: this.#evictAfterMs,
+          insideBroker: this.#localBus !== undefined,
+          epoch: this.#epoch,
+        },
+        counters,
+        gauges: gaugeObject(gauges),
+        group: {
+          view: this.#members.current,
+          members: members.map((id) => {
+            const delivered = this.#reported.get(id);
+            return {
+              id,
+              delivered: delivered ?? null,
+              lag: delivered === undefined ? null : Math.max(0, highest - delivered),
+            };
+          }),
+        },
+        recent: this.#recent(32),
+      },
+    };
   }
 
   /** Checks the members' silence from now on, a tenth of `evictAfterMs` apart (at most 500 ms). */
@@ -720,6 +813,7 @@ export class Sequencer {
     this.#localBus?.close();
     this.#ctx.close();
     await Promise.allSettled(this.#loops);
+    await this.#metrics?.close();
     this.#orderLog?.close();
     this.#counters.fsyncs = this.#orderLog?.syncs ?? this.#counters.fsyncs;
     this.#orderLog = undefined;

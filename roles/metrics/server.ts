@@ -1,0 +1,116 @@
+/**
+ * `serveMetrics()`: a role's HTTP endpoint, on Deno's own server:
+ * `GET /metrics` (Prometheus text), `GET /status` (JSON) and `GET /` (a
+ * live page that polls `/status`). Off the hot path: each request reads
+ * the counters the roles keep anyway.
+ *
+ * @module
+ */
+
+import { EXPOSITION_CONTENT_TYPE, renderExposition } from "./exposition.ts";
+import { groupFamilies, type RoleSnapshot } from "./families.ts";
+import { LIVE_PAGE } from "./page.ts";
+
+/** Where to serve: `metrics` of the roles' options, `--metrics HOST:PORT` on their command lines. */
+export interface MetricsOptions {
+  /** The interface to listen on. Default 127.0.0.1. */
+  hostname?: string;
+  /** The port; 0 picks a free one (see {@link MetricsServer.url}). */
+  port: number;
+}
+
+/** A running endpoint. */
+export interface MetricsServer {
+  /** Where it listens, e.g. `http://127.0.0.1:9100/`. */
+  readonly url: string;
+  /** Stops listening; resolves when the open requests are answered. */
+  close(): Promise<void>;
+}
+
+const METHODS = "GET, HEAD";
+
+/**
+ * Serves the snapshots of the roles of this process.
+ *
+ * @param snapshots Reads each role's counters, gauges and status now.
+ * @param options Host and port.
+ * @returns The running endpoint.
+ * @throws {Error} naming the address if it cannot listen (e.g. the port is taken).
+ */
+export function serveMetrics(
+  snapshots: () => readonly RoleSnapshot[],
+  options: MetricsOptions,
+): MetricsServer {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const started = performance.now();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve(
+      { hostname, port: options.port, onListen: () => {} },
+      (request) => answer(request, snapshots, started),
+    );
+  } catch (error) {
+    throw new Error(
+      `Cannot serve metrics on ${hostname}:${options.port}: ${
+        error instanceof Error ? error.message : error
+      }`,
+      { cause: error },
+    );
+  }
+  const host = server.addr.hostname.includes(":")
+    ? `[${server.addr.hostname}]`
+    : server.addr.hostname;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${server.addr.port}/`,
+    close: () => closing ??= server.shutdown(),
+  };
+}
+
+/** One request: the three pages, 405 for other methods, 404 for other paths. */
+function answer(
+  request: Request,
+  snapshots: () => readonly RoleSnapshot[],
+  started: number,
+): Response {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return plain(405, `${request.method} is not allowed: use GET\n`, { allow: METHODS });
+  }
+  const path = new URL(request.url).pathname;
+  try {
+    switch (path) {
+      case "/metrics":
+        return plain(
+          200,
+          renderExposition(groupFamilies(snapshots().map((s) => s.reading))),
+          { "content-type": EXPOSITION_CONTENT_TYPE },
+        );
+      case "/status":
+        return Response.json({
+          pid: Deno.pid,
+          uptimeSeconds: Math.round((performance.now() - started) / 100) / 10,
+          roles: snapshots().map((s) => s.status),
+        }, { headers: { "cache-control": "no-store" } });
+      case "/":
+        return plain(200, LIVE_PAGE, { "content-type": "text/html; charset=utf-8" });
+      default:
+        return plain(404, `Nothing at ${path}: try /, /metrics or /status\n`);
+    }
+  } catch (error) {
+    return plain(
+      500,
+      `Cannot read the role's state: ${error instanceof Error ? error.message : error}\n`,
+    );
+  }
+}
+
+function plain(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: {
+      "content-type": "text/plain; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
+  });
+}
