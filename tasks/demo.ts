@@ -3,11 +3,15 @@
  * the broker, the sequencer and every client as separate processes, checks
  * the result and prints a summary; writes a message-sequence chart
  * (`index.html`, `sequence.svg`) beside the results. Exits 1 on any violation.
+ * With `--metrics`, every role serves its live page on a free port of
+ * 127.0.0.1, listed before the run, and the roles stay up at the end until
+ * Enter is pressed (or `--wait` seconds pass).
  *
  * @module
  */
 
 import { type FlagSpec, numberFlag, runCommand, UsageError } from "../roles/cli/flags.ts";
+import { freeBasePort } from "./_processes.ts";
 import { readChartInput, writeCharts } from "./chart.ts";
 import { formatReport, loadScenario, runScenario } from "./scenario.ts";
 
@@ -35,10 +39,50 @@ const FLAGS: Record<string, FlagSpec> = {
     value: "PORT",
     help: "the broker's base port (default: a free one)",
   },
+  metrics: {
+    type: "boolean",
+    help:
+      "every role serves its live page, /metrics and /status on 127.0.0.1 (free ports, listed first); the roles stay up at the end until Enter",
+  },
+  wait: {
+    type: "string",
+    value: "S",
+    default: "60",
+    help: "with --metrics: the most seconds the roles stay up at the end",
+  },
   verbose: { type: "boolean", help: "show the roles' logs" },
   quiet: { type: "boolean", help: "no progress line, even on a terminal" },
   help: { type: "boolean", help: "show this help" },
 };
+
+/** Free ports for the roles' metrics, one each, none of the group's four from `basePort`. */
+function metricsPorts(roles: string[], basePort: number): Map<string, number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = freeBasePort(roles.length);
+    if (first + roles.length <= basePort || first >= basePort + 4) {
+      return new Map(roles.map((role, i) => [role, first + i]));
+    }
+  }
+  throw new Error(`Cannot find ${roles.length} free ports for the metrics`);
+}
+
+/**
+ * Resolves when a line is entered (or the input ends), or after `ms`, whichever comes first. A
+ * read still pending then ends with the process.
+ */
+async function enterOrTimeout(ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  const entered = (async () => {
+    const buffer = new Uint8Array(256);
+    while (true) {
+      const n = await Deno.stdin.read(buffer);
+      if (n === null || buffer.subarray(0, n).includes(10)) return;
+    }
+  })().catch(() => {});
+  await Promise.race([elapsed, entered]);
+  clearTimeout(timer);
+}
 
 if (import.meta.main) {
   await runCommand(
@@ -49,7 +93,7 @@ if (import.meta.main) {
     async (values) => {
       const scenario = String(values.scenario ?? "scenarios/seed");
       const timeScale = numberFlag(values, "time-scale", 0.2, { min: 0 });
-      const basePort = values["base-port"] === undefined
+      let basePort = values["base-port"] === undefined
         ? undefined
         : numberFlag(values, "base-port", 5559, {
           min: 1,
@@ -57,6 +101,7 @@ if (import.meta.main) {
           integer: true,
         });
       const out = String(values.out ?? "out/demo");
+      const waitSeconds = numberFlag(values, "wait", 60, { min: 0, max: 86_400 });
       try {
         Deno.statSync(scenario);
       } catch {
@@ -69,6 +114,21 @@ if (import.meta.main) {
       console.log(
         `Running ${scenario} (time scale ${timeScale}); results in ${out}/`,
       );
+      let ports: Map<string, number> | undefined;
+      if (values.metrics === true) {
+        basePort ??= freeBasePort();
+        ports = metricsPorts(
+          ["broker", "sequencer", ...(await loadScenario(scenario)).keys()],
+          basePort,
+        );
+        console.log("Live pages (each up once its role has joined):");
+        for (const [role, port] of ports) {
+          console.log(`  ${role.padEnd(10)} http://127.0.0.1:${port}/`);
+        }
+      }
+      const metricsFlags = (role: string) =>
+        ports === undefined ? [] : ["--metrics", `127.0.0.1:${ports.get(role)}`];
+      const verbose = values.verbose === true ? ["--verbose"] : [];
       const report = await runScenario({
         scenario,
         out,
@@ -76,13 +136,10 @@ if (import.meta.main) {
         basePort,
         echo: values.verbose === true,
         // --verbose: every role logs every message, as the seed does.
-        ...(values.verbose === true
-          ? {
-            clientFlags: ["--verbose"],
-            brokerFlags: ["--verbose"],
-            sequencerFlags: ["--verbose"],
-          }
-          : {}),
+        clientFlags: verbose,
+        clientFlagsFor: metricsFlags,
+        brokerFlags: [...verbose, ...metricsFlags("broker")],
+        sequencerFlags: [...verbose, ...metricsFlags("sequencer")],
         onProgress: tty
           ? (delivered, expected) => {
             const line = [...delivered].map(([id, n]) => `${id} ${n}/${expected}`)
@@ -90,6 +147,13 @@ if (import.meta.main) {
             Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
           }
           : undefined,
+        beforeStop: ports === undefined ? undefined : async () => {
+          if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+          console.log(
+            `The run is over; the live pages stay up for ${waitSeconds} s: press Enter to stop now`,
+          );
+          await enterOrTimeout(waitSeconds * 1000);
+        },
       });
       if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
       console.log(formatReport(report));

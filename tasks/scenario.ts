@@ -35,6 +35,11 @@ export interface ScenarioOptions {
   echo?: boolean;
   /** Extra flags for every client; `{id}` in a flag stands for the client's id. */
   clientFlags?: string[];
+  /**
+   * More flags for one client, by its id, after `clientFlags`: for what `{id}` cannot give,
+   * e.g. a `--metrics` port of its own. Our clients only (not `seedPeers`).
+   */
+  clientFlagsFor?: (id: string) => string[];
   /** Extra flags for the broker. */
   brokerFlags?: string[];
   /** Extra flags for the sequencer. */
@@ -53,6 +58,8 @@ export interface ScenarioOptions {
   faults?: (control: ScenarioControl) => Promise<void>;
   /** Called with progress: deliveries so far per client. */
   onProgress?: (delivered: Map<string, number>, expected: number) => void;
+  /** Awaited once the deliveries are in (or the run failed), before the roles are stopped. */
+  beforeStop?: () => Promise<void>;
 }
 
 /** One client's line of the report. */
@@ -250,6 +257,7 @@ function startClient(launch: Launch, id: string): RoleProcess {
       ...["--id", id, "--script", script, "--out", options.out],
       ...common,
       ...(options.clientFlags ?? []).map((flag) => flag.replaceAll("{id}", id)),
+      ...(options.clientFlagsFor?.(id) ?? []),
     ], echo);
 }
 
@@ -470,6 +478,7 @@ export async function runScenario(
   });
   const lastDelivery = await waitForDeliveries(run, timeoutSeconds);
   await faults;
+  await options.beforeStop?.();
   const codes = await stopRun(run);
 
   const check = checkScenario({

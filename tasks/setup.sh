@@ -2,8 +2,10 @@
 # Installs what this project needs on a fresh Debian machine that has only
 # Node.js/npm: Deno 2 from the npm registry (into .deno/) and libzmq5
 # from Debian. With the argument "test" it also installs the test peers
-# (python3-zmq for interop tests, iproute2 for the multi-host test) and
-# chromium (headless, to check the demo's sequence chart). With "bench" it
+# (python3-zmq for interop tests, iproute2 for the multi-host test),
+# chromium (headless, to check the demo's sequence chart) and prometheus
+# (to scrape the roles' /metrics; without the node exporter it recommends,
+# which the tests do not need). With "bench" it
 # also installs what the benchmarks compare with: libzmq3-dev and gcc (the
 # C peer), nats-server from Debian and the NATS JavaScript client (npm
 # package nats, into bench/out/node/ beside zeromq.js) for JetStream;
@@ -28,6 +30,7 @@ as_root() {
 }
 
 missing=""
+lean=""
 optional=""
 ldconfig -p 2>/dev/null | grep -q 'libzmq\.so\.5' || missing="$missing libzmq5"
 if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
@@ -36,6 +39,8 @@ if [ "${1:-}" = "test" ] || [ "${1:-}" = "bench" ]; then
 fi
 if [ "${1:-}" = "test" ]; then
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  # tests/metrics_test.ts runs /usr/bin/prometheus, on a port of its own.
+  [ -x /usr/bin/prometheus ] || lean="$lean prometheus"
 fi
 if [ "${1:-}" = "bench" ]; then
   [ -f /usr/include/zmq.h ] || missing="$missing libzmq3-dev"
@@ -44,13 +49,19 @@ if [ "${1:-}" = "bench" ]; then
   command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] ||
     optional="$optional nats-server"
 fi
-if [ -n "$missing$optional" ]; then
-  as_root apt-get update -qq || [ -z "$missing" ]
+if [ -n "$missing$lean$optional" ]; then
+  as_root apt-get update -qq || [ -z "$missing$lean" ]
 fi
 if [ -n "$missing" ]; then
   echo "setup: installing from Debian:$missing" >&2
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq $missing >/dev/null
+fi
+if [ -n "$lean" ]; then
+  echo "setup: installing from Debian, without recommends:$lean" >&2
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+    $lean >/dev/null
 fi
 if [ -n "$optional" ]; then
   echo "setup: installing from Debian:$optional" >&2

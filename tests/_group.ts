@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { BrokerOptions } from "../roles/broker/broker.ts";
 import type { BusReception, MemberOptions } from "../roles/member/member.ts";
 import type { SequencerOptions } from "../roles/sequencer/sequencer.ts";
 import type { GroupAddress } from "../roles/role_options.ts";
@@ -23,6 +24,8 @@ export interface GroupOptions {
   unknownRecipientGraceMs?: number;
   /** How long the join and the start may take, ms. */
   timeoutMs: number;
+  /** More options of the broker (e.g. `metrics`). */
+  broker?: Partial<BrokerOptions>;
   /** More options of the sequencer. */
   sequencer?: Partial<SequencerOptions>;
   /** The sequencer takes the broker's bus in this process (`broker.busPort()`). */
@@ -59,6 +62,7 @@ export async function startGroup(options: GroupOptions): Promise<TestGroup> {
   const where = options.where;
   const broker = new Broker({
     ...where,
+    ...options.broker,
     expect: options.members.length + 1,
     unknownRecipientGraceMs: options.unknownRecipientGraceMs ?? 200,
     log: logger("broker"),

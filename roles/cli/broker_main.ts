@@ -162,6 +162,8 @@ if (import.meta.main) {
       const basePort = basePortFlag(values);
       const host = hostFlag(values);
       const inside = sequencerOptions(values);
+      // Read before anything is bound: a usage error leaves the ports alone.
+      const address = metricsFlag(values);
       const log = makeLogger("broker", values);
       const signal = untilSignal();
       const broker = new Broker({
@@ -178,7 +180,6 @@ if (import.meta.main) {
       const sequencer = inside === undefined
         ? undefined
         : startSequencer(broker, { ...inside, host: connectHost(host), basePort }, values);
-      const address = metricsFlag(values);
       const metrics = address === undefined ? undefined : serveMetrics(() => {
         const inside = sequencer?.snapshot();
         return inside === undefined ? [broker.snapshot()] : [broker.snapshot(), inside];

@@ -42,18 +42,16 @@ export function serveMetrics(
   options: MetricsOptions,
 ): MetricsServer {
   const hostname = options.hostname ?? "127.0.0.1";
-  const started = performance.now();
+  const address = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${options.port}`;
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve(
       { hostname, port: options.port, onListen: () => {} },
-      (request) => answer(request, snapshots, started),
+      (request) => answer(request, snapshots),
     );
   } catch (error) {
     throw new Error(
-      `Cannot serve metrics on ${hostname}:${options.port}: ${
-        error instanceof Error ? error.message : error
-      }`,
+      `Cannot serve metrics on ${address}: ${error instanceof Error ? error.message : error}`,
       { cause: error },
     );
   }
@@ -71,7 +69,6 @@ export function serveMetrics(
 function answer(
   request: Request,
   snapshots: () => readonly RoleSnapshot[],
-  started: number,
 ): Response {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return plain(405, `${request.method} is not allowed: use GET\n`, { allow: METHODS });
@@ -88,7 +85,8 @@ function answer(
       case "/status":
         return Response.json({
           pid: Deno.pid,
-          uptimeSeconds: Math.round((performance.now() - started) / 100) / 10,
+          // The process's (performance.now() counts from its start), as process_start_time_seconds.
+          uptimeSeconds: Math.round(performance.now() / 100) / 10,
           roles: snapshots().map((s) => s.status),
         }, { headers: { "cache-control": "no-store" } });
       case "/":
