@@ -55,18 +55,23 @@ fi
 if [ -n "$missing" ]; then
   echo "setup: installing from Debian:$missing" >&2
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq $missing >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 if [ -n "$lean" ]; then
   echo "setup: installing from Debian, without recommends:$lean" >&2
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     $lean >/dev/null
+  # Debian's package starts a prometheus service on :9090 where systemd runs;
+  # the tests start their own.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 if [ -n "$optional" ]; then
   echo "setup: installing from Debian:$optional" >&2
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq $optional >/dev/null ||
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $optional >/dev/null ||
     echo "setup: could not install$optional (bench:group skips JetStream's runs)" >&2
 fi
 

@@ -460,9 +460,17 @@ Deno.test("GET /status of each role is its JSON state; other paths are 404, othe
         ((await getJson(`${sequencer!.url}status`)).roles as Record<string, unknown>[])[0]!,
       (s) =>
         JSON.stringify(
-          [...(s.group as { members: { id: string }[] }).members]
-            .sort((a, b) => a.id < b.id ? -1 : 1),
-        ) === JSON.stringify(["c1", "c2"].map((id) => ({ id, delivered: total, lag: 0 }))),
+          [...(s.group as { members: { id: string; reportedMsAgo?: number }[] }).members]
+            .sort((a, b) => a.id < b.id ? -1 : 1)
+            // How long ago each reported: at most a couple of greetings.
+            .map(({ reportedMsAgo, ...rest }) => ({
+              ...rest,
+              recent: (reportedMsAgo ?? 1e9) < 3000,
+            })),
+        ) ===
+          JSON.stringify(
+            ["c1", "c2"].map((id) => ({ id, delivered: total, lag: 0, recent: true })),
+          ),
     );
     assert.equal(
       (seq.group as Record<string, unknown>).view,
@@ -623,6 +631,68 @@ Deno.test("A --metrics port in use makes each role exit 1 naming the address", a
   } finally {
     if (broker !== undefined) await stop(broker);
     busy.close();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+/** Sends one raw HTTP request and returns the status line's code. */
+async function rawStatus(port: number, request: string): Promise<number> {
+  const connection = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await connection.write(new TextEncoder().encode(request));
+    const buffer = new Uint8Array(256);
+    const read = await within(T, "the HTTP answer", connection.read(buffer));
+    return Number(decoder.decode(buffer.subarray(0, read ?? 0)).split(" ")[1]);
+  } finally {
+    connection.close();
+  }
+}
+
+Deno.test("A client serves its /status while it joins (state joining), and a Host that is not ours gets 421", async () => {
+  const basePort = freeBasePort();
+  const metricsPort = freeBasePort();
+  const out = await Deno.makeTempDir({ prefix: "metrics-joining-" });
+  // No broker: the client waits at the barrier (its join timeout is 20 s).
+  const client = spawnRole("c1", "client", [
+    ...clientArgs(basePort, out),
+    "--metrics",
+    String(metricsPort),
+  ]);
+  try {
+    const status = await until(
+      T,
+      "the joining client's /status",
+      async () => {
+        try {
+          return (await getJson(`http://127.0.0.1:${metricsPort}/status`)).roles as Record<
+            string,
+            unknown
+          >[];
+        } catch {
+          return undefined;
+        }
+      },
+      (roles) => roles !== undefined,
+    );
+    assert.deepEqual(status![0]!.state, "joining");
+    assert.equal(status![0]!.id, "c1");
+    // DNS rebinding: a page of another site that resolves to 127.0.0.1.
+    assert.equal(
+      await rawStatus(
+        metricsPort,
+        "GET /status HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+      ),
+      421,
+    );
+    assert.equal(
+      await rawStatus(
+        metricsPort,
+        `GET /status HTTP/1.1\r\nHost: localhost:${metricsPort}\r\nConnection: close\r\n\r\n`,
+      ),
+      200,
+    );
+  } finally {
+    await stop(client);
     await Deno.remove(out, { recursive: true });
   }
 });

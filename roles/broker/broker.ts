@@ -207,6 +207,10 @@ export class Broker {
     const at = groupEndpoints(options);
     this.#maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     const maxFrame = this.#maxPayload + FRAME_SLACK;
+    // First: if its port is taken, nothing else was opened.
+    if (options.metrics !== undefined) {
+      this.#metrics = serveMetrics(() => [this.snapshot()], options.metrics);
+    }
     this.#ctx = new SocketSet(
       options.context,
       options.curve ? curveServer(options.curve) : undefined,
@@ -248,15 +252,8 @@ export class Broker {
       }
     } catch (error) {
       this.#ctx.close();
+      void this.#metrics?.close();
       throw error;
-    }
-    if (options.metrics !== undefined) {
-      try {
-        this.#metrics = serveMetrics(() => [this.snapshot()], options.metrics);
-      } catch (error) {
-        this.#ctx.close();
-        throw error;
-      }
     }
     this.#tasks.push(this.#barrier(), this.#directs());
   }
@@ -291,9 +288,11 @@ export class Broker {
         counters,
         gauges: gaugeObject(gauges),
         group: {
-          participants: [...this.#synced].sort(),
+          // Let in before and after the start, by id (at most 1,000 named).
+          participants: [...this.#admittedAt.keys()].sort().slice(0, 1000),
+          participantCount: this.#admittedAt.size,
           anonymous: this.#anonymousSyncs,
-          evicted: [...this.#evicted].sort(),
+          evicted: [...this.#evicted].sort().slice(0, 1000),
         },
       },
     };

@@ -31,7 +31,7 @@ import { decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
 import { Outbox } from "./outbox.ts";
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
-import { gaugeObject, type RoleSnapshot } from "../metrics/families.ts";
+import { gaugeObject, joiningSnapshot, type RoleSnapshot } from "../metrics/families.ts";
 import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 
 /** How often a member greets the sequencer by default, ms. */
@@ -268,6 +268,11 @@ export class Member {
     const id = checkClientId(options.id);
     const at = groupEndpoints(options);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
+    // Served from the start of the join: a member waiting for the start shows it.
+    let joined: Member | undefined;
+    const metrics = options.metrics === undefined
+      ? undefined
+      : serveMetrics(() => [joined?.snapshot() ?? joiningSnapshot("client", id)], options.metrics);
     const ctx = participantSockets(options);
     try {
       const topics = takesOnlyOrders(options) ? [START, SEQUENCER_ID] : [""];
@@ -282,17 +287,12 @@ export class Member {
       const member = new Member({ ...options, id }, ctx, [pub, sub, dealer], late);
       member.#log(`${id} started${late ? " (late)" : ""}`);
       member.#start(late);
-      if (options.metrics !== undefined) {
-        try {
-          member.#metrics = serveMetrics(() => [member.snapshot()], options.metrics);
-        } catch (error) {
-          await member.close();
-          throw error;
-        }
-      }
+      member.#metrics = metrics;
+      joined = member;
       return member;
     } catch (error) {
       ctx.close();
+      await metrics?.close();
       throw error;
     }
   }

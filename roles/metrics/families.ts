@@ -40,6 +40,14 @@ export interface RoleSnapshot {
   status: Readonly<Record<string, unknown>>;
 }
 
+/** A role that is still joining the group (waiting for the broker or the start): no numbers yet. */
+export function joiningSnapshot(role: RoleName, id: string): RoleSnapshot {
+  return {
+    reading: { role, id, counters: {}, gauges: [] },
+    status: { role, id, state: "joining", counters: {}, gauges: {} },
+  };
+}
+
 /** A reading's gauges as a JSON object, for a status. */
 export function gaugeObject(gauges: readonly GaugeReading[]): Record<string, number> {
   return Object.fromEntries(gauges.map(({ name, value }) => [name, value]));

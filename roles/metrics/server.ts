@@ -47,7 +47,7 @@ export function serveMetrics(
   try {
     server = Deno.serve(
       { hostname, port: options.port, onListen: () => {} },
-      (request) => answer(request, snapshots),
+      (request) => answer(request, snapshots, hostname),
     );
   } catch (error) {
     throw new Error(
@@ -61,19 +61,57 @@ export function serveMetrics(
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${server.addr.port}/`,
-    close: () => closing ??= server.shutdown(),
+    close: () => closing ??= shutdown(server),
   };
+}
+
+/** How long a close waits for open requests (a client that stalls must not hold the role), ms. */
+const SHUTDOWN_MS = 2000;
+
+/** Stops the server: its requests get SHUTDOWN_MS to finish. */
+async function shutdown(server: Deno.HttpServer<Deno.NetAddr>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    server.shutdown(),
+    new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_MS)),
+  ]);
+  clearTimeout(timer);
+}
+
+/** Host headers always taken: the loopback names. */
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * True if the request names this server: a loopback name or the address it
+ * listens on (any, when it listens on every interface). A page elsewhere
+ * that rebinds its own name to 127.0.0.1 is refused (DNS rebinding).
+ */
+function forUs(url: URL, hostname: string): boolean {
+  if (hostname === "0.0.0.0" || hostname === "::") return true;
+  const host = url.hostname.toLowerCase();
+  return LOOPBACK.has(host) || host === hostname.toLowerCase() ||
+    host === `[${hostname.toLowerCase()}]`;
 }
 
 /** One request: the three pages, 405 for other methods, 404 for other paths. */
 function answer(
   request: Request,
   snapshots: () => readonly RoleSnapshot[],
+  hostname: string,
 ): Response {
   if (request.method !== "GET" && request.method !== "HEAD") {
     return plain(405, `${request.method} is not allowed: use GET\n`, { allow: METHODS });
   }
-  const path = new URL(request.url).pathname;
+  let url: URL;
+  try {
+    url = new URL(request.url);
+  } catch {
+    return plain(400, "Bad request: the URL or Host does not parse\n");
+  }
+  if (!forUs(url, hostname)) {
+    return plain(421, `Not for ${url.host}: ask for ${hostname} or localhost\n`);
+  }
+  const path = url.pathname;
   try {
     switch (path) {
       case "/metrics":
@@ -90,7 +128,11 @@ function answer(
           roles: snapshots().map((s) => s.status),
         }, { headers: { "cache-control": "no-store" } });
       case "/":
-        return plain(200, LIVE_PAGE, { "content-type": "text/html; charset=utf-8" });
+        return plain(200, LIVE_PAGE, {
+          "content-type": "text/html; charset=utf-8",
+          "content-security-policy":
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+        });
       default:
         return plain(404, `Nothing at ${path}: try /, /metrics or /status\n`);
     }
@@ -108,6 +150,7 @@ function plain(status: number, body: string, headers: Record<string, string> = {
     headers: {
       "content-type": "text/plain; charset=utf-8",
       "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
       ...headers,
     },
   });

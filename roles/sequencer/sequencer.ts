@@ -11,7 +11,7 @@ import { isClosed, type Socket } from "../../ffi/mod.ts";
 import { joinGroup, participantSockets } from "../participant/join.ts";
 import type { SocketSet } from "../socket_set.ts";
 import type { BusPort } from "../bus_port.ts";
-import { gaugeObject, type RoleSnapshot } from "../metrics/families.ts";
+import { gaugeObject, joiningSnapshot, type RoleSnapshot } from "../metrics/families.ts";
 import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 import type { CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
@@ -157,7 +157,7 @@ export class Sequencer {
   #localBus: BusPort | undefined;
   #metrics: MetricsServer | undefined;
   /** What each member last said it delivered (its HELLO), for `/status`. */
-  #reported = new Map<string, number>();
+  #reported = new Map<string, { delivered: number; at: number }>();
   #options: SequencerOptions;
   #history: OrderHistory;
   #orderLog: OrderLog | undefined;
@@ -227,9 +227,16 @@ export class Sequencer {
         "The bus port given to Sequencer.join is closed: take a new broker.busPort()",
       );
     }
+    // Served from the start of the join: a sequencer waiting for the start shows it.
+    let running: Sequencer | undefined;
+    const metrics = options.metrics === undefined ? undefined : serveMetrics(
+      () => [running?.snapshot() ?? joiningSnapshot("sequencer", SEQUENCER_ID)],
+      options.metrics,
+    );
     const ctx = participantSockets(options);
     try {
       const sequencer = new Sequencer(ctx, options);
+      sequencer.#metrics = metrics;
       if (sequencer.#history.highest > 0) {
         sequencer.#log(`continuing from the log after order ${sequencer.#history.highest}`);
       }
@@ -261,18 +268,12 @@ export class Sequencer {
       // It may have stopped already (its log could not take the first batch).
       if (sequencer.#failure !== undefined) throw sequencer.#failure;
       sequencer.#watchMembers();
-      if (options.metrics !== undefined) {
-        try {
-          sequencer.#metrics = serveMetrics(() => [sequencer.snapshot()], options.metrics);
-        } catch (error) {
-          await sequencer.close();
-          throw error;
-        }
-      }
+      running = sequencer;
       return sequencer;
     } catch (error) {
       options.bus?.close();
       ctx.close();
+      await metrics?.close();
       throw error;
     }
   }
@@ -530,7 +531,7 @@ export class Sequencer {
           continue;
         }
         this.#heard(from);
-        if (request.kind === "hello" && request.delivered !== undefined) {
+        if (request.kind !== "views" && request.delivered !== undefined) {
           this.#noteDelivered(text(from), request.delivered);
         }
         // None is answered before the log was checked against the broker.
@@ -618,7 +619,7 @@ export class Sequencer {
   /** Notes what a member of the group said it delivered (others, unknown ids, are not kept). */
   #noteDelivered(id: string, delivered: number): void {
     if (!isClientId(id)) return;
-    this.#reported.set(id, delivered);
+    this.#reported.set(id, { delivered, at: performance.now() });
     // Bounded by the members: ids no longer in the view are forgotten.
     if (this.#reported.size > 2 * this.#members.members.length + 16) {
       const members = new Set(this.#members.members);
@@ -676,12 +677,17 @@ export class Sequencer {
         gauges: gaugeObject(gauges),
         group: {
           view: this.#members.current,
+          // What each member said it delivered in its last greeting or request
+          // (every second at least), and how long ago: the lag is as of then.
           members: members.map((id) => {
-            const delivered = this.#reported.get(id);
+            const reported = this.#reported.get(id);
             return {
               id,
-              delivered: delivered ?? null,
-              lag: delivered === undefined ? null : Math.max(0, highest - delivered),
+              delivered: reported?.delivered ?? null,
+              lag: reported === undefined ? null : Math.max(0, highest - reported.delivered),
+              reportedMsAgo: reported === undefined
+                ? null
+                : Math.round(performance.now() - reported.at),
             };
           }),
         },
