@@ -121,7 +121,7 @@ if (import.meta.main) {
           ["broker", "sequencer", ...(await loadScenario(scenario)).keys()],
           basePort,
         );
-        console.log("Live pages (each up once its role has joined):");
+        console.log("Live pages (each up as its role starts):");
         for (const [role, port] of ports) {
           console.log(`  ${role.padEnd(10)} http://127.0.0.1:${port}/`);
         }
