@@ -5,7 +5,9 @@
 # (python3-zmq for interop tests, iproute2 for the multi-host test),
 # chromium (headless, to check the demo's sequence chart) and prometheus
 # (to scrape the roles' /metrics; without the node exporter it recommends,
-# which the tests do not need). With "bench" it
+# which the tests do not need) and etcd-server (etcd 3.4, /usr/bin/etcd,
+# which tests/etcd_election_test.ts starts on ports of its own). With
+# "bench" it
 # also installs what the benchmarks compare with: libzmq3-dev and gcc (the
 # C peer), nats-server from Debian and the NATS JavaScript client (npm
 # package nats, into bench/out/node/ beside zeromq.js) for JetStream;
@@ -41,6 +43,8 @@ if [ "${1:-}" = "test" ]; then
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   # tests/metrics_test.ts runs /usr/bin/prometheus, on a port of its own.
   [ -x /usr/bin/prometheus ] || lean="$lean prometheus"
+  # tests/etcd_election_test.ts runs /usr/bin/etcd, with a data dir of its own.
+  [ -x /usr/bin/etcd ] || lean="$lean etcd-server"
 fi
 if [ "${1:-}" = "bench" ]; then
   [ -f /usr/include/zmq.h ] || missing="$missing libzmq3-dev"
@@ -66,6 +70,10 @@ if [ -n "$lean" ]; then
   # the tests start their own.
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
     as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+  # Likewise etcd-server's etcd service on :2379.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+    as_root systemctl disable --now etcd >/dev/null 2>&1 || true
   fi
 fi
 if [ -n "$optional" ]; then
