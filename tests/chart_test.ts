@@ -12,27 +12,12 @@ import {
 import { formatReport, loadScenario, runScenario } from "../tasks/scenario.ts";
 import { scenarioPayload } from "../roles/harness/script.ts";
 import { within } from "./_helpers.ts";
+import { chromium, haveChromium } from "./_chromium.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-const TIMEOUT = "/usr/bin/timeout";
-/** Seconds Chromium may take before it is killed (its whole process group, through timeout(1)). */
-const CHROMIUM_SECONDS = 60;
-const decoder = new TextDecoder();
 
 // The browser test needs Debian's chromium; `sh tasks/setup.sh test` installs it.
-const HAVE_CHROMIUM = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_CHROMIUM) {
-  console.log(
-    `Skipping the headless Chromium check of the chart: ${CHROMIUM} not found (install chromium: sh tasks/setup.sh test)`,
-  );
-}
+const HAVE_CHROMIUM = haveChromium("the chart");
 
 /** Scripts where each client multicasts the given texts, in order. */
 function scriptsOf(texts: Record<string, string[]>): Map<string, ScriptCommand[]> {
@@ -191,55 +176,6 @@ Deno.test("writeCharts() writes sequence.svg and index.html", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-/** Runs Chromium headless on a page; the whole browser is killed if it hangs. */
-async function chromium(args: string[], profile: string): Promise<string> {
-  const flags = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-breakpad",
-    `--user-data-dir=${profile}`,
-    ...args,
-  ];
-  // timeout(1) runs Chromium in a process group of its own and kills all of it;
-  // the abort signal is the backstop should timeout itself hang.
-  const haveTimeout = (() => {
-    try {
-      return Deno.statSync(TIMEOUT).isFile;
-    } catch {
-      return false;
-    }
-  })();
-  const [command, commandArgs] = haveTimeout
-    ? [TIMEOUT, ["--kill-after=5", String(CHROMIUM_SECONDS), CHROMIUM, ...flags]]
-    : [CHROMIUM, flags];
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), (CHROMIUM_SECONDS + 15) * 1000);
-  try {
-    const output = await new Deno.Command(command, {
-      args: commandArgs,
-      env: { HOME: profile },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const stderr = decoder.decode(output.stderr);
-    if (controller.signal.aborted || output.code === 124 || output.code === 137) {
-      throw new Error(`Chromium timed out after ${CHROMIUM_SECONDS} s and was killed:\n${stderr}`);
-    }
-    assert.equal(output.code, 0, `chromium exited with code ${output.code}:\n${stderr}`);
-    return decoder.decode(output.stdout);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 Deno.test({
   name:

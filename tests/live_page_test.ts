@@ -7,79 +7,25 @@ import type { RoleSnapshot } from "../roles/metrics/families.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { startGroup } from "./_group.ts";
 import { DENO, inTempDir, within } from "./_helpers.ts";
+import { chromium, haveChromium } from "./_chromium.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const T = 30_000;
-const CHROMIUM = "/usr/bin/chromium";
-const TIMEOUT = "/usr/bin/timeout";
-/** Seconds Chromium may take before it is killed (its whole process group, through timeout(1)). */
-const CHROMIUM_SECONDS = 60;
 /** Virtual milliseconds the page runs in Chromium before its DOM is dumped: a few polls. */
 const BUDGET_MS = 2500;
-const decoder = new TextDecoder();
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
 
 // The browser tests need Debian's chromium; `sh tasks/setup.sh test` installs it.
-const HAVE_CHROMIUM = isFile(CHROMIUM);
-if (!HAVE_CHROMIUM) {
-  console.log(
-    `Skipping the headless Chromium checks of the live page: ${CHROMIUM} not found (install chromium: sh tasks/setup.sh test)`,
-  );
-}
+const HAVE_CHROMIUM = haveChromium("the live page");
 
 /**
  * Opens `url` in headless Chromium for BUDGET_MS of virtual time (the page polls meanwhile),
  * then returns the DOM; the whole browser is killed if it hangs.
  */
 async function chromiumDom(url: string, dir: string, more: string[] = []): Promise<string> {
-  const flags = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-breakpad",
-    `--user-data-dir=${join(dir, "profile")}`,
-    `--virtual-time-budget=${BUDGET_MS}`,
-    ...more,
-    "--dump-dom",
-    url,
-  ];
-  // timeout(1) runs Chromium in a process group of its own and kills all of it;
-  // the abort signal is the backstop should timeout itself hang.
-  const [command, args] = isFile(TIMEOUT)
-    ? [TIMEOUT, ["--kill-after=5", String(CHROMIUM_SECONDS), CHROMIUM, ...flags]]
-    : [CHROMIUM, flags];
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), (CHROMIUM_SECONDS + 15) * 1000);
-  try {
-    const output = await new Deno.Command(command, {
-      args,
-      env: { HOME: dir },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: controller.signal,
-    }).output();
-    const stderr = decoder.decode(output.stderr);
-    if (controller.signal.aborted || output.code === 124 || output.code === 137) {
-      throw new Error(`Chromium timed out after ${CHROMIUM_SECONDS} s and was killed:\n${stderr}`);
-    }
-    assert.equal(output.code, 0, `chromium exited with code ${output.code}:\n${stderr}`);
-    return decoder.decode(output.stdout);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await chromium(
+    [`--virtual-time-budget=${BUDGET_MS}`, ...more, "--dump-dom", url],
+    join(dir, "profile"),
+  );
 }
 
 /** The DOM's body up to the page's script (whose text would match what the tests look for). */

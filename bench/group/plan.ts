@@ -171,15 +171,7 @@ function planThroughput({ scale, throughputRuns }: PlanOptions, add: Add): void 
       );
     }
     add(
-      {
-        groups: ["in-broker"],
-        impl: "deno",
-        inBroker: true,
-        clients: 4,
-        size: 32,
-        total: scaled(THROUGHPUT_MULTICASTS, scale),
-        rate: 0,
-      },
+      { ...inBrokerLoad(scaled(THROUGHPUT_MULTICASTS, scale), 0), inBroker: true },
       run === 1 ? "throughput-in-broker" : `throughput-in-broker-${run}`,
     );
   }
@@ -187,14 +179,9 @@ function planThroughput({ scale, throughputRuns }: PlanOptions, add: Add): void 
   for (const inBroker of [false, true]) {
     add(
       {
-        groups: ["in-broker"],
-        impl: "deno",
+        ...inBrokerLoad(scaled(THROUGHPUT_MULTICASTS, scale), 0),
         ...(inBroker ? { inBroker } : {}),
         oneByOne: true,
-        clients: 4,
-        size: 32,
-        total: scaled(THROUGHPUT_MULTICASTS, scale),
-        rate: 0,
       },
       inBroker ? "throughput-delivered-in-broker" : "throughput-delivered",
     );
@@ -241,13 +228,8 @@ function planLatency({ scale }: PlanOptions, add: Add): void {
     );
     add(
       {
-        groups: ["in-broker"],
-        impl: "deno",
+        ...inBrokerLoad(Math.max(2 * rate, Math.round(6 * rate * Math.min(1, scale))), rate),
         inBroker: true,
-        clients: 4,
-        size: 32,
-        total: Math.max(2 * rate, Math.round(6 * rate * Math.min(1, scale))),
-        rate,
       },
       `latency-${rate}-in-broker`,
     );
@@ -313,6 +295,11 @@ function planFrozen({ scale }: PlanOptions, add: Add): void {
   };
   add({ ...load, frozen: 1 }, "frozen");
   add(load, "frozen-alone");
+}
+
+/** The in-broker group's load: 4 clients of ours, 32 B, `total` multicasts at `rate` (0: as fast as they can). */
+function inBrokerLoad(total: number, rate: number): Omit<RunSpec, "key"> {
+  return { groups: ["in-broker"], impl: "deno", clients: 4, size: 32, total, rate };
 }
 
 /** A message count times the scale, at least 1. */
