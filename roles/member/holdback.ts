@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Origin } from "../protocol/bus.ts";
+import { type Origin, originSender } from "../protocol/bus.ts";
 
 /**
  * How far past the next order to deliver an order may be numbered and
@@ -42,22 +42,9 @@ export interface Delivery {
   origin: Origin | null;
 }
 
-/** The member id of an origin (`c1` of `c1@3fa9.17`). */
-function senderOf(origin: Origin): string {
-  if (origin.key !== lastKey) {
-    lastKey = origin.key;
-    lastSender = origin.key.slice(0, origin.key.indexOf("@"));
-  }
-  return lastSender;
-}
-
-/** The last origin key a sender was taken from, and that sender: runs of one member are common. */
-let lastKey = "";
-let lastSender = "";
-
 /** A delivery made from an order alone: the sender is the one its origin names ("" if none). */
 function fromOrder(seq: number, payload: Uint8Array, origin: Origin | null): Delivery {
-  return { seq, sender: origin === null ? "" : senderOf(origin), payload, origin };
+  return { seq, sender: origin === null ? "" : originSender(origin), payload, origin };
 }
 
 // A byte-exact string key for a payload: windows-1252 decoding maps every

@@ -33,6 +33,19 @@ export function formatOrigin(origin: Origin): string {
   return `${origin.key}.${origin.index}`;
 }
 
+/** The member id of an origin (`c1` of `c1@3fa9.17`). */
+export function originSender(origin: Origin): string {
+  if (origin.key !== lastSenderKey) {
+    lastSenderKey = origin.key;
+    lastSender = origin.key.slice(0, origin.key.indexOf("@"));
+  }
+  return lastSender;
+}
+
+/** The last origin key a sender was taken from, and that sender: runs of one member are common. */
+let lastSenderKey = "";
+let lastSender = "";
+
 /** Parses `c1@3fa9.17`; null if it is not an origin. */
 export function parseOrigin(value: string): Origin | null {
   return originAt(bytes(value), 0);

@@ -25,6 +25,7 @@ import {
   formatOrigin,
   orderFrames,
   type Origin,
+  originSender,
   ProtocolError,
 } from "../protocol/bus.ts";
 import {
@@ -637,7 +638,7 @@ export class Sequencer {
       const origin = this.#history.get(seq)?.origin;
       recent.push({
         seq,
-        sender: origin === null || origin === undefined ? "" : origin.key.split("@")[0]!,
+        sender: origin === null || origin === undefined ? "" : originSender(origin),
       });
     }
     return recent;
