@@ -423,18 +423,15 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       const timeout = this.#receiveTimeout;
       // RCVTIMEO 0: libzmq's "do not wait".
       if (timeout === 0 && !turnOwed) return reject(timedOut("receive", "RCVTIMEO", 0));
-      const waiter: ReceiveWaiter = timeout < 0 && signal === undefined
-        ? { resolve, reject }
-        : guarded(
-          { resolve, reject },
-          () => removeWaiter(this.#receivers, this.#receiverHead, waiter),
-          timeout,
-          signal,
-          () => timedOut("receive", "RCVTIMEO", timeout),
-        );
+      const waiter: ReceiveWaiter = guarded(
+        { resolve, reject },
+        () => removeWaiter(this.#receivers, this.#receiverHead, waiter),
+        timeout,
+        signal,
+        () => timedOut("receive", "RCVTIMEO", timeout),
+      );
       this.#receivers.push(waiter);
-      if (turnOwed) nextTurn(() => this.#park());
-      else this.#park();
+      this.#parkSoon(turnOwed);
     });
   }
 
@@ -576,21 +573,18 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     return new Promise((resolve, reject) => {
       const timeout = this.#sendTimeout;
       if (timeout === 0 && !turnOwed) return reject(timedOut("send", "SNDTIMEO", 0));
-      const waiter: SendWaiter = timeout < 0 && signal === undefined
-        ? { frames, resolve, reject }
-        : {
-          frames,
-          ...guarded(
-            { resolve, reject },
-            () => removeWaiter(this.#senders, this.#senderHead, waiter),
-            timeout,
-            signal,
-            () => timedOut("send", "SNDTIMEO", timeout),
-          ),
-        };
+      const waiter: SendWaiter = {
+        frames,
+        ...guarded(
+          { resolve, reject },
+          () => removeWaiter(this.#senders, this.#senderHead, waiter),
+          timeout,
+          signal,
+          () => timedOut("send", "SNDTIMEO", timeout),
+        ),
+      };
       this.#senders.push(waiter);
-      if (turnOwed) nextTurn(() => this.#park());
-      else this.#park();
+      this.#parkSoon(turnOwed);
     });
   }
 
@@ -741,6 +735,12 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
       this.#recheckQueued = false;
       this.#service();
     });
+  }
+
+  /** {@link #park} now, or after a turn of the event loop when one is owed. */
+  #parkSoon(turnOwed: boolean): void {
+    if (turnOwed) nextTurn(() => this.#park());
+    else this.#park();
   }
 
   /** Serves what is ready now, then hands the socket to the poller if it still waits. */
@@ -1039,7 +1039,8 @@ function timedOut(what: "receive" | "send", option: string, ms: number): ZmqErro
  * comes first, the waiter is taken out of its queue (`remove`, false if it
  * is being served already) and settles with the timeout's error (or, when
  * `onTimeout` is given, resolves with its value) or the signal's reason.
- * Settling in any way clears the timer and the listener.
+ * Settling in any way clears the timer and the listener. With neither a
+ * timeout (`timeoutMs` < 0) nor a signal, the callbacks as they are.
  */
 function guarded<T>(
   waiter: { resolve(value: T): void; reject(error: Error): void },
@@ -1049,6 +1050,8 @@ function guarded<T>(
   timeoutError: () => Error | undefined,
   onTimeout?: () => T,
 ): { resolve(value: T): void; reject(error: Error): void } {
+  // Neither: the waiter as it is, nothing to clean up (the common case).
+  if (timeoutMs < 0 && signal === undefined) return waiter;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const cleanup = () => {
     clearTimeout(timer);
