@@ -18,7 +18,7 @@ import {
 import { BusGate, isOrder } from "./bus_gate.ts";
 import { LocalBus } from "./local_bus.ts";
 import type { BusPort } from "../bus_port.ts";
-import { gaugeObject, type RoleSnapshot } from "../metrics/families.ts";
+import { type RoleSnapshot, roleSnapshot } from "../metrics/families.ts";
 import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 import { VerifiedIds } from "./verified_ids.ts";
 import {
@@ -271,31 +271,23 @@ export class Broker {
       { name: "highest_order", value: this.#gate.highestOrder },
       { name: "waiting_directs", value: waiting },
     ];
-    const counters = this.counters;
-    return {
-      reading: { role: "broker", id: BROKER_ID, counters, gauges },
-      status: {
-        role: "broker",
-        id: BROKER_ID,
-        config: {
-          endpoints: groupEndpoints(this.#options),
-          expect: this.#expect,
-          resume: this.#resume,
-          maxPayload: this.#maxPayload,
-          curve: this.#authenticated,
-          sequencerInside: this.#localBus !== undefined,
-        },
-        counters,
-        gauges: gaugeObject(gauges),
-        group: {
-          // Let in before and after the start, by id (at most 1,000 named).
-          participants: [...this.#admittedAt.keys()].sort().slice(0, 1000),
-          participantCount: this.#admittedAt.size,
-          anonymous: this.#anonymousSyncs,
-          evicted: [...this.#evicted].sort().slice(0, 1000),
-        },
+    return roleSnapshot({ role: "broker", id: BROKER_ID, counters: this.counters, gauges }, {
+      config: {
+        endpoints: groupEndpoints(this.#options),
+        expect: this.#expect,
+        resume: this.#resume,
+        maxPayload: this.#maxPayload,
+        curve: this.#authenticated,
+        sequencerInside: this.#localBus !== undefined,
       },
-    };
+      group: {
+        // Let in before and after the start, by id (at most 1,000 named).
+        participants: [...this.#admittedAt.keys()].sort().slice(0, 1000),
+        participantCount: this.#admittedAt.size,
+        anonymous: this.#anonymousSyncs,
+        evicted: [...this.#evicted].sort().slice(0, 1000),
+      },
+    });
   }
 
   /**

@@ -31,7 +31,7 @@ import { decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
 import { Outbox } from "./outbox.ts";
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
-import { gaugeObject, joiningSnapshot, type RoleSnapshot } from "../metrics/families.ts";
+import { joiningSnapshot, type RoleSnapshot, roleSnapshot } from "../metrics/families.ts";
 import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 
 /** How often a member greets the sequencer by default, ms. */
@@ -795,27 +795,19 @@ export class Member {
       { name: "view", value: this.#lastView?.view ?? 0 },
       { name: "members_in_view", value: this.#lastView?.members.length ?? 0 },
     ];
-    const counters = this.counters;
-    return {
-      reading: { role: "client", id: this.id, counters, gauges },
-      status: {
-        role: "client",
-        id: this.id,
-        config: {
-          endpoints: groupEndpoints(this.#options),
-          receive: this.#options.receive ?? "orders",
-          window: this.#options.window ?? 1000,
-          curve: this.#options.curve !== undefined,
-        },
-        counters,
-        gauges: gaugeObject(gauges),
-        group: {
-          view: this.#lastView?.view ?? 0,
-          members: this.#lastView?.members ?? [],
-          failure: this.#failure?.message ?? null,
-        },
+    return roleSnapshot({ role: "client", id: this.id, counters: this.counters, gauges }, {
+      config: {
+        endpoints: groupEndpoints(this.#options),
+        receive: this.#options.receive ?? "orders",
+        window: this.#options.window ?? 1000,
+        curve: this.#options.curve !== undefined,
       },
-    };
+      group: {
+        view: this.#lastView?.view ?? 0,
+        members: this.#lastView?.members ?? [],
+        failure: this.#failure?.message ?? null,
+      },
+    });
   }
 
   /** Closes the member (for `await using`). */

@@ -42,15 +42,23 @@ export interface RoleSnapshot {
 
 /** A role that is still joining the group (waiting for the broker or the start): no numbers yet. */
 export function joiningSnapshot(role: RoleName, id: string): RoleSnapshot {
-  return {
-    reading: { role, id, counters: {}, gauges: [] },
-    status: { role, id, state: "joining", counters: {}, gauges: {} },
-  };
+  return roleSnapshot({ role, id, counters: {}, gauges: [] }, { state: "joining" });
 }
 
-/** A reading's gauges as a JSON object, for a status. */
-export function gaugeObject(gauges: readonly GaugeReading[]): Record<string, number> {
-  return Object.fromEntries(gauges.map(({ name, value }) => [name, value]));
+/**
+ * A role's snapshot: its reading, and for `/status` the same with what
+ * only the status shows (its configuration, its view of the group...).
+ *
+ * @param reading The role's counters and gauges now.
+ * @param more The status's other fields.
+ */
+export function roleSnapshot(
+  reading: RoleReading,
+  more: Readonly<Record<string, unknown>>,
+): RoleSnapshot {
+  const { role, id, counters, gauges } = reading;
+  const gaugeValues = Object.fromEntries(gauges.map(({ name, value }) => [name, value]));
+  return { reading, status: { role, id, ...more, counters, gauges: gaugeValues } };
 }
 
 /** What each counter counts (the same name means the same thing in every role). */

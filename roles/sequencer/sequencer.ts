@@ -11,7 +11,7 @@ import { isClosed, type Socket } from "../../ffi/mod.ts";
 import { joinGroup, participantSockets } from "../participant/join.ts";
 import type { SocketSet } from "../socket_set.ts";
 import type { BusPort } from "../bus_port.ts";
-import { gaugeObject, joiningSnapshot, type RoleSnapshot } from "../metrics/families.ts";
+import { joiningSnapshot, type RoleSnapshot, roleSnapshot } from "../metrics/families.ts";
 import { type MetricsServer, serveMetrics } from "../metrics/server.ts";
 import type { CurveClientOptions } from "../curve/options.ts";
 import { OrderHistory } from "./order_history.ts";
@@ -657,44 +657,36 @@ export class Sequencer {
       { name: "view", value: this.#members.current },
       { name: "members_in_view", value: members.length },
     ];
-    const counters = this.counters;
     const highest = this.#history.highest;
-    return {
-      reading: { role: "sequencer", id: SEQUENCER_ID, counters, gauges },
-      status: {
-        role: "sequencer",
-        id: SEQUENCER_ID,
-        config: {
-          endpoints: groupEndpoints(this.#options),
-          history: this.#history.capacity,
-          log: this.#logPath ?? null,
-          fsync: this.#options.fsync ?? "batch",
-          batch: this.#batch,
-          evictAfterMs: this.#evictAfterMs,
-          insideBroker: this.#localBus !== undefined,
-          epoch: this.#epoch,
-        },
-        counters,
-        gauges: gaugeObject(gauges),
-        group: {
-          view: this.#members.current,
-          // What each member said it delivered in its last greeting or request
-          // (every second at least), and how long ago: the lag is as of then.
-          members: members.map((id) => {
-            const reported = this.#reported.get(id);
-            return {
-              id,
-              delivered: reported?.delivered ?? null,
-              lag: reported === undefined ? null : Math.max(0, highest - reported.delivered),
-              reportedMsAgo: reported === undefined
-                ? null
-                : Math.round(performance.now() - reported.at),
-            };
-          }),
-        },
-        recent: this.#recent(32),
+    return roleSnapshot({ role: "sequencer", id: SEQUENCER_ID, counters: this.counters, gauges }, {
+      config: {
+        endpoints: groupEndpoints(this.#options),
+        history: this.#history.capacity,
+        log: this.#logPath ?? null,
+        fsync: this.#options.fsync ?? "batch",
+        batch: this.#batch,
+        evictAfterMs: this.#evictAfterMs,
+        insideBroker: this.#localBus !== undefined,
+        epoch: this.#epoch,
       },
-    };
+      group: {
+        view: this.#members.current,
+        // What each member said it delivered in its last greeting or request
+        // (every second at least), and how long ago: the lag is as of then.
+        members: members.map((id) => {
+          const reported = this.#reported.get(id);
+          return {
+            id,
+            delivered: reported?.delivered ?? null,
+            lag: reported === undefined ? null : Math.max(0, highest - reported.delivered),
+            reportedMsAgo: reported === undefined
+              ? null
+              : Math.round(performance.now() - reported.at),
+          };
+        }),
+      },
+      recent: this.#recent(32),
+    });
   }
 
   /** Checks the members' silence from now on, a tenth of `evictAfterMs` apart (at most 500 ms). */
