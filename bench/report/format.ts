@@ -21,9 +21,9 @@ export function mib(kib: number): string {
   return kib > 0 ? (kib / 1024).toFixed(0) : "–";
 }
 
-/** a ÷ b as "2.5x" ("–" if either is missing or b is 0). */
-export function ratio(a: number | undefined, b: number | undefined): string {
-  return a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(1)}x`;
+/** a ÷ b as "2.5x", to `digits` decimals ("–" if either is missing or b is 0). */
+export function ratio(a: number | undefined, b: number | undefined, digits = 1): string {
+  return a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(digits)}x`;
 }
 
 /** CPU µs of every role of a run per delivery at any client (undefined if none delivered). */

@@ -107,15 +107,10 @@ export function inBrokerSection(reported: RunResult[]): string[] {
         name,
         cell(separate),
         cell(inside),
-        value === undefined ? "" : times(value(inside), value(separate)),
+        value === undefined ? "" : ratio(value(inside), value(separate), 2),
       ])
     ),
   ];
-}
-
-/** a ÷ b as "1.17x", or "–". */
-function times(a: number | undefined, b: number | undefined): string {
-  return a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(2)}x`;
 }
 
 /** "240,000 (239,000–241,000)", "FAILED" or "–". */
