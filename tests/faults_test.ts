@@ -453,34 +453,53 @@ for (
 
 // --- The sequencer and the broker killed and started again -------------------------------------------
 
+/**
+ * The fault of the restart tests: SIGKILL of `role` once c1 has delivered
+ * 3,000, then the role started again; `killed.at` gets what c1 had
+ * delivered at the kill.
+ */
+function killAndRestart(role: "broker" | "sequencer", killed: { at: number }) {
+  return async (control: ScenarioControl) => {
+    await untilDelivered(control, "c1", 3_000);
+    killed.at = control.delivered("c1");
+    await control.kill(role);
+    control.restart(role);
+  };
+}
+
+/**
+ * Checks an order log ("<G> <base64 payload> <origin|->" a line): G = 1..N
+ * with N the number of multicasts sent, each payload in the order delivered.
+ *
+ * @returns How many orders it holds.
+ */
+async function assertLogAsDelivered(log: string, sent: string[], order: string[]): Promise<number> {
+  const records = (await Deno.readTextFile(log)).replace(/\n$/, "").split("\n");
+  assert.equal(records.length, sent.length, `the log has ${records.length} orders`);
+  const payloads = records.map((record, i) => {
+    const [seq, payload] = record.split(" ");
+    assert.equal(seq, String(i + 1), `log line ${i + 1}: ${record.slice(0, 80)}`);
+    return decoder.decode(decodeBase64(payload!));
+  });
+  assert.deepEqual(payloads, order, "the log's order is not the delivered order");
+  return records.length;
+}
+
 Deno.test("The sequencer killed with SIGKILL and started again with the same --log continues the sequence: no number reused, no gap, nothing twice", async () => {
   const counts: Counts = { c1: 5_000, c2: 5_000, c3: 5_000, c4: 5_000 };
   await inTempDir("faults-sequencer-", async (dir) => {
     const log = join(dir, "orders.log");
-    let killedAt = 0;
+    const killed = { at: 0 };
     const { report, sent } = await burstScenario(counts, {
       sequencerFlags: ["--log", log],
-      async faults(control) {
-        await untilDelivered(control, "c1", 3_000);
-        killedAt = control.delivered("c1");
-        await control.kill("sequencer");
-        control.restart("sequencer");
-      },
+      faults: killAndRestart("sequencer", killed),
     });
     assertComplete(report, sent);
-    assert.ok(killedAt > 0, "the sequencer was not killed");
-    // The log: "<G> <base64 payload> <origin|->", G = 1..N with N the number of multicasts.
-    const records = (await Deno.readTextFile(log)).replace(/\n$/, "").split("\n");
-    assert.equal(records.length, sent.length, `the log has ${records.length} orders`);
-    const payloads = records.map((record, i) => {
-      const [seq, payload] = record.split(" ");
-      assert.equal(seq, String(i + 1), `log line ${i + 1}: ${record.slice(0, 80)}`);
-      return decoder.decode(decodeBase64(payload!));
-    });
-    assert.deepEqual(payloads, report.order, "the log's order is not the delivered order");
+    assert.ok(killed.at > 0, "the sequencer was not killed");
+    const held = await assertLogAsDelivered(log, sent, report.order);
     const memory = assertMemory(report.peakMemoryKiB);
     console.log(
-      `sequencer restart: killed when c1 had delivered ${killedAt}; the log holds 1..${records.length} contiguous, each of the ${sent.length} multicasts once, as delivered (${
+      `sequencer restart: killed when c1 had delivered ${killed.at}; the log holds 1..${held} contiguous, each of the ${sent.length} multicasts once, as delivered (${
         report.seconds.toFixed(2)
       } s); peak memory: ${memory}`,
     );
@@ -489,20 +508,15 @@ Deno.test("The sequencer killed with SIGKILL and started again with the same --l
 
 Deno.test("The broker killed with SIGKILL and started again with --resume: clients reconnect and nothing is lost", async () => {
   const counts: Counts = { c1: 5_000, c2: 5_000, c3: 5_000, c4: 5_000 };
-  let killedAt = 0;
+  const killed = { at: 0 };
   const { report, sent } = await burstScenario(counts, {
-    async faults(control) {
-      await untilDelivered(control, "c1", 3_000);
-      killedAt = control.delivered("c1");
-      await control.kill("broker");
-      control.restart("broker");
-    },
+    faults: killAndRestart("broker", killed),
   });
   assertComplete(report, sent);
-  assert.ok(killedAt > 0, "the broker was not killed");
+  assert.ok(killed.at > 0, "the broker was not killed");
   const memory = assertMemory(report.peakMemoryKiB);
   console.log(
-    `broker restart: killed when c1 had delivered ${killedAt}; all ${sent.length} delivered by every client, once, in one order (${
+    `broker restart: killed when c1 had delivered ${killed.at}; all ${sent.length} delivered by every client, once, in one order (${
       report.seconds.toFixed(2)
     } s); peak memory: ${memory}`,
   );
@@ -512,24 +526,17 @@ Deno.test("The broker with the sequencer inside it killed with SIGKILL and start
   const counts: Counts = { c1: 5_000, c2: 5_000, c3: 5_000, c4: 5_000 };
   await inTempDir("faults-in-broker-", async (dir) => {
     const log = join(dir, "orders.log");
-    let killedAt = 0;
+    const killed = { at: 0 };
     const { report, sent } = await burstScenario(counts, {
       sequencerInBroker: true,
       sequencerFlags: ["--log", log],
-      async faults(control) {
-        await untilDelivered(control, "c1", 3_000);
-        killedAt = control.delivered("c1");
-        await control.kill("broker");
-        control.restart("broker");
-      },
+      faults: killAndRestart("broker", killed),
     });
     assertComplete(report, sent);
-    assert.ok(killedAt > 0, "the broker was not killed");
-    const records = (await Deno.readTextFile(log)).replace(/\n$/, "").split("\n");
-    assert.equal(records.length, sent.length, `the log has ${records.length} orders`);
-    records.forEach((record, i) => assert.ok(record.startsWith(`${i + 1} `), record.slice(0, 80)));
+    assert.ok(killed.at > 0, "the broker was not killed");
+    const held = await assertLogAsDelivered(log, sent, report.order);
     console.log(
-      `broker with its sequencer restarted: killed when c1 had delivered ${killedAt}; the log holds 1..${records.length}, all delivered by every client once, in one order (${
+      `broker with its sequencer restarted: killed when c1 had delivered ${killed.at}; the log holds 1..${held}, all delivered by every client once, in one order (${
         report.seconds.toFixed(2)
       } s)`,
     );
