@@ -8,7 +8,7 @@
 
 import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_options.ts";
 import { isClosed, type Socket } from "../../ffi/mod.ts";
-import { joinGroup, participantSockets } from "../participant/join.ts";
+import { joinGroup, moveSockets, participantSockets } from "../participant/join.ts";
 import type { SocketSet } from "../socket_set.ts";
 import type { BusPort } from "../bus_port.ts";
 import { joiningSnapshot, type RoleSnapshot, roleSnapshot } from "../metrics/families.ts";
@@ -19,7 +19,7 @@ import { Membership } from "./membership.ts";
 import { formatView, type View } from "../protocol/view.ts";
 import { OriginTracker } from "../protocol/origin_tracker.ts";
 import { type FsyncPolicy, type LoggedOrder, OrderLog } from "./order_log.ts";
-import { BROKER_ID, isClientId, SEQUENCER_ID, START } from "../protocol/ids.ts";
+import { BROKER_ID, type Endpoints, isClientId, SEQUENCER_ID, START } from "../protocol/ids.ts";
 import {
   decodeBus,
   formatOrigin,
@@ -37,6 +37,8 @@ import {
 import { seqOf, text } from "../protocol/text.ts";
 import { batchedSize, isOrderBatch, orderBatchFrames } from "../protocol/order_batch.ts";
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
+import { DEFAULT_ACK_TIMEOUT_MS, type InSyncRegistry, Replication } from "./replication.ts";
+import { standbyId } from "../protocol/replica.ts";
 
 /** The broker's answer to `HIGHEST`: what it forwarded, and what it can say of the group. */
 interface BrokerAnswer {
@@ -91,6 +93,43 @@ export interface SequencerOptions extends GroupAddress, RoleLogging {
    * and fsyncs then hold up the broker's forwarding while they last.
    */
   bus?: BusPort;
+  /**
+   * HA mode: this sequencer leads by an etcd lease (see `roles/ha/`). Its
+   * epoch is the lease's fencing token; it copies every batch to the
+   * standbys in sync before publishing it, and stops once it no longer leads.
+   */
+  ha?: SequencerLeadership;
+}
+
+/** What a sequencer that leads in HA mode is given by its election. */
+export interface SequencerLeadership {
+  /** The fencing token of this leadership (grows with every leader). */
+  epoch: number;
+  /** True while it may still publish (its lease cannot have expired). */
+  leading(): boolean;
+  /** The in-sync set of standbys, in etcd. */
+  registry: InSyncRegistry;
+  /** How long a batch waits for a standby in sync, ms (default 250). */
+  ackTimeoutMs?: number;
+  /** Its own name: a message of its own standby, queued in the broker, is no standby's. */
+  name: string;
+}
+
+/**
+ * Why a sequencer in HA mode stopped publishing: it no longer leads (its
+ * lease, or a change of the in-sync set that etcd did not take). Not a
+ * fault of its own: it may stand by and lead again.
+ */
+export class LeadershipEnded extends Error {
+  /**
+   * Makes the error.
+   *
+   * @param message Why it no longer leads.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "LeadershipEnded";
+  }
 }
 
 /** What the sequencer counts. */
@@ -152,6 +191,10 @@ export class Sequencer {
   #ctx: SocketSet;
   #pub!: Socket;
   #dealer!: Socket;
+  /** Its own SUB, while it reads the bus through it. */
+  #sub: Socket | undefined;
+  /** The broker's endpoints it is connected to. */
+  #at!: Endpoints;
   /** Where multicasts come from and orders go: its own SUB and XPUB, or the broker's bus. */
   #busIn!: BusPort;
   #busOut!: BusPort;
@@ -189,6 +232,10 @@ export class Sequencer {
   #evictAfterMs: number;
   #viewTimer: ReturnType<typeof setTimeout> | undefined;
   #suspectTimer: ReturnType<typeof setInterval> | undefined;
+  /** HA mode: the copies to the standbys. */
+  #replication: Replication | undefined;
+  /** The largest direct message the broker takes (its answer's `max=`). */
+  #maxDirect = 1024 * 1024;
 
   private constructor(ctx: SocketSet, options: SequencerOptions) {
     this.#ctx = ctx;
@@ -198,6 +245,7 @@ export class Sequencer {
     this.#history = new OrderHistory(options.history ?? 100_000);
     this.#evictAfterMs = options.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
     this.#batch = options.batch ?? true;
+    if (options.ha !== undefined) this.#lead(options.ha);
     this.#members = new Membership(this.#evictAfterMs, this.#epoch);
     this.#logPath = options.logPath;
     this.#localBus = options.bus;
@@ -211,6 +259,23 @@ export class Sequencer {
       this.#orderLog = log;
       for (const order of recent) this.#history.add(order.seq, order.payload, order.origin);
     }
+  }
+
+  /** HA mode: the epoch is the leadership's, and standbys are copied to. */
+  #lead(ha: SequencerLeadership): void {
+    this.#epoch = ha.epoch.toString(16).padStart(16, "0");
+    this.#replication = new Replication(
+      {
+        epoch: this.#epoch,
+        send: (to, payload) => void this.#dealer.send(["", to, payload]).catch(() => {}),
+        held: (first, last) => this.#held(first, last),
+        published: () => this.#history.highest,
+        maxBytes: () => this.#maxDirect,
+        log: (line) => this.#warn(line),
+      },
+      ha.registry,
+      ha.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
+    );
   }
 
   /**
@@ -244,7 +309,8 @@ export class Sequencer {
       // With the broker's bus in this process, its own SUB takes only "start".
       const topics = options.bus === undefined ? [""] : [START];
       const joined = await joinGroup(ctx, at, SEQUENCER_ID, timeoutMs, topics, options.signal);
-      [sequencer.#pub, sequencer.#dealer] = [joined.pub, joined.dealer];
+      [sequencer.#pub, sequencer.#dealer, sequencer.#at] = [joined.pub, joined.dealer, at];
+      if (options.bus === undefined) sequencer.#sub = joined.sub;
       sequencer.#busIn = options.bus ?? joined.sub;
       sequencer.#busOut = options.bus ?? joined.pub;
       // Unread from now on: closed, so that nothing piles up in it (a member
@@ -279,6 +345,15 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Moves to another broker's endpoints (HA mode: a new broker took over);
+   * the new broker's subscription makes it tell where its numbering stands.
+   */
+  moveTo(to: Endpoints): void {
+    moveSockets({ pub: this.#pub, sub: this.#sub, dealer: this.#dealer }, this.#at, to);
+    this.#at = to;
+  }
+
   /** What the sequencer counted so far: a snapshot. */
   get counters(): Readonly<SequencerCounters> {
     return Object.freeze({
@@ -306,6 +381,7 @@ export class Sequencer {
           frames = batch.length < BATCH ? this.#busIn.tryReceive() : null;
         } while (frames !== null);
         if (!this.#logBatch(batch)) return;
+        if (!(await this.#copied(batch))) return;
         for (const { seq, payload, origin } of batch) this.#history.add(seq, payload, origin);
         await this.#publish(batch);
         batch.length = 0;
@@ -314,6 +390,29 @@ export class Sequencer {
       if (isClosed(error)) return;
       throw error;
     }
+  }
+
+  /**
+   * HA mode: the batch is in the log of every standby in sync, and this
+   * sequencer still leads; false (and stopped, saying why) if not.
+   */
+  async #copied(batch: readonly LoggedOrder[]): Promise<boolean> {
+    const ha = this.#options.ha;
+    if (ha === undefined) return true;
+    try {
+      await this.#replication!.copy(batch);
+    } catch (error) {
+      this.#stop(`${error instanceof Error ? error.message : error}`, LeadershipEnded);
+      return false;
+    }
+    if (ha.leading()) return true;
+    this.#stop(
+      `No longer the leader (epoch ${ha.epoch}): its etcd lease could not be renewed in time, so orders ${
+        batch[0]!.seq
+      }..${batch.at(-1)!.seq} were not published; a standby takes over`,
+      LeadershipEnded,
+    );
+    return false;
   }
 
   /**
@@ -370,8 +469,8 @@ export class Sequencer {
   }
 
   /** Stops for good: logs why, closes, and settles `failed` with the error. */
-  #stop(why: string): void {
-    const error = new Error(why);
+  #stop(why: string, kind: new (why: string) => Error = Error): void {
+    const error = new kind(why);
     this.#failure = error;
     this.#log(why);
     this.#failed.resolve(error);
@@ -509,6 +608,12 @@ export class Sequencer {
         const from = frames[1]!;
         if (text(from) === BROKER_ID) {
           this.#onBrokerNotice(text(frames[2]!));
+          continue;
+        }
+        if (this.#replication !== undefined && Replication.isStandby(text(from))) {
+          if (text(from) !== standbyId(this.#options.ha!.name)) {
+            this.#replication.onMessage(text(from), frames[2]!);
+          }
           continue;
         }
         let request;
@@ -660,7 +765,7 @@ export class Sequencer {
     const highest = this.#history.highest;
     return roleSnapshot({ role: "sequencer", id: SEQUENCER_ID, counters: this.counters, gauges }, {
       config: {
-        endpoints: groupEndpoints(this.#options),
+        endpoints: this.#at ?? groupEndpoints(this.#options),
         history: this.#history.capacity,
         log: this.#logPath ?? null,
         fsync: this.#options.fsync ?? "batch",
@@ -670,6 +775,7 @@ export class Sequencer {
         epoch: this.#epoch,
       },
       group: {
+        standbys: this.#replication?.standbys ?? null,
         view: this.#members.current,
         // What each member said it delivered in its last greeting or request
         // (every second at least), and how long ago: the lag is as of then.
@@ -794,6 +900,9 @@ export class Sequencer {
   /** The broker's answer to HIGHEST, or one of its notices (logged). */
   #onBrokerNotice(notice: string): void {
     const answer = brokerAnswer(notice);
+    if (answer !== null && answer.maxPayload > 0) this.#maxDirect = answer.maxPayload;
+    const gone = /^unknown recipient "([^"]+)"/.exec(notice)?.[1];
+    if (gone !== undefined && Replication.isStandby(gone)) this.#replication?.gone(gone);
     if (answer !== null) this.#brokerHighest.resolve(answer);
     else if (notice === "VERIFY") void this.#dealer.send(["", BROKER_ID, "HERE"]).catch(() => {});
     else if (notice !== "") this.#log(`The broker says: ${notice}`);
