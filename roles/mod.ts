@@ -22,7 +22,18 @@
  */
 
 export { Broker, type BrokerCounters, type BrokerOptions } from "./broker/broker.ts";
-export { Sequencer, type SequencerCounters, type SequencerOptions } from "./sequencer/sequencer.ts";
+export {
+  LeadershipEnded,
+  Sequencer,
+  type SequencerCounters,
+  type SequencerLeadership,
+  type SequencerOptions,
+} from "./sequencer/sequencer.ts";
+export { type InSyncRegistry } from "./sequencer/replication.ts";
+export { HaBroker, type HaBrokerOptions } from "./ha/ha_broker.ts";
+export { type HaRole, HaSequencer, type HaSequencerOptions } from "./ha/ha_sequencer.ts";
+export { type ActiveBroker, BrokerLocator } from "./ha/broker_locator.ts";
+export { type EtcdGroup } from "./ha/group_keys.ts";
 export { type FsyncPolicy } from "./sequencer/order_log.ts";
 export {
   type BusReception,

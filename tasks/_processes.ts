@@ -15,8 +15,11 @@ const ROLE_PERMISSIONS = [
   "--allow-env",
   "--allow-read",
   "--allow-write",
-  // Only for --metrics (Deno's HTTP server); the group's sockets are libzmq's.
+  // Only for --metrics (Deno's HTTP server) and --etcd (etcd's JSON gateway);
+  // the group's sockets are libzmq's.
   "--allow-net",
+  // --etcd: a broker's or sequencer's default name has the host's name.
+  "--allow-sys=hostname",
 ];
 
 /** A role's entry point, by name. */

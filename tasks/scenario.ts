@@ -11,6 +11,9 @@
 import { basename, join } from "node:path";
 import { loadScript, type ScriptCommand } from "../roles/harness/script.ts";
 import { freeBasePort, type RoleProcess, spawn, spawnRole, stop } from "./_processes.ts";
+import { EtcdClient } from "../roles/ha/etcd.ts";
+import { leader } from "../roles/ha/election.ts";
+import { GroupKeys } from "../roles/ha/group_keys.ts";
 import {
   checkScenario,
   type ClientResults,
@@ -54,6 +57,14 @@ export interface ScenarioOptions {
    * and the broker and/or sequencer too ("broker", "sequencer").
    */
   seedPeers?: string[];
+  /**
+   * HA mode: every role finds the others through this etcd as `group`;
+   * `brokers` brokers named b1, b2 ... (each on ports of its own, with
+   * `brokerFlags`) and `sequencers` sequencers named s1, s2 ... (each with
+   * its own `--log` in `out`, and `sequencerFlags`) run instead of one of
+   * each, and one of each is active.
+   */
+  ha?: { etcd: string; group: string; sequencers: number; brokers: number };
   /** Runs beside the scenario, e.g. to kill and restart roles. */
   faults?: (control: ScenarioControl) => Promise<void>;
   /** Called with progress: deliveries so far per client. */
@@ -106,8 +117,13 @@ export interface ScenarioControl {
   delivered(id: string): number;
   /** Kills a role ("broker", "sequencer" or a client id) with SIGKILL and waits for it to die. */
   kill(role: string): Promise<void>;
-  /** Starts the broker (with --resume) or the sequencer (same flags, e.g. the same --log) again. */
-  restart(role: "broker" | "sequencer"): void;
+  /**
+   * Starts the broker (with --resume) or the sequencer (same flags, e.g. the
+   * same --log) again; in HA mode, an HA sequencer by its name (s1, s2 ...).
+   */
+  restart(role: string): void;
+  /** HA mode: the name of the active broker or sequencer now, as etcd says (b1, s2 ...). */
+  active(role: "broker" | "sequencer"): Promise<string>;
   /** Freezes a role with SIGSTOP (as Ctrl-Z does), or lets it go on with SIGCONT. */
   signal(role: string, signal: "SIGSTOP" | "SIGCONT"): void;
 }
@@ -176,9 +192,14 @@ interface Launch {
 interface Run extends Launch {
   scripts: Map<string, ScriptCommand[]>;
   expectations: ScenarioExpectations;
-  broker: RoleProcess;
-  /** Its own process; none when it runs inside the broker. */
+  /** None in HA mode. */
+  broker?: RoleProcess;
+  /** Its own process; none when it runs inside the broker or in HA mode. */
   sequencer?: RoleProcess;
+  /** HA mode: the brokers and the sequencers by name (b1, b2 ..., s1, s2 ...). */
+  haRoles: Map<string, RoleProcess>;
+  /** HA mode: each broker's base port, by name. */
+  haPorts: Map<string, number>;
   clients: Map<string, RoleProcess>;
   /** When the clients were started, in `performance.now()` time. */
   started: number;
@@ -236,6 +257,35 @@ function startSequencer(launch: Launch): RoleProcess {
     : spawnRole("sequencer", "sequencer", [...port, ...(options.sequencerFlags ?? [])], echo);
 }
 
+/** HA mode: the flags that put a role in the group in etcd. */
+function haFlags(launch: Launch): string[] {
+  const ha = launch.options.ha;
+  return ha === undefined ? [] : ["--etcd", ha.etcd, "--group", ha.group];
+}
+
+/**
+ * HA mode: starts broker `b<i>` on its own ports (from `ports`, the same
+ * when started again), or sequencer `s<i>` with its own log in `out`.
+ */
+function startHaRole(
+  launch: Launch,
+  name: string,
+  ports: Map<string, number>,
+): RoleProcess {
+  const { options } = launch;
+  if (name.startsWith("b")) {
+    if (!ports.has(name)) ports.set(name, freeBasePort());
+    return spawnRole(name, "broker", [
+      ...["--base-port", String(ports.get(name)), ...haFlags(launch), "--name", name],
+      ...["--expect", String(launch.ids.length + 1), ...(options.brokerFlags ?? [])],
+    ], options.echo ?? false);
+  }
+  return spawnRole(name, "sequencer", [
+    ...[...haFlags(launch), "--name", name],
+    ...["--log", join(options.out, `${name}.log`), ...(options.sequencerFlags ?? [])],
+  ], options.echo ?? false);
+}
+
 /** Starts client `id` on its script (ours, or the seed's with `seedPeers`). */
 function startClient(launch: Launch, id: string): RoleProcess {
   const { options } = launch;
@@ -256,6 +306,7 @@ function startClient(launch: Launch, id: string): RoleProcess {
     : spawnRole(`client ${id}`, "client", [
       ...["--id", id, "--script", script, "--out", options.out],
       ...common,
+      ...haFlags(launch),
       ...(options.clientFlags ?? []).map((flag) => flag.replaceAll("{id}", id)),
       ...(options.clientFlagsFor?.(id) ?? []),
     ], echo);
@@ -272,8 +323,15 @@ function startRun(
     ids: [...scripts.keys()],
     basePort: options.basePort ?? freeBasePort(),
   };
-  const broker = startBroker(launch, false);
-  const sequencer = options.sequencerInBroker ? undefined : startSequencer(launch);
+  const broker = options.ha ? undefined : startBroker(launch, false);
+  const sequencer = options.sequencerInBroker || options.ha ? undefined : startSequencer(launch);
+  const haRoles = new Map<string, RoleProcess>();
+  const haPorts = new Map<string, number>();
+  const names = [
+    ...Array.from({ length: options.ha?.brokers ?? 0 }, (_, i) => `b${i + 1}`),
+    ...Array.from({ length: options.ha?.sequencers ?? 0 }, (_, i) => `s${i + 1}`),
+  ];
+  for (const name of names) haRoles.set(name, startHaRole(launch, name, haPorts));
   const started = performance.now();
   const clients = new Map(launch.ids.map((id) => [id, startClient(launch, id)]));
   const exited = new Map<string, number>();
@@ -286,6 +344,8 @@ function startRun(
     expectations,
     broker,
     sequencer,
+    haRoles,
+    haPorts,
     clients,
     started,
     killed: new Set(),
@@ -306,13 +366,16 @@ function controlOf(run: Run): ScenarioControl {
     delivered: (id) => countLines(resultPaths(run.options.out, id).tom),
     async kill(role) {
       const process = roleProcess(run, role);
-      notePeak(run, role === "broker" || role === "sequencer" ? role : `client ${role}`, process);
-      if (role !== "broker" && role !== "sequencer") run.killed.add(role);
+      notePeak(run, roleName(run, role), process);
+      if (run.clients.has(role)) run.killed.add(role);
+      if (run.haRoles.has(role)) run.haRoles.delete(role);
       process.child.kill("SIGKILL");
       await process.status;
     },
     restart(role) {
-      if (role === "broker") run.broker = startBroker(run, true);
+      if (/^[bs][0-9]+$/.test(role) && run.options.ha) {
+        run.haRoles.set(role, startHaRole(run, role, run.haPorts));
+      } else if (role === "broker") run.broker = startBroker(run, true);
       else if (run.options.sequencerInBroker) {
         throw new Error("The sequencer runs inside the broker: restart the broker instead");
       } else run.sequencer = startSequencer(run);
@@ -320,7 +383,23 @@ function controlOf(run: Run): ScenarioControl {
     signal(role, signal) {
       roleProcess(run, role).child.kill(signal);
     },
+    async active(role) {
+      const ha = run.options.ha;
+      if (ha === undefined) throw new Error("active() is for HA mode");
+      const keys = new GroupKeys(ha.group);
+      const now = await leader(
+        new EtcdClient(ha.etcd),
+        role === "broker" ? keys.brokers : keys.sequencers,
+      );
+      if (now === undefined) throw new Error(`No ${role} of group ${ha.group} is active now`);
+      return now.id;
+    },
   };
+}
+
+/** How the report names a role's peak memory. */
+function roleName(run: Run, role: string): string {
+  return run.clients.has(role) ? `client ${role}` : role;
 }
 
 /** The process of a role ("broker", "sequencer" or a client id). */
@@ -329,7 +408,7 @@ function roleProcess(run: Run, role: string): RoleProcess {
     ? run.broker
     : role === "sequencer"
     ? run.sequencer ?? run.broker
-    : run.clients.get(role);
+    : run.clients.get(role) ?? run.haRoles.get(role);
   if (process === undefined) throw new Error(`No role ${role} in this scenario`);
   return process;
 }
@@ -413,14 +492,32 @@ async function stopRun(
 ): Promise<{ clients: Map<string, number>; broker: number; sequencer: number }> {
   // VmHWM is the peak: read once, just before each role stops.
   for (const id of liveClients(run)) notePeak(run, `client ${id}`, run.clients.get(id)!);
-  notePeak(run, "broker", run.broker);
+  if (run.broker) notePeak(run, "broker", run.broker);
   if (run.sequencer) notePeak(run, "sequencer", run.sequencer);
+  for (const [name, process] of run.haRoles) notePeak(run, name, process);
   const codes = new Map<string, number>();
   await Promise.all(
     [...run.clients].map(async ([id, process]) => codes.set(id, (await stop(process)).code)),
   );
-  const sequencer = run.sequencer ? (await stop(run.sequencer)).code : 0;
-  const broker = (await stop(run.broker)).code;
+  let sequencer = run.sequencer ? (await stop(run.sequencer)).code : 0;
+  // HA mode: the sequencers together, then the brokers together.
+  const haCodes = new Map<string, number>();
+  for (const kind of ["s", "b"]) {
+    const stopping = [...run.haRoles].filter(([name]) => name.startsWith(kind));
+    await Promise.all(
+      stopping.map(async ([name, process]) => haCodes.set(name, (await stop(process)).code)),
+    );
+  }
+  for (const [name, code] of haCodes) {
+    const process = run.haRoles.get(name)!;
+    if (code !== 0) {
+      run.violations.push(
+        `${name} exited with code ${code}: ${lastLine(process.stderr())}`,
+      );
+      sequencer = code;
+    }
+  }
+  const broker = run.broker ? (await stop(run.broker)).code : 0;
   const { violations } = run;
   for (const [id, code] of codes) {
     if (run.killed.has(id)) continue;
@@ -436,7 +533,7 @@ async function stopRun(
     );
   }
   if (broker !== 0) {
-    violations.push(`the broker exited with code ${broker}: ${lastLine(run.broker.stderr())}`);
+    violations.push(`the broker exited with code ${broker}: ${lastLine(run.broker!.stderr())}`);
   }
   return { clients: codes, broker, sequencer };
 }

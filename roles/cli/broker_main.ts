@@ -24,6 +24,7 @@ import {
   type FlagSpec,
   type FlagValues,
   hostFlag,
+  type Logger,
   makeLogger,
   maxPayloadFlag,
   metricsFlag,
@@ -34,6 +35,8 @@ import {
   UsageError,
 } from "./flags.ts";
 import { BROKER_CURVE_FLAGS, brokerCurveFromFlags } from "./curve_flags.ts";
+import { HA_FLAGS, haFlagOptions } from "./ha_flags.ts";
+import { HaBroker, type HaBrokerOptions } from "../ha/ha_broker.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   expect: {
@@ -60,6 +63,7 @@ const FLAGS: Record<string, FlagSpec> = {
       "run the group's sequencer inside this process (it counts in --expect): orders go straight to the bus, two hops fewer; --log, --fsync, --history, --no-batch and --evict-after are its flags",
   },
   ...SEQUENCER_FLAGS,
+  ...HA_FLAGS,
   ...COMMON_FLAGS,
 };
 
@@ -165,6 +169,27 @@ if (import.meta.main) {
       // Read before anything is bound: a usage error leaves the ports alone.
       const address = metricsFlag(values);
       const log = makeLogger("broker", values);
+      const ha = haFlagOptions(values);
+      if (ha !== undefined) {
+        if (inside !== undefined) throw new UsageError("--etcd with --sequencer: not yet");
+        if (values.resume === true) {
+          throw new UsageError(
+            "--etcd with --resume: in HA mode a broker runs as after --resume by itself when another led before it",
+          );
+        }
+        return await runHaBroker({
+          expect,
+          host,
+          basePort,
+          maxPayload: maxPayloadFlag(values),
+          curve: brokerCurveFromFlags(values),
+          metrics: address,
+          log: (line) => log.debug(line),
+          warn: (line) => log.info(line),
+          trace: values.verbose ? (line) => log.debug(line) : undefined,
+          ha,
+        }, log);
+      }
       const signal = untilSignal();
       const broker = new Broker({
         expect,
@@ -208,4 +233,16 @@ if (import.meta.main) {
       if (got instanceof Error) throw got;
     },
   );
+}
+
+/** HA mode: campaigns, and runs the broker while etcd elects it, until SIGINT/SIGTERM. */
+async function runHaBroker(options: HaBrokerOptions, log: Logger): Promise<void> {
+  const broker = HaBroker.start(options);
+  log.info(`standing by as ${broker.name} in group ${options.ha.group}`);
+  const signal = untilSignal();
+  const got = await Promise.race([signal.promise, broker.failed]);
+  if (typeof got === "string") log.info(`${got}: shutting down`);
+  await broker.close();
+  signal.dispose();
+  if (got instanceof Error) throw got;
 }

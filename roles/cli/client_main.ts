@@ -24,6 +24,8 @@ import { runClient } from "../harness/client.ts";
 import { type BusReception, type LateJoin, Member } from "../member/member.ts";
 import { checkClientId } from "../protocol/ids.ts";
 import { countMulticasts, loadScript } from "../harness/script.ts";
+import { HA_FLAGS, haFlagOptions } from "./ha_flags.ts";
+import { BrokerLocator } from "../ha/broker_locator.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   id: {
@@ -101,6 +103,7 @@ const FLAGS: Record<string, FlagSpec> = {
     default: "1000",
     help: "at most N own multicasts in flight (flow control)",
   },
+  ...HA_FLAGS,
   ...COMMON_FLAGS,
 };
 
@@ -152,10 +155,14 @@ if (import.meta.main) {
       // The whole script is checked before anything is sent, the size of every payload too.
       const commands = await loadScript(values.script, id, maxPayload);
       const signal = untilSignal();
+      const ha = haFlagOptions(values);
+      const locator = ha === undefined ? undefined : new BrokerLocator(ha);
+      const found = await locator?.find(joinTimeout * 1000);
       const joining = Member.join({
         id,
         host,
         basePort,
+        endpoints: found?.endpoints,
         joinTimeoutMs: joinTimeout * 1000,
         window,
         lateJoin,
@@ -175,6 +182,12 @@ if (import.meta.main) {
         return;
       }
       const member = first;
+      if (found !== undefined) {
+        locator!.follow(found, (next) => {
+          log.info(`the active broker is now ${next.name} (epoch ${next.epoch}): moving there`);
+          member.moveTo(next.endpoints);
+        }, (error) => log.info(`cannot follow the brokers' election: ${error.message}`));
+      }
       log.info(
         `started${
           member.metricsUrl ? `; metrics, status and a live page at ${member.metricsUrl}` : ""
@@ -228,6 +241,7 @@ if (import.meta.main) {
       clearInterval(progress);
       if (progress !== undefined) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
       await client.stop();
+      await locator?.close();
       report();
       stopReports();
       signal.dispose();

@@ -9,7 +9,7 @@
 import { type GroupAddress, groupEndpoints, type RoleLogging } from "../role_options.ts";
 import { isClosed, type Socket, ZmqError } from "../../ffi/mod.ts";
 import { AsyncQueue } from "./delivery_queue.ts";
-import { joinGroup, participantSockets } from "../participant/join.ts";
+import { joinGroup, moveSockets, participantSockets } from "../participant/join.ts";
 import type { SocketSet } from "../socket_set.ts";
 import type { CurveClientOptions } from "../curve/options.ts";
 import { DEFAULT_REACH, type Delivery, Holdback } from "./holdback.ts";
@@ -22,6 +22,7 @@ import {
   BROKER_ID,
   checkClientId,
   DEFAULT_MAX_PAYLOAD,
+  type Endpoints,
   SEQUENCER_ID,
   START,
 } from "../protocol/ids.ts";
@@ -189,6 +190,8 @@ export class Member {
   #pub: Socket;
   #sub: Socket;
   #dealer: Socket;
+  /** The broker's endpoints it is connected to. */
+  #at: Endpoints;
   #holdback: Holdback;
   #ordersOnly: boolean;
   #deliveries = new AsyncQueue<Delivery>();
@@ -236,6 +239,7 @@ export class Member {
     this.#options = options;
     this.#ctx = ctx;
     [this.#pub, this.#sub, this.#dealer] = sockets;
+    this.#at = groupEndpoints(options);
     this.#window = new SendWindow(options.window ?? 1000);
     this.#viewBook = new ViewBook(options.id);
     this.#outbox = new Outbox(
@@ -309,6 +313,16 @@ export class Member {
       this.#fromNow = late;
       this.#act(this.#recovery.hello(now, this.#holdback));
     }
+  }
+
+  /**
+   * Moves to another broker's endpoints (HA mode: a new broker took over):
+   * the member then recovers as after a broker restart.
+   */
+  moveTo(to: Endpoints): void {
+    if (this.#closed) return;
+    moveSockets({ pub: this.#pub, sub: this.#sub, dealer: this.#dealer }, this.#at, to);
+    this.#at = to;
   }
 
   /** What this member has counted so far: a snapshot. */
@@ -797,7 +811,7 @@ export class Member {
     ];
     return roleSnapshot({ role: "client", id: this.id, counters: this.counters, gauges }, {
       config: {
-        endpoints: groupEndpoints(this.#options),
+        endpoints: this.#at,
         receive: this.#options.receive ?? "orders",
         window: this.#options.window ?? 1000,
         curve: this.#options.curve !== undefined,

@@ -132,3 +132,29 @@ export function participantSockets(options: {
 }): SocketSet {
   return new SocketSet(options.context, options.curve ? curveClient(options.curve) : undefined);
 }
+
+/**
+ * Moves a participant's sockets from one broker's endpoints to another's
+ * (HA mode: a new broker took over). The broker's XPUB then subscribes
+ * anew, which the participant's XPUB reads as "the broker came back".
+ *
+ * @param sockets Its XPUB, its SUB (if it has one) and its DEALER.
+ */
+export function moveSockets(
+  sockets: { pub?: Socket; sub?: Socket; dealer: Socket },
+  from: Endpoints,
+  to: Endpoints,
+): void {
+  const move = (socket: Socket | undefined, old: string, endpoint: string) => {
+    if (socket === undefined || old === endpoint) return;
+    try {
+      socket.disconnect(old);
+    } catch {
+      // Not connected there (any more).
+    }
+    socket.connect(endpoint);
+  };
+  move(sockets.pub, from.multicastIn, to.multicastIn);
+  move(sockets.sub, from.multicastOut, to.multicastOut);
+  move(sockets.dealer, from.direct, to.direct);
+}

@@ -1,0 +1,130 @@
+/**
+ * HA mode with a real etcd: two brokers and two sequencers, one of each
+ * active; the active ones (and the standbys, and etcd) killed or stopped in
+ * the middle of a 4 x 25,000 burst. Each run is checked for agreement,
+ * integrity and sender order (`runScenario`), and the log of the sequencer
+ * that leads at the end holds exactly the delivered order.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { ScenarioControl } from "../tasks/scenario.ts";
+import { HAVE_ETCD, type TestEtcd, withEtcd } from "./_etcd.ts";
+import {
+  assertComplete,
+  assertLogAsDelivered,
+  burstScenario,
+  type Counts,
+  untilDelivered,
+} from "./_burst.ts";
+
+if (!HAVE_ETCD) {
+  console.log("Skipping the HA tests: /usr/bin/etcd not found (sh tasks/setup.sh test)");
+}
+
+const COUNTS: Counts = { c1: 25_000, c2: 25_000, c3: 25_000, c4: 25_000 };
+
+/** What a fault did, for the test's line. */
+type Fault = (control: ScenarioControl, etcd: TestEtcd) => Promise<string>;
+
+/**
+ * Runs the burst in HA mode (2 brokers, 2 sequencers) with `fault` beside
+ * it, and checks the result and the leading sequencer's log.
+ */
+async function haBurst(what: string, fault: Fault): Promise<void> {
+  await withEtcd(async (etcd) => {
+    let did = "";
+    let held = 0;
+    let leader = "";
+    let seen: ScenarioControl | undefined;
+    const { report, sent } = await burstScenario(COUNTS, {
+      ha: { etcd: etcd.url, group: "ha-test", sequencers: 2, brokers: 2 },
+      echo: Deno.env.get("HA_ECHO") === "1",
+      faults: async (control) => {
+        seen = control;
+        did = await fault(control, etcd);
+      },
+      // Once every client delivered everything, before the roles stop.
+      beforeStop: async () => void (leader = await seen!.active("sequencer")),
+    }, async (out, report, sent) => {
+      held = await assertLogAsDelivered(join(out, `${leader}.log`), sent, report.order);
+    });
+    assertComplete(report, sent);
+    console.log(
+      `${what}: ${did}; all ${sent.length} delivered by every client, once, in one order; the log of ${leader}, leading at the end, holds 1..${held} as delivered (${
+        report.seconds.toFixed(2)
+      } s)`,
+    );
+  });
+}
+
+/** Waits for c1 to deliver `count`, then SIGKILLs the active `roles`. */
+function killActive(count: number, ...roles: ("broker" | "sequencer")[]): Fault {
+  return async (control) => {
+    await untilDelivered(control, "c1", count);
+    const names = await Promise.all(roles.map((role) => control.active(role)));
+    const at = control.delivered("c1");
+    await Promise.all(names.map((name) => control.kill(name)));
+    return `${names.join(" and ")} killed when c1 had delivered ${at}`;
+  };
+}
+
+/** The standby of a role: the one of the pair that is not active. */
+function standbyOf(active: string): string {
+  return `${active[0]}${active[1] === "1" ? "2" : "1"}`;
+}
+
+Deno.test({
+  name: "HA: the active sequencer killed with SIGKILL mid-burst: the standby in sync takes over",
+  ignore: !HAVE_ETCD,
+  fn: () => haBurst("sequencer failover", killActive(20_000, "sequencer")),
+});
+
+Deno.test({
+  name:
+    "HA: the active broker killed with SIGKILL mid-burst: every participant moves to the standby broker",
+  ignore: !HAVE_ETCD,
+  fn: () => haBurst("broker failover", killActive(20_000, "broker")),
+});
+
+Deno.test({
+  name: "HA: the active broker and the active sequencer killed with SIGKILL at once",
+  ignore: !HAVE_ETCD,
+  fn: () => haBurst("broker and sequencer failover", killActive(20_000, "broker", "sequencer")),
+});
+
+Deno.test({
+  name: "HA: the standby broker and the standby sequencer killed: the active ones go on",
+  ignore: !HAVE_ETCD,
+  fn: () =>
+    haBurst("standbys killed", async (control) => {
+      await untilDelivered(control, "c1", 20_000);
+      const names = [
+        standbyOf(await control.active("broker")),
+        standbyOf(await control.active("sequencer")),
+      ];
+      const at = control.delivered("c1");
+      await Promise.all(names.map((name) => control.kill(name)));
+      return `${names.join(" and ")} (standing by) killed when c1 had delivered ${at}`;
+    }),
+});
+
+Deno.test({
+  name:
+    "HA: etcd stopped with SIGSTOP for 3 s mid-burst: no two leaders, nothing lost once it is back",
+  ignore: !HAVE_ETCD,
+  fn: () =>
+    haBurst("etcd stopped", async (control, etcd) => {
+      await untilDelivered(control, "c1", 20_000);
+      const before = await control.active("sequencer");
+      const at = control.delivered("c1");
+      etcd.child.kill("SIGSTOP");
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const during = control.delivered("c1");
+      etcd.child.kill("SIGCONT");
+      return `etcd stopped for 3 s when c1 had delivered ${at} (${
+        during - at
+      } more while it was stopped); ${before} led before`;
+    }),
+});
