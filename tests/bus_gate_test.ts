@@ -21,6 +21,17 @@ Deno.test("BusGate passes orders that go up within reach, and refuses one that g
   assert.equal(gate.check(frames("junk"), undefined), null);
 });
 
+Deno.test("BusGate in HA mode refuses orders of an epoch older than one forwarded (a deposed sequencer's), batches too", () => {
+  const gate = new BusGate(false, 1000);
+  assert.equal(gate.check(frames("sequencer~5:c1@ab.1", "1", "x"), undefined), null);
+  assert.equal(gate.check(frames("sequencer~6", "2", "x"), undefined), null);
+  assert.match(gate.check(frames("sequencer~5", "3", "x"), undefined)!, /epoch 5: .*epoch 6 leads/);
+  assert.match(gate.check(frames("sequencer", "3", "x"), undefined)!, /epoch 0: .*epoch 6 leads/);
+  assert.match(gate.check(frames("sequencer+~4", "3", "x"), undefined)!, /epoch 4/);
+  assert.equal(gate.check(frames("sequencer~10", "3", "x"), undefined), null);
+  assert.equal(gate.highestOrder, 3);
+});
+
 Deno.test("BusGate in CURVE mode: orders only from the sequencer's key, multicasts only under the key's id", () => {
   const gate = new BusGate(true);
   assert.match(gate.check(frames("sequencer", "1", "x"), "c1")!, /only the sequencer's key/);

@@ -38,7 +38,21 @@ Deno.test("decodeBus() reads back what multicastFrames() and orderFrames() make"
     seq: 42,
     payload,
     origin,
+    epoch: 0,
   });
+  // HA mode: the leader's epoch after "sequencer~".
+  assert.deepEqual(decodeBus(orderFrames(43, payload, origin, "1f")), {
+    kind: "order",
+    seq: 43,
+    payload,
+    origin,
+    epoch: 31,
+  });
+  assert.equal(
+    decoder.decode(orderFrames(43, payload, origin, "1f")[0]),
+    "sequencer~1f:c1@3fa9e0c1b2d4.17",
+  );
+  assert.deepEqual((decodeBus(orderFrames(44, payload, null, "a")) as { epoch: number }).epoch, 10);
   assert.deepEqual(decodeBus(orderFrames(1, payload, null)).kind, "order");
   assert.equal(formatOrigin(parseOrigin("c1@ab.7")!), "c1@ab.7");
   assert.equal(parseOrigin("c1@zz.7"), null);
@@ -46,7 +60,9 @@ Deno.test("decodeBus() reads back what multicastFrames() and orderFrames() make"
 
 /** A frame of bytes drawn mostly from what the grammar uses. */
 function grammarFrame(random: () => number): Uint8Array {
-  const alphabet = ["s", "e", "q", "u", "n", "c", "r", ":", "@", ".", "0", "1", "9", "a", "f", "_"];
+  const alphabet = [
+    ...["s", "e", "q", "u", "n", "c", "r", ":", "@", ".", "0", "1", "9", "a", "f", "_", "~"],
+  ];
   const length = Math.floor(random() * 24);
   const bytes = Array.from({ length }, () => {
     if (random() < 0.02) return 0xff;
@@ -69,25 +85,31 @@ function byTheRules(frames: Uint8Array[]): unknown {
       : { key: match[1]!, index: Number(match[2]) };
   };
   if (frames[1]!.byteLength === 0) {
-    if (sender === "" || sender === "sequencer" || sender.startsWith("sequencer:")) {
-      return "refused";
-    }
+    if (sender === "" || /^sequencer($|:|~)/.test(sender)) return "refused";
     if (!sender.includes("@")) return { kind: "multicast", sender, origin: null };
     const o = origin(sender);
     return o === null ? "refused" : { kind: "multicast", sender: sender.split("@")[0], origin: o };
   }
   if (!/^[1-9][0-9]{0,15}$/.test(seq) || Number(seq) > MAX) return "refused";
-  if (sender === "sequencer") return { kind: "order", seq: Number(seq), origin: null };
-  const o = sender.startsWith("sequencer:") ? origin(sender.slice(10)) : null;
-  return o === null ? "refused" : { kind: "order", seq: Number(seq), origin: o };
+  // "sequencer", then "~<epoch>" (1 to 16 lowercase hex digits) or nothing, then ":<origin>" or nothing.
+  const order = /^sequencer(?:~([0-9a-f]{1,16}))?(?::(.*))?$/.exec(sender);
+  if (order === null) return "refused";
+  const epoch = order[1] === undefined ? 0 : parseInt(order[1], 16);
+  if (epoch > MAX) return "refused";
+  if (order[2] === undefined) return { kind: "order", seq: Number(seq), origin: null, epoch };
+  const o = origin(order[2]);
+  return o === null ? "refused" : { kind: "order", seq: Number(seq), origin: o, epoch };
 }
 
 Deno.test("decodeBus() follows PROTOCOL.md's rules on 50,000 random frames (seed 7)", () => {
   const random = prng(7);
   const kinds = new Map<string, number>();
   for (let i = 0; i < 50_000; i++) {
-    const sender = random() < 0.3
-      ? encoder.encode(random() < 0.5 ? "sequencer:c1@ab.1" : "c1@ab.12")
+    const pick = random();
+    const sender = pick < 0.3
+      ? encoder.encode(
+        pick < 0.1 ? "sequencer:c1@ab.1" : pick < 0.2 ? "sequencer~2a:c1@ab.1" : "c1@ab.12",
+      )
       : grammarFrame(random);
     const draw = random();
     const seq = draw < 0.4

@@ -17,13 +17,16 @@
  */
 
 import { decimalAt } from "../protocol/text.ts";
-import { batchSpan, isOrderBatch } from "../protocol/order_batch.ts";
+import { BATCH_SENDER, batchSpan, isOrderBatch } from "../protocol/order_batch.ts";
+import { epochAt } from "../protocol/bus.ts";
 import { SEQUENCER_ID } from "../protocol/ids.ts";
 
 /** How far above the highest order forwarded an order may be numbered, by default. */
 export const DEFAULT_GATE_REACH = 1_000_000;
 
 const AT = 0x40;
+const SEQUENCER_LENGTH = SEQUENCER_ID.length;
+const BATCH_LENGTH = BATCH_SENDER.length;
 const decoder = new TextDecoder();
 
 /** True for an order (or a batch of orders): three frames, the second (the number) not empty. */
@@ -34,6 +37,8 @@ export function isOrder(message: Uint8Array[]): boolean {
 /** Decides which bus messages the broker forwards. */
 export class BusGate {
   #highest = 0;
+  /** HA mode: the newest epoch of an order forwarded. */
+  #fence = 0;
   #sawBatch = false;
   #authenticated: boolean;
   #reach: number;
@@ -90,11 +95,29 @@ export class BusGate {
       if (refusal !== null) return refusal;
     }
     if (!order) return null;
+    const fenced = this.#checkEpoch(message);
+    if (fenced !== null) return fenced;
     if (!isOrderBatch(message)) return this.#checkNumber(decimalAt(message[1]!, 0));
     this.#sawBatch = true;
     const span = batchSpan(message);
     // Malformed: the members refuse it themselves, saying why.
     return span === null ? null : this.#checkNumber(span.first, span.last);
+  }
+
+  /**
+   * HA mode: an order of an epoch older than the newest forwarded is a
+   * deposed sequencer's (or one without an epoch, after one with).
+   */
+  #checkEpoch(message: Uint8Array[]): string | null {
+    const sender = message[0]!;
+    const { epoch } = epochAt(sender, isOrderBatch(message) ? BATCH_LENGTH : SEQUENCER_LENGTH);
+    // Malformed: the members refuse it themselves, saying why.
+    if (epoch < 0) return null;
+    if (epoch >= this.#fence) {
+      this.#fence = epoch;
+      return null;
+    }
+    return `an order of epoch ${epoch}: the sequencer of epoch ${this.#fence} leads now`;
   }
 
   /** True once a batch of orders was forwarded: the group batches, which a seed peer cannot read. */

@@ -28,7 +28,7 @@ import {
 } from "../protocol/ids.ts";
 import { bytes, text } from "../protocol/text.ts";
 import { decodeBus, multicastFrames, type Origin, ProtocolError } from "../protocol/bus.ts";
-import { decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
+import { batchEpoch, decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
 import { Outbox } from "./outbox.ts";
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
@@ -75,7 +75,10 @@ export interface MemberCounters {
   directReceived: number;
   /** Malformed messages dropped. */
   badInput: number;
-  /** Orders refused: numbered `orderReach` or more past the next one to deliver. */
+  /**
+   * Orders refused: numbered `orderReach` or more past the next one to
+   * deliver, or (HA mode) of an epoch older than one already seen.
+   */
   refused: number;
   /** Membership views delivered. */
   views: number;
@@ -192,6 +195,8 @@ export class Member {
   #dealer: Socket;
   /** The broker's endpoints it is connected to. */
   #at: Endpoints;
+  /** HA mode: the newest epoch seen on an order; older ones are refused. */
+  #fence = 0;
   #holdback: Holdback;
   #ordersOnly: boolean;
   #deliveries = new AsyncQueue<Delivery>();
@@ -377,6 +382,7 @@ export class Member {
         // The sequencer batches: no seed peer is in the group, so this member may too.
         this.#groupBatches = true;
         deliveries = [];
+        if (!this.#fenced(batchEpoch(frames))) return;
         for (const order of decodeOrderBatch(frames)) {
           for (const delivery of this.#onOrder(order.seq, order.payload, order.origin)) {
             deliveries.push(delivery);
@@ -398,7 +404,8 @@ export class Member {
           // A member whose id starts like "sequencer" or "start".
           if (this.#ordersOnly) return;
           deliveries = this.#onMulticast(message.sender, message.payload, message.origin);
-        } else deliveries = this.#onOrder(message.seq, message.payload, message.origin);
+        } else if (!this.#fenced(message.epoch)) return;
+        else deliveries = this.#onOrder(message.seq, message.payload, message.origin);
       }
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
@@ -435,6 +442,25 @@ export class Member {
   }
 
   /** Refuses (counts, and logs now and then) an order too far ahead to hold. */
+  /**
+   * HA mode: an order of an epoch older than the newest seen (a deposed
+   * sequencer's, or none) is refused; a newer epoch fences the older ones.
+   *
+   * @returns True if the order may be taken.
+   */
+  #fenced(epoch: number): boolean {
+    if (epoch >= this.#fence) {
+      this.#fence = epoch;
+      return true;
+    }
+    if (this.#counters.refused++ % 1000 === 0) {
+      this.#warn(
+        `${this.id}: refused an order of epoch ${epoch}: the sequencer of epoch ${this.#fence} leads now (${this.#counters.refused} refused so far)`,
+      );
+    }
+    return false;
+  }
+
   #refusedBeyondReach(seq: number): boolean {
     if (!this.#holdback.beyondReach(seq)) return false;
     if (this.#counters.refused++ % 1000 === 0) {

@@ -26,7 +26,7 @@ export interface Origin {
 /** A message on the multicast bus: a client's multicast or the sequencer's order. */
 export type BusMessage =
   | { kind: "multicast"; sender: string; payload: Uint8Array; origin: Origin | null }
-  | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null };
+  | { kind: "order"; seq: number; payload: Uint8Array; origin: Origin | null; epoch: number };
 
 /** Formats an origin as it travels: `c1@3fa9.17`. */
 export function formatOrigin(origin: Origin): string {
@@ -99,7 +99,10 @@ function decodeMulticast(sender: Uint8Array, payload: Uint8Array): BusMessage {
   return { kind: "multicast", sender: origin.key.slice(0, at), payload, origin };
 }
 
-/** The sequencer's order: `sequencer` or `sequencer:<origin>`, and G from 1 to 2^53 − 1. */
+/**
+ * The sequencer's order: `sequencer`, `sequencer:<origin>`, either with
+ * `~<epoch>` after `sequencer` (HA mode), and G from 1 to 2^53 − 1.
+ */
 function decodeOrder(sender: Uint8Array, seqFrame: Uint8Array, payload: Uint8Array): BusMessage {
   const seq = decimalAt(seqFrame, 0);
   if (seq === 0) {
@@ -107,22 +110,46 @@ function decodeOrder(sender: Uint8Array, seqFrame: Uint8Array, payload: Uint8Arr
       `expected a sequence number from 1 to ${MAX_SEQ}, got ${quoted(seqFrame, 40)}`,
     );
   }
-  const length = SEQUENCER_BYTES.byteLength;
   if (startsWith(sender, SEQUENCER_BYTES)) {
-    if (sender.byteLength === length) return { kind: "order", seq, payload, origin: null };
-    const origin = sender[length] === COLON ? originAt(sender, length + 1) : null;
-    if (origin !== null) return { kind: "order", seq, payload, origin };
+    const { epoch, end } = epochAt(sender, SEQUENCER_BYTES.byteLength);
+    if (epoch >= 0 && end === sender.byteLength) {
+      return { kind: "order", seq, payload, origin: null, epoch };
+    }
+    const origin = epoch >= 0 && sender[end] === COLON ? originAt(sender, end + 1) : null;
+    if (origin !== null) return { kind: "order", seq, payload, origin, epoch };
   }
   throw new ProtocolError(
     `a sequence number may come only from "${SEQUENCER_ID}", not from ${quoted(sender, 80)}`,
   );
 }
 
-/** True for `sequencer` and `sequencer:...`. */
+/** True for `sequencer`, `sequencer:...` and `sequencer~...`. */
 function isSequencerSender(sender: Uint8Array): boolean {
   const length = SEQUENCER_BYTES.byteLength;
   return startsWith(sender, SEQUENCER_BYTES) &&
-    (sender.byteLength === length || sender[length] === COLON);
+    (sender.byteLength === length || sender[length] === COLON || sender[length] === TILDE);
+}
+
+/**
+ * The epoch of an order's sender frame (HA mode) at `start`: `~` and 1 to
+ * 16 lowercase hex digits, at most 2^53 − 1; `epoch` 0 and `end` = start when there is none,
+ * `epoch` -1 when it is malformed. `end` is where the rest begins.
+ */
+export function epochAt(sender: Uint8Array, start: number): { epoch: number; end: number } {
+  if (sender[start] !== TILDE) return { epoch: 0, end: start };
+  let epoch = 0;
+  let at = start + 1;
+  for (; at < sender.byteLength && sender[at] !== COLON; at++) {
+    const byte = sender[at]!;
+    const digit = byte >= 0x30 && byte <= 0x39
+      ? byte - 0x30
+      : byte >= 0x61 && byte <= 0x66
+      ? byte - 0x57
+      : -1;
+    if (digit < 0 || at - start > 16) return { epoch: -1, end: at };
+    epoch = epoch * 16 + digit;
+  }
+  return at === start + 1 || epoch > MAX_SEQ ? { epoch: -1, end: at } : { epoch, end: at };
 }
 
 /** The start of a frame as JSON text, for an error message. */
@@ -132,6 +159,7 @@ function quoted(frame: Uint8Array, limit: number): string {
 
 const SEQUENCER_BYTES = bytes(SEQUENCER_ID);
 const COLON = 0x3a;
+const TILDE = 0x7e;
 const AT = 0x40;
 const DOT = 0x2e;
 
@@ -184,15 +212,30 @@ export function multicastFrames(origin: Origin, payload: Uint8Array): Uint8Array
 let lastKey = "";
 let lastKeyPrefix: Uint8Array = EMPTY;
 
-/** The frames of the sequencer's order number `seq`: `["sequencer[:<origin>]", "<seq>", payload]`. */
-export function orderFrames(seq: number, payload: Uint8Array, origin: Origin | null): Uint8Array[] {
-  if (origin === null) return [SEQUENCER_BYTES, decimalBytes(seq, EMPTY), payload];
-  let prefix = orderPrefixes.get(origin.key);
+/**
+ * The frames of the sequencer's order number `seq`:
+ * `["sequencer[~<epoch>][:<origin>]", "<seq>", payload]`.
+ *
+ * @param epoch HA mode: the leader's epoch in lowercase hex ("" for none).
+ */
+export function orderFrames(
+  seq: number,
+  payload: Uint8Array,
+  origin: Origin | null,
+  epoch = "",
+): Uint8Array[] {
+  const tag = epoch === "" ? "" : `~${epoch}`;
+  if (origin === null) {
+    const sender = tag === "" ? SEQUENCER_BYTES : encodeText(`${SEQUENCER_ID}${tag}`);
+    return [sender, decimalBytes(seq, EMPTY), payload];
+  }
+  const key = tag === "" ? origin.key : `${tag}|${origin.key}`;
+  let prefix = orderPrefixes.get(key);
   if (prefix === undefined) {
     // One entry per member run; a long-lived sequencer forgets them now and then.
     if (orderPrefixes.size >= 4096) orderPrefixes.clear();
-    prefix = encodeText(`${SEQUENCER_ID}:${origin.key}.`);
-    orderPrefixes.set(origin.key, prefix);
+    prefix = encodeText(`${SEQUENCER_ID}${tag}:${origin.key}.`);
+    orderPrefixes.set(key, prefix);
   }
   return [decimalBytes(origin.index, prefix), decimalBytes(seq, EMPTY), payload];
 }

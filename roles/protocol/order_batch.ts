@@ -14,7 +14,7 @@
  */
 
 import { allocBytes } from "../../ffi/bytes.ts";
-import { formatOrigin, type Origin, originOf, ProtocolError } from "./bus.ts";
+import { epochAt, formatOrigin, type Origin, originOf, ProtocolError } from "./bus.ts";
 import { SEQUENCER_ID } from "./ids.ts";
 import { bytes, decimalAt, MAX_SEQ, startsWith } from "./text.ts";
 
@@ -35,11 +35,31 @@ export interface BatchedOrder {
 /** The bytes a record takes besides its origin and payload. */
 const RECORD_OVERHEAD = 8;
 
-/** True if `frames` is a batch of orders (by its sender frame; the rest is checked on decoding). */
+/**
+ * True if `frames` is a batch of orders, `sequencer+` or (HA mode)
+ * `sequencer+~<epoch>` (by its sender frame; the rest is checked on decoding).
+ */
 export function isOrderBatch(frames: readonly Uint8Array[]): boolean {
   const sender = frames[0];
-  return frames.length === 3 && sender !== undefined &&
-    sender.byteLength === BATCH_SENDER_BYTES.byteLength && startsWith(sender, BATCH_SENDER_BYTES);
+  const length = BATCH_SENDER_BYTES.byteLength;
+  return frames.length === 3 && sender !== undefined && startsWith(sender, BATCH_SENDER_BYTES) &&
+    (sender.byteLength === length || sender[length] === TILDE);
+}
+
+const TILDE = 0x7e;
+
+/**
+ * The epoch of a batch's sender frame (HA mode; 0 if none).
+ *
+ * @throws {ProtocolError} when it is malformed.
+ */
+export function batchEpoch(frames: readonly Uint8Array[]): number {
+  const sender = frames[0]!;
+  const { epoch, end } = epochAt(sender, BATCH_SENDER_BYTES.byteLength);
+  if (epoch < 0 || end !== sender.byteLength) {
+    throw new ProtocolError("a batch of orders with a malformed epoch in its sender frame");
+  }
+  return epoch;
 }
 
 /**
@@ -54,8 +74,9 @@ export function batchedSize(payload: Uint8Array): number {
  * The frames of a batch of consecutive orders (at least one).
  *
  * @param orders Orders numbered one after the other, the first first.
+ * @param epoch HA mode: the leader's epoch in lowercase hex ("" for none).
  */
-export function orderBatchFrames(orders: readonly BatchedOrder[]): Uint8Array[] {
+export function orderBatchFrames(orders: readonly BatchedOrder[], epoch = ""): Uint8Array[] {
   const origins = orders.map((order) =>
     order.origin === null ? null : bytes(formatOrigin(order.origin))
   );
@@ -75,7 +96,8 @@ export function orderBatchFrames(orders: readonly BatchedOrder[]): Uint8Array[] 
     body.set(order.payload, at + 4);
     at += 4 + order.payload.byteLength;
   });
-  return [BATCH_SENDER_BYTES, bytes(String(orders[0]!.seq)), body];
+  const sender = epoch === "" ? BATCH_SENDER_BYTES : bytes(`${BATCH_SENDER}~${epoch}`);
+  return [sender, bytes(String(orders[0]!.seq)), body];
 }
 
 /**

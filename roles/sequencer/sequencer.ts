@@ -234,6 +234,8 @@ export class Sequencer {
   #suspectTimer: ReturnType<typeof setInterval> | undefined;
   /** HA mode: the copies to the standbys. */
   #replication: Replication | undefined;
+  /** HA mode: the epoch its orders carry on the bus (hex), so that older ones are refused. */
+  #busEpoch = "";
   /** The largest direct message the broker takes (its answer's `max=`). */
   #maxDirect = 1024 * 1024;
 
@@ -264,6 +266,7 @@ export class Sequencer {
   /** HA mode: the epoch is the leadership's, and standbys are copied to. */
   #lead(ha: SequencerLeadership): void {
     this.#epoch = ha.epoch.toString(16).padStart(16, "0");
+    this.#busEpoch = ha.epoch.toString(16);
     this.#replication = new Replication(
       {
         epoch: this.#epoch,
@@ -438,8 +441,8 @@ export class Sequencer {
       const batched = end - start > 1;
       if (batched) this.#counters.batches++;
       const frames = batched
-        ? orderBatchFrames(orders.slice(start, end))
-        : orderFrames(order.seq, order.payload, order.origin);
+        ? orderBatchFrames(orders.slice(start, end), this.#busEpoch)
+        : orderFrames(order.seq, order.payload, order.origin, this.#busEpoch);
       if (!this.#busOut.trySend(frames)) await this.#busOut.send(frames);
       this.#counters.ordered += end - start;
       start = end;
