@@ -128,3 +128,19 @@ Deno.test({
       } more while it was stopped); ${before} led before`;
     }),
 });
+
+Deno.test({
+  name: "HA: the active sequencer frozen with SIGSTOP mid-burst: the standby takes over, and once let go the old one no longer leads",
+  ignore: !HAVE_ETCD,
+  fn: () =>
+    haBurst("sequencer frozen", async (control) => {
+      await untilDelivered(control, "c1", 20_000);
+      const frozen = await control.active("sequencer");
+      const at = control.delivered("c1");
+      control.signal(frozen, "SIGSTOP");
+      // Until every client has delivered more than 5,000 further orders: the standby leads.
+      await untilDelivered(control, "c1", at + 5_000);
+      control.signal(frozen, "SIGCONT");
+      return `${frozen} frozen when c1 had delivered ${at}, let go once it had ${control.delivered("c1")}`;
+    }),
+});

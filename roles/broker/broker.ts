@@ -49,6 +49,14 @@ export interface BrokerOptions extends GroupAddress, RoleLogging {
    * For a broker started again while the group runs.
    */
   resume?: boolean;
+  /**
+   * Drop a direct-channel peer that has not answered ZeroMQ's heartbeats
+   * (PING) for this long, ms: a frozen process (SIGSTOP) or one behind a
+   * dead link then no longer holds its id. HA mode sets it (to the lease
+   * TTL), so that a frozen sequencer's id goes to the one that took over.
+   * Default 0: never.
+   */
+  peerTimeoutMs?: number;
 }
 
 /** A direct message the broker holds until its recipient can take it. */
@@ -241,6 +249,11 @@ export class Broker {
       // A second peer claiming a connected member's id is refused, not let in.
       this.#router.setOption("ROUTER_HANDOVER", false);
       this.#router.setOption("MAXMSGSIZE", maxFrame);
+      const peerTimeoutMs = options.peerTimeoutMs ?? 0;
+      if (peerTimeoutMs > 0) {
+        this.#router.setOption("HEARTBEAT_IVL", Math.max(100, Math.round(peerTimeoutMs / 4)));
+        this.#router.setOption("HEARTBEAT_TIMEOUT", peerTimeoutMs);
+      }
       this.#router.bind(at.direct);
       if (this.#authenticated) {
         for (const socket of [this.#xsub, this.#xpub, this.#rep, this.#router]) {

@@ -1,7 +1,7 @@
 /**
  * Leader election over etcd, the standard way (etcd's own `concurrency`
  * package, Kubernetes' and Patroni's leases): each candidate holds a lease
- * with a TTL, kept alive at a third of it, and creates the key
+ * with a TTL, renewed every sixth of it, and creates the key
  * `<prefix>/<candidate>` with that lease if absent; the leader is the key
  * under the prefix with the lowest creation revision, and the others wait
  * for the key created just before theirs to go. The leader's **epoch** (its
@@ -349,10 +349,15 @@ export class Candidate {
     this.#resolveLost(this.#loss);
   }
 
-  /** Renews the lease every third of the TTL, sooner again after a failure. */
+  /**
+   * Renews the lease every sixth of the TTL, counted from when the last
+   * renewal was sent (so a slow answer does not push the next one past the
+   * deadline, a third of the TTL before expiry), sooner again after a failure.
+   */
   async #renewLoop(): Promise<void> {
     const stop = this.#stop.signal;
-    let wait = this.#intervalMs;
+    const every = this.#intervalMs / 2;
+    let wait = every;
     while (true) {
       await sleep(wait, stop);
       if (stop.aborted) return;
@@ -364,7 +369,7 @@ export class Candidate {
           signal: AbortSignal.any([stop, AbortSignal.timeout(Math.ceil(left))]),
         });
         this.#renewed(sent);
-        wait = this.#intervalMs;
+        wait = Math.max(0, every - (performance.now() - sent));
       } catch (error) {
         if (stop.aborted) return;
         if (error instanceof EtcdError && error.code === GrpcCode.NOT_FOUND) {

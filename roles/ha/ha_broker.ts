@@ -125,7 +125,8 @@ export class HaBroker {
     }
     const first = led.responses[0];
     const resume = first !== undefined && "range" in first && first.range.kvs.length > 0;
-    const broker = new Broker({ ...this.#options, resume });
+    // A frozen participant (a deposed sequencer) gives its id up within a TTL.
+    const broker = new Broker({ ...this.#options, resume, peerTimeoutMs: this.#ttlS * 1000 });
     this.#broker = broker;
     this.#leading.resolve(broker);
     this.#log(

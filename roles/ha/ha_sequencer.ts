@@ -184,7 +184,14 @@ export class HaSequencer {
       epoch,
     });
     this.#log(`Leading in epoch ${epoch}`);
-    const leadership = { epoch, leading: () => candidate.leading, registry, name: this.#name };
+    const leadership = {
+      epoch,
+      leading: () => candidate.leading,
+      registry,
+      name: this.#name,
+      // Long enough for a standby on a busy machine, short against the lease.
+      ackTimeoutMs: (this.#ttlS * 1000) / 4,
+    };
     const sequencer = await this.#join(leadership);
     if (sequencer === undefined) {
       await candidate.resign().catch(() => {});
@@ -232,6 +239,13 @@ export class HaSequencer {
         if (this.#stop.signal.aborted) return undefined;
         if (attempt.signal.aborted) {
           this.#log("The active broker changed while joining: joining the new one");
+          continue;
+        }
+        // The deposed leader is frozen and still holds the id: the broker
+        // drops it once it misses its heartbeats (within a TTL).
+        if (/already in the group/.test((error as Error).message)) {
+          this.#log("The deposed sequencer still holds the id at the broker: trying again");
+          await sleep(250, this.#stop.signal);
           continue;
         }
         this.#log(`Could not join as the leader: ${(error as Error).message}. Standing by`);

@@ -45,7 +45,7 @@ export interface ReplicationHost {
 }
 
 /** How long the leader waits for a live standby's confirmation by default, ms. */
-export const DEFAULT_ACK_TIMEOUT_MS = 250;
+export const DEFAULT_ACK_TIMEOUT_MS = 500;
 
 /** Orders in one chunk of a standby's copy. */
 const CHUNK = 2048;

@@ -109,7 +109,7 @@ export interface SequencerLeadership {
   leading(): boolean;
   /** The in-sync set of standbys, in etcd. */
   registry: InSyncRegistry;
-  /** How long a batch waits for a standby in sync, ms (default 250). */
+  /** How long a batch waits for a standby in sync, ms (default 500). */
   ackTimeoutMs?: number;
   /** Its own name: a message of its own standby, queued in the broker, is no standby's. */
   name: string;
