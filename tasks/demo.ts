@@ -5,7 +5,9 @@
  * (`index.html`, `sequence.svg`) beside the results. Exits 1 on any violation.
  * With `--metrics`, every role serves its live page on a free port of
  * 127.0.0.1, listed before the run, and the roles stay up at the end until
- * Enter is pressed (or `--wait` seconds pass).
+ * Enter is pressed (or `--wait` seconds pass). With `--ha`, it starts an
+ * etcd of its own and runs two brokers and two sequencers in HA mode, and
+ * kills the active broker and the active sequencer with SIGKILL part way.
  *
  * @module
  */
@@ -13,7 +15,14 @@
 import { type FlagSpec, numberFlag, runCommand, UsageError } from "../roles/cli/flags.ts";
 import { freeBasePort } from "./_processes.ts";
 import { readChartInput, writeCharts } from "./chart.ts";
-import { formatReport, loadScenario, runScenario } from "./scenario.ts";
+import {
+  formatReport,
+  loadScenario,
+  runScenario,
+  type ScenarioControl,
+  type ScenarioOptions,
+} from "./scenario.ts";
+import { HAVE_ETCD, type LocalEtcd, withEtcd } from "./etcd.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   scenario: {
@@ -50,6 +59,11 @@ const FLAGS: Record<string, FlagSpec> = {
     default: "60",
     help: "with --metrics: the most seconds the roles stay up at the end",
   },
+  ha: {
+    type: "boolean",
+    help:
+      "HA mode: an etcd of its own, two brokers and two sequencers; the active broker and the active sequencer are killed with SIGKILL part way",
+  },
   verbose: { type: "boolean", help: "show the roles' logs" },
   quiet: { type: "boolean", help: "no progress line, even on a terminal" },
   help: { type: "boolean", help: "show this help" },
@@ -82,6 +96,40 @@ async function enterOrTimeout(ms: number): Promise<void> {
   })().catch(() => {});
   await Promise.race([elapsed, entered]);
   clearTimeout(timer);
+}
+
+/**
+ * HA mode: two brokers and two sequencers in group "demo" at `etcd`; once
+ * c1 delivered a third of what it is to deliver, the active broker and the
+ * active sequencer are killed with SIGKILL, and the run goes on without them.
+ */
+function haOptions(etcd: LocalEtcd, scenario: string): Partial<ScenarioOptions> {
+  return {
+    ha: { etcd: etcd.url, group: "demo", brokers: 2, sequencers: 2 },
+    faults: async (control: ScenarioControl) => {
+      const expected = await deliveriesOf(scenario);
+      while (control.delivered("c1") < expected / 3) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const broker = await control.active("broker");
+      const sequencer = await control.active("sequencer");
+      console.log(
+        `c1 delivered ${
+          control.delivered("c1")
+        }: killing the active broker ${broker} and the active sequencer ${sequencer} with SIGKILL`,
+      );
+      await Promise.all([control.kill(broker), control.kill(sequencer)]);
+    },
+  };
+}
+
+/** How many multicasts every client delivers in a scenario. */
+async function deliveriesOf(scenario: string): Promise<number> {
+  let count = 0;
+  for (const commands of (await loadScenario(scenario)).values()) {
+    count += commands.filter((command) => command.kind === "multicast").length;
+  }
+  return count;
 }
 
 if (import.meta.main) {
@@ -129,32 +177,45 @@ if (import.meta.main) {
       const metricsFlags = (role: string) =>
         ports === undefined ? [] : ["--metrics", `127.0.0.1:${ports.get(role)}`];
       const verbose = values.verbose === true ? ["--verbose"] : [];
-      const report = await runScenario({
-        scenario,
-        out,
-        timeScale,
-        basePort,
-        echo: values.verbose === true,
-        // --verbose: every role logs every message, as the seed does.
-        clientFlags: verbose,
-        clientFlagsFor: metricsFlags,
-        brokerFlags: [...verbose, ...metricsFlags("broker")],
-        sequencerFlags: [...verbose, ...metricsFlags("sequencer")],
-        onProgress: tty
-          ? (delivered, expected) => {
-            const line = [...delivered].map(([id, n]) => `${id} ${n}/${expected}`)
-              .join("  ");
-            Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
-          }
-          : undefined,
-        beforeStop: ports === undefined ? undefined : async () => {
-          if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
-          console.log(
-            `The run is over; the live pages stay up for ${waitSeconds} s: press Enter to stop now`,
-          );
-          await enterOrTimeout(waitSeconds * 1000);
-        },
-      });
+      if (values.ha === true && !HAVE_ETCD) {
+        throw new UsageError(
+          "--ha needs etcd (Debian's etcd-server): install it with sh tasks/setup.sh ha",
+        );
+      }
+      if (values.ha === true && values.metrics === true) {
+        throw new UsageError("--ha with --metrics: not yet");
+      }
+      const run = (ha: Partial<ScenarioOptions>) =>
+        runScenario({
+          scenario,
+          out,
+          timeScale,
+          basePort,
+          echo: values.verbose === true,
+          // --verbose: every role logs every message, as the seed does.
+          clientFlags: verbose,
+          clientFlagsFor: metricsFlags,
+          brokerFlags: [...verbose, ...metricsFlags("broker")],
+          sequencerFlags: [...verbose, ...metricsFlags("sequencer")],
+          onProgress: tty
+            ? (delivered, expected) => {
+              const line = [...delivered].map(([id, n]) => `${id} ${n}/${expected}`)
+                .join("  ");
+              Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${line}`));
+            }
+            : undefined,
+          beforeStop: ports === undefined ? undefined : async () => {
+            if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+            console.log(
+              `The run is over; the live pages stay up for ${waitSeconds} s: press Enter to stop now`,
+            );
+            await enterOrTimeout(waitSeconds * 1000);
+          },
+          ...ha,
+        });
+      const report = values.ha === true
+        ? await withEtcd((etcd) => run(haOptions(etcd, scenario)))
+        : await run({});
       if (tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
       console.log(formatReport(report));
       try {

@@ -6,7 +6,8 @@
 # chromium (headless, to check the demo's sequence chart) and prometheus
 # (to scrape the roles' /metrics; without the node exporter it recommends,
 # which the tests do not need) and etcd-server (etcd 3.4, /usr/bin/etcd,
-# which tests/etcd_election_test.ts starts on ports of its own). With
+# which the etcd and HA tests start on ports of its own). With "ha" it
+# installs etcd-server alone, for `deno task run:demo --ha`. With
 # "bench" it
 # also installs what the benchmarks compare with: libzmq3-dev and gcc (the
 # C peer), nats-server from Debian and the NATS JavaScript client (npm
@@ -43,7 +44,11 @@ if [ "${1:-}" = "test" ]; then
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   # tests/metrics_test.ts runs /usr/bin/prometheus, on a port of its own.
   [ -x /usr/bin/prometheus ] || lean="$lean prometheus"
-  # tests/etcd_election_test.ts runs /usr/bin/etcd, with a data dir of its own.
+  # The etcd and HA tests run /usr/bin/etcd, with a data dir of its own.
+  [ -x /usr/bin/etcd ] || lean="$lean etcd-server"
+fi
+if [ "${1:-}" = "ha" ]; then
+  # run:demo --ha starts /usr/bin/etcd, with a data dir of its own.
   [ -x /usr/bin/etcd ] || lean="$lean etcd-server"
 fi
 if [ "${1:-}" = "bench" ]; then

@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import type { ScenarioControl } from "../tasks/scenario.ts";
-import { HAVE_ETCD, type TestEtcd, withEtcd } from "./_etcd.ts";
+import { HAVE_ETCD, type LocalEtcd, withEtcd } from "./_etcd.ts";
 import {
   assertComplete,
   assertLogAsDelivered,
@@ -26,7 +26,7 @@ if (!HAVE_ETCD) {
 const COUNTS: Counts = { c1: 25_000, c2: 25_000, c3: 25_000, c4: 25_000 };
 
 /** What a fault did, for the test's line. */
-type Fault = (control: ScenarioControl, etcd: TestEtcd) => Promise<string>;
+type Fault = (control: ScenarioControl, etcd: LocalEtcd) => Promise<string>;
 
 /**
  * Runs the burst in HA mode (2 brokers, 2 sequencers) with `fault` beside
@@ -130,7 +130,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "HA: the active sequencer frozen with SIGSTOP mid-burst: the standby takes over, and once let go the old one no longer leads",
+  name:
+    "HA: the active sequencer frozen with SIGSTOP mid-burst: the standby takes over, and once let go the old one no longer leads",
   ignore: !HAVE_ETCD,
   fn: () =>
     haBurst("sequencer frozen", async (control) => {
@@ -141,6 +142,8 @@ Deno.test({
       // Until every client has delivered more than 5,000 further orders: the standby leads.
       await untilDelivered(control, "c1", at + 5_000);
       control.signal(frozen, "SIGCONT");
-      return `${frozen} frozen when c1 had delivered ${at}, let go once it had ${control.delivered("c1")}`;
+      return `${frozen} frozen when c1 had delivered ${at}, let go once it had ${
+        control.delivered("c1")
+      }`;
     }),
 });

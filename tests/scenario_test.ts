@@ -4,6 +4,7 @@ import { COMMON_FLAGS } from "../roles/cli/flags.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { formatReport, runScenario, type ScenarioReport } from "../tasks/scenario.ts";
 import { DENO, watchGroupPorts, within } from "./_helpers.ts";
+import { HAVE_ETCD } from "./_etcd.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const ROLE_PERMISSIONS = ["--allow-ffi", "--allow-env", "--allow-read", "--allow-write"];
@@ -198,6 +199,26 @@ function assertCorrect(report: ScenarioReport, expected: number): void {
 }
 
 // --- The scenarios, end to end, as separate processes ----------------------------------------
+
+Deno.test({
+  name:
+    "deno task run:demo --ha runs the seed's scenario with etcd, two brokers and two sequencers, kills the active ones part way, and reports OK",
+  ignore: !HAVE_ETCD,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "demo-ha-test-" });
+    try {
+      const result = await runDeno(
+        ["task", "run:demo", "--ha", "--time-scale", "0.2", "--out", out],
+        "deno task run:demo --ha",
+      );
+      assert.equal(result.code, 0, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
+      assert.match(result.stdout, /killing the active broker b[12] and the active sequencer s[12]/);
+      assert.match(result.stdout, /OK: all 4 clients delivered the same 26 multicasts/);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
 
 Deno.test("deno task run:demo runs the seed's scenario end to end and reports OK", async () => {
   const out = await Deno.makeTempDir({ prefix: "demo-test-" });

@@ -68,6 +68,10 @@ export async function joinGroup(
   // DEALER, so this one must not be connected while it asks.
   const dealer = sockets.socket("DEALER");
   dealer.setOption("ROUTING_ID", id);
+  // Queued only on a live connection: while none is (the broker died, or is
+  // moving in HA mode), a send waits in the participant and goes to the
+  // broker that comes, instead of dying with the old connection.
+  dealer.setOption("IMMEDIATE", true);
   dealer.connect(at.direct);
   while (!late) {
     const frames = await withDeadline(
