@@ -34,14 +34,18 @@
  *   reason;
  * - in-broker: the throughput (3 runs, with the others), durable and
  *   latency runs again with the sequencer inside the broker's process
- *   (`run:broker --sequencer`), beside the separate sequencer's.
+ *   (`run:broker --sequencer`), beside the separate sequencer's;
+ * - ha: with an etcd of its own, two brokers and two sequencers: the pause
+ *   of 12 failovers (the active sequencer and the active broker killed with
+ *   SIGKILL in turn, under a steady load), and a burst in HA mode against
+ *   the default (`bench/group/ha.ts`).
  *
  * Writes `bench/out/group.json`, `bench/out/group.md` (printed too) and
  * `bench/out/group.svg`. A run that fails is reported as failed; every
  * process has a timeout.
  *
  * ```sh
- * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes,frozen,jetstream,in-broker] [--no-seed]
+ * deno task bench:group [--scale 1] [--only throughput,latency,clients,sizes,frozen,jetstream,in-broker,ha] [--no-seed]
  * BENCH_GROUP_CPU_PROF=broker deno task bench:group --only throughput   # profile a role
  * ```
  *
@@ -60,6 +64,7 @@
  * @module
  */
 
+import { runHaBench } from "../bench/group/ha.ts";
 import { parseArgs } from "node:util";
 import { OUT } from "../bench/command.ts";
 import { type JetStreamProbe, jetstreamProbe, jetstreamText } from "../bench/group/jetstream.ts";
@@ -86,6 +91,7 @@ const GROUPS = [
   "frozen",
   "jetstream",
   "in-broker",
+  "ha",
 ];
 
 const HELP = `Usage: deno task bench:group [--scale F] [--only ${GROUPS.join(",")}] [--no-seed]\n` +
@@ -153,6 +159,7 @@ async function main(): Promise<number> {
     throughputRuns: profiling ? 1 : THROUGHPUT_RUNS,
   });
   const results = await runAll(specs, jetstream);
+  const ha = only === undefined || only.has("ha") ? await runHaBench(scale) : undefined;
   const seconds = Math.round((performance.now() - began) / 1000);
   const meta = await benchMeta(
     { started, scale, seconds, loadBefore },
@@ -160,7 +167,7 @@ async function main(): Promise<number> {
     jetstream === undefined ? undefined : jetstreamText(jetstream),
   );
   const profiles = findProfiles().map((file) => summarizeProfile(file));
-  const markdown = renderMarkdown(results, meta, profiles);
+  const markdown = renderMarkdown(results, meta, profiles, ha);
   console.log(markdown);
   if (only !== undefined || profiling) {
     console.error("bench:group: a partial or profiled run: bench/out/ left as it was");
@@ -169,7 +176,7 @@ async function main(): Promise<number> {
   Deno.mkdirSync(OUT, { recursive: true });
   Deno.writeTextFileSync(
     `${OUT}group.json`,
-    JSON.stringify({ meta, targets: TARGETS, runs: results }, null, 2) + "\n",
+    JSON.stringify({ meta, targets: TARGETS, runs: results, ha }, null, 2) + "\n",
   );
   Deno.writeTextFileSync(`${OUT}group.md`, markdown);
   Deno.writeTextFileSync(`${OUT}group.svg`, renderSvg(results));

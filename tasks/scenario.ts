@@ -64,7 +64,14 @@ export interface ScenarioOptions {
    * its own `--log` in `out`, and `sequencerFlags`) run instead of one of
    * each, and one of each is active.
    */
-  ha?: { etcd: string; group: string; sequencers: number; brokers: number };
+  ha?: {
+    etcd: string;
+    group: string;
+    sequencers: number;
+    brokers: number;
+    /** etcd's URL for one broker or sequencer (by name), if not `etcd`: e.g. through a proxy. */
+    etcdFor?: (name: string) => string | undefined;
+  };
   /** Runs beside the scenario, e.g. to kill and restart roles. */
   faults?: (control: ScenarioControl) => Promise<void>;
   /** Called with progress: deliveries so far per client. */
@@ -109,6 +116,8 @@ export interface ScenarioReport {
   basePort: number;
   /** Peak resident memory (VmHWM) of each role seen during the run, KiB. */
   peakMemoryKiB: Record<string, number>;
+  /** HA mode: the last lines of each broker's and sequencer's log (for a failure's report). */
+  haLogs: Record<string, string>;
 }
 
 /** What a fault script can do to a running scenario. */
@@ -200,6 +209,8 @@ interface Run extends Launch {
   haRoles: Map<string, RoleProcess>;
   /** HA mode: each broker's base port, by name. */
   haPorts: Map<string, number>;
+  /** HA mode: the processes killed on purpose, by name, for their logs. */
+  haLogs: Map<string, RoleProcess>;
   clients: Map<string, RoleProcess>;
   /** When the clients were started, in `performance.now()` time. */
   started: number;
@@ -257,10 +268,12 @@ function startSequencer(launch: Launch): RoleProcess {
     : spawnRole("sequencer", "sequencer", [...port, ...(options.sequencerFlags ?? [])], echo);
 }
 
-/** HA mode: the flags that put a role in the group in etcd. */
-function haFlags(launch: Launch): string[] {
+/** HA mode: the flags that put a role (`name`: a broker's or sequencer's) in the group in etcd. */
+function haFlags(launch: Launch, name?: string): string[] {
   const ha = launch.options.ha;
-  return ha === undefined ? [] : ["--etcd", ha.etcd, "--group", ha.group];
+  if (ha === undefined) return [];
+  const etcd = (name === undefined ? undefined : ha.etcdFor?.(name)) ?? ha.etcd;
+  return ["--etcd", etcd, "--group", ha.group];
 }
 
 /**
@@ -276,12 +289,12 @@ function startHaRole(
   if (name.startsWith("b")) {
     if (!ports.has(name)) ports.set(name, freeBasePort());
     return spawnRole(name, "broker", [
-      ...["--base-port", String(ports.get(name)), ...haFlags(launch), "--name", name],
+      ...["--base-port", String(ports.get(name)), ...haFlags(launch, name), "--name", name],
       ...["--expect", String(launch.ids.length + 1), ...(options.brokerFlags ?? [])],
     ], options.echo ?? false);
   }
   return spawnRole(name, "sequencer", [
-    ...[...haFlags(launch), "--name", name],
+    ...[...haFlags(launch, name), "--name", name],
     ...["--log", join(options.out, `${name}.log`), ...(options.sequencerFlags ?? [])],
   ], options.echo ?? false);
 }
@@ -346,6 +359,7 @@ function startRun(
     sequencer,
     haRoles,
     haPorts,
+    haLogs: new Map(),
     clients,
     started,
     killed: new Set(),
@@ -368,7 +382,10 @@ function controlOf(run: Run): ScenarioControl {
       const process = roleProcess(run, role);
       notePeak(run, roleName(run, role), process);
       if (run.clients.has(role)) run.killed.add(role);
-      if (run.haRoles.has(role)) run.haRoles.delete(role);
+      if (run.haRoles.has(role)) {
+        run.haLogs.set(`${role} (killed)`, process);
+        run.haRoles.delete(role);
+      }
       process.child.kill("SIGKILL");
       await process.status;
     },
@@ -600,6 +617,9 @@ export async function runScenario(
     infrastructure: { broker: codes.broker, sequencer: codes.sequencer },
     basePort: run.basePort,
     peakMemoryKiB: run.peakMemoryKiB,
+    haLogs: Object.fromEntries(
+      [...run.haLogs, ...run.haRoles].map(([name, process]) => [name, tail(process.stderr(), 15)]),
+    ),
   };
 }
 
@@ -620,6 +640,11 @@ export function peakMemory(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** The last `lines` lines of a log. */
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
 
 function lastLine(text: string): string {

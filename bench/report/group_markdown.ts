@@ -20,6 +20,8 @@ import {
 } from "../group/plan.ts";
 import type { ProfileRow, ProfileSummary } from "../group/profile.ts";
 import { inBrokerSection, topologyRuns } from "./in_broker_markdown.ts";
+import { haSection } from "./ha_markdown.ts";
+import type { HaBenchResult } from "../group/ha.ts";
 import {
   findRun,
   frozenRatio,
@@ -54,6 +56,7 @@ export function renderMarkdown(
   results: RunResult[],
   meta: BenchMeta,
   profiles: ProfileSummary[] = [],
+  ha?: HaBenchResult | { skipped: string },
 ): string {
   const reported = results.filter((r) => !r.groups.includes("warmup"));
   const md = [
@@ -69,6 +72,7 @@ export function renderMarkdown(
     ...clientsSection(reported),
     ...sizesSection(reported),
     ...frozenSection(reported),
+    ...haSection(ha),
     ...resourcesSection(reported),
     "",
     "## All runs",

@@ -40,6 +40,8 @@ export interface ReplicationHost {
   published(): number;
   /** The largest direct message the broker takes, bytes. */
   maxBytes(): number;
+  /** Whether a direct message can go out now (a broker is connected). */
+  connected(): boolean;
   /** Logs a line. */
   log(line: string): void;
 }
@@ -134,7 +136,14 @@ export class Replication {
     const done = Promise.withResolvers<void>();
     this.#waiter = { last, live, resolve: done.resolve };
     this.#checkWaiter();
-    const timer = setTimeout(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = () => {
+      // No broker (it died, or is being replaced): nobody can confirm, and
+      // nothing can be published either; the batch goes out again to the next one.
+      if (!this.#host.connected()) {
+        timer = setTimeout(late, this.#ackTimeoutMs);
+        return;
+      }
       for (const standby of live) {
         if (standby.state === "live" && standby.acked < last) {
           this.#demote(
@@ -144,7 +153,8 @@ export class Replication {
         }
       }
       this.#checkWaiter();
-    }, this.#ackTimeoutMs);
+    };
+    timer = setTimeout(late, this.#ackTimeoutMs);
     await done.promise;
     clearTimeout(timer);
     this.#waiter = undefined;
@@ -170,6 +180,18 @@ export class Replication {
     standby.heardAt = performance.now();
     if (message.kind === "follow") this.#onFollow(standby, message.next, message.epoch);
     else if (message.kind === "ack") this.#onAck(standby, message.last);
+  }
+
+  /**
+   * The broker came back, or another took over: what was on its way to the
+   * standbys may be lost, so the batch being confirmed goes out again.
+   */
+  brokerBack(): void {
+    for (const standby of this.#standbys.values()) {
+      if (standby.state === "copying") continue;
+      const missing = this.#pending.filter((order) => order.seq > standby.acked);
+      if (missing.length > 0) this.#sendOrders(standby, missing);
+    }
   }
 
   /** The broker says that `id` is not connected: it is left behind. */
@@ -210,12 +232,19 @@ export class Replication {
       return;
     }
     if (standby.state === "copying") return this.#serve(standby, next);
-    // One that lacks an order sent to it (lost on the way): it copies again from there.
-    if (next <= standby.sent) {
-      this.#demote(standby, `lacks order ${next}: it copies again from there`);
-      this.#serve(standby, next);
+    // Otherwise a heartbeat of one that has everything, or one that lacks
+    // orders sent to it (lost on the way, with a broker): they go again,
+    // and nothing waits any less for it meanwhile.
+    if (next > standby.sent) return;
+    if (standby.sent - next >= CHUNK) {
+      this.#demote(standby, `lacks orders from ${next} on: it copies again from there`);
+      return this.#serve(standby, next);
     }
-    // Otherwise a heartbeat of one that has everything.
+    const again = next <= this.#host.published()
+      ? this.#host.held(next, this.#host.published())
+      : [];
+    for (const order of this.#pending) if (order.seq >= next) again.push(order);
+    if (again.length > 0) this.#sendOrders(standby, again);
   }
 
   #onAck(standby: Standby, last: number): void {

@@ -274,6 +274,13 @@ export class Sequencer {
         held: (first, last) => this.#held(first, last),
         published: () => this.#history.highest,
         maxBytes: () => this.#maxDirect,
+        connected: () => {
+          try {
+            return this.#dealer.readiness().writable;
+          } catch {
+            return true; // Closed: nothing waits any more.
+          }
+        },
         log: (line) => this.#warn(line),
       },
       ha.registry,
@@ -503,7 +510,10 @@ export class Sequencer {
    */
   async #watchBroker(): Promise<void> {
     try {
-      for await (const _ of this.#pub) await this.#announce();
+      for await (const _ of this.#pub) {
+        this.#replication?.brokerBack();
+        await this.#announce();
+      }
     } catch (error) {
       if (!isClosed(error)) throw error;
     }
