@@ -145,3 +145,21 @@ export async function assertLogAsDelivered(
   assert.deepEqual(payloads, order, "the log's order is not the delivered order");
   return records.length;
 }
+
+/**
+ * Asserts sender order: in the agreed order, each client's burst payloads
+ * (`<id>###m<i>`) come with i rising, as it sent them.
+ */
+export function assertSenderOrder(order: readonly string[]): void {
+  const last = new Map<string, number>();
+  order.forEach((payload, at) => {
+    const [id, text] = payload.split("###");
+    const i = Number(text!.slice(1));
+    const before = last.get(id!) ?? -1;
+    assert.ok(
+      i > before,
+      `sender order: ${payload} at delivery ${at + 1} comes after ${id}###m${before}`,
+    );
+    last.set(id!, i);
+  });
+}

@@ -25,6 +25,7 @@ import {
   assertComplete,
   assertLogAsDelivered,
   assertMemory,
+  assertSenderOrder,
   burstScenario,
   type Counts,
   payloadOf,
@@ -390,6 +391,7 @@ Deno.test("The sequencer killed with SIGKILL and started again with the same --l
       faults: killAndRestart("sequencer", killed),
     });
     assertComplete(report, sent);
+    assertSenderOrder(report.order);
     assert.ok(killed.at > 0, "the sequencer was not killed");
     const held = await assertLogAsDelivered(log, sent, report.order);
     const memory = assertMemory(report.peakMemoryKiB);
@@ -408,6 +410,7 @@ Deno.test("The broker killed with SIGKILL and started again with --resume: clien
     faults: killAndRestart("broker", killed),
   });
   assertComplete(report, sent);
+  assertSenderOrder(report.order);
   assert.ok(killed.at > 0, "the broker was not killed");
   const memory = assertMemory(report.peakMemoryKiB);
   console.log(
@@ -428,6 +431,7 @@ Deno.test("The broker with the sequencer inside it killed with SIGKILL and start
       faults: killAndRestart("broker", killed),
     });
     assertComplete(report, sent);
+    assertSenderOrder(report.order);
     assert.ok(killed.at > 0, "the broker was not killed");
     const held = await assertLogAsDelivered(log, sent, report.order);
     console.log(

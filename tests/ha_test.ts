@@ -16,6 +16,7 @@ import { HAVE_ETCD, type LocalEtcd, withEtcd } from "./_etcd.ts";
 import {
   assertComplete,
   assertLogAsDelivered,
+  assertSenderOrder,
   burstScenario,
   type Counts,
   untilDelivered,
@@ -71,6 +72,7 @@ async function haBurst(what: string, fault: Fault): Promise<void> {
       for (const [name, log] of Object.entries(report.haLogs)) console.log(`--- ${name}:\n${log}`);
     }
     assertComplete(report, sent);
+    assertSenderOrder(report.order);
     console.log(
       `${what}: ${did}; all ${sent.length} delivered by every client, once, in one order; the log of ${leader}, leading at the end, holds 1..${held} as delivered (${
         report.seconds.toFixed(2)
@@ -214,6 +216,7 @@ Deno.test({
           }
         }
         assertComplete(report, sent);
+        assertSenderOrder(report.order);
         assert.notEqual(leader, cut, `${cut}, cut off from etcd, still leads`);
         assert.match(report.haLogs[cut]!, /No longer leading/, `${cut} did not say it stopped`);
         console.log(

@@ -337,9 +337,12 @@ Deno.test({
 // --- The roles' command lines ------------------------------------------------------------------
 
 const ROLE_FLAGS: Record<Role, string[]> = {
-  broker: ["expect", "sequencer", "log", "evict-after"],
-  sequencer: ["join-timeout"],
-  client: ["id", "script", "out", "time-scale", "idle-exit", "join-timeout", "window", "receive"],
+  broker: ["expect", "sequencer", "log", "evict-after", "etcd", "group", "lease-ttl", "name"],
+  sequencer: ["join-timeout", "etcd", "group", "lease-ttl", "name"],
+  client: [
+    ...["id", "script", "out", "time-scale", "idle-exit", "join-timeout", "window", "receive"],
+    ...["etcd", "group", "lease-ttl"],
+  ],
 };
 
 Deno.test("The roles' --help exits 0 and lists every flag", async () => {
@@ -385,6 +388,53 @@ Deno.test("The broker refuses the sequencer's flags without --sequencer, --seque
   const resume = await runRole("broker", ["--expect", "2", "--sequencer", "--resume"]);
   assert.equal(resume.code, 2, resume.stderr);
   assert.match(resume.stderr, /--resume --sequencer needs the sequencer's --log/);
+});
+
+Deno.test("HA flags: --etcd needs --group, --group and --name need --etcd, the sequencer needs --log, the broker refuses --resume, with exit code 2", async () => {
+  const cases: [Role, string[], RegExp][] = [
+    ["sequencer", ["--etcd", "http://127.0.0.1:1"], /--etcd needs --group NAME/],
+    [
+      "client",
+      ["--id", "c1", "--script", "scenarios/seed/c1.txt", "--group", "g"],
+      /--group needs --etcd/,
+    ],
+    ["broker", ["--expect", "2", "--name", "b1"], /--name needs --etcd/],
+    ["sequencer", ["--etcd", "http://127.0.0.1:1", "--group", "g"], /--etcd needs --log FILE/],
+    [
+      "broker",
+      ["--expect", "2", "--etcd", "http://127.0.0.1:1", "--group", "g", "--resume"],
+      /--etcd with --resume/,
+    ],
+    [
+      "broker",
+      ["--expect", "2", "--etcd", "ftp://x", "--group", "g"],
+      /Invalid --etcd "ftp:\/\/x"/,
+    ],
+    [
+      "sequencer",
+      ["--etcd", "http://127.0.0.1:1", "--group", "a/b", "--log", "x"],
+      /--group NAME, 1 to 64/,
+    ],
+    ["sequencer", [
+      "--etcd",
+      "http://127.0.0.1:1",
+      "--group",
+      "g",
+      "--log",
+      "x",
+      "--lease-ttl",
+      "0",
+    ], /--lease-ttl/],
+  ];
+  for (const [role, args, expected] of cases) {
+    const result = await runRole(role, args);
+    assert.equal(
+      result.code,
+      2,
+      `${role} ${args.join(" ")}: exit ${result.code}: ${result.stderr}`,
+    );
+    assert.match(result.stderr, expected, `${role} ${args.join(" ")}`);
+  }
 });
 
 Deno.test("The client refuses --receive some with exit code 2, naming the choices", async () => {

@@ -25,7 +25,6 @@ import { type BusReception, type LateJoin, Member } from "../member/member.ts";
 import { checkClientId } from "../protocol/ids.ts";
 import { countMulticasts, loadScript } from "../harness/script.ts";
 import { HA_FLAGS, haFlagOptions } from "./ha_flags.ts";
-import { BrokerLocator } from "../ha/broker_locator.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   id: {
@@ -103,7 +102,8 @@ const FLAGS: Record<string, FlagSpec> = {
     default: "1000",
     help: "at most N own multicasts in flight (flow control)",
   },
-  ...HA_FLAGS,
+  // A client has no name in etcd: it only finds the broker there.
+  ...Object.fromEntries(Object.entries(HA_FLAGS).filter(([flag]) => flag !== "name")),
   ...COMMON_FLAGS,
 };
 
@@ -155,14 +155,11 @@ if (import.meta.main) {
       // The whole script is checked before anything is sent, the size of every payload too.
       const commands = await loadScript(values.script, id, maxPayload);
       const signal = untilSignal();
-      const ha = haFlagOptions(values);
-      const locator = ha === undefined ? undefined : new BrokerLocator(ha);
-      const found = await locator?.find(joinTimeout * 1000);
       const joining = Member.join({
         id,
         host,
         basePort,
-        endpoints: found?.endpoints,
+        ha: haFlagOptions(values),
         joinTimeoutMs: joinTimeout * 1000,
         window,
         lateJoin,
@@ -182,12 +179,6 @@ if (import.meta.main) {
         return;
       }
       const member = first;
-      if (found !== undefined) {
-        locator!.follow(found, (next) => {
-          log.info(`the active broker is now ${next.name} (epoch ${next.epoch}): moving there`);
-          member.moveTo(next.endpoints);
-        }, (error) => log.info(`cannot follow the brokers' election: ${error.message}`));
-      }
       log.info(
         `started${
           member.metricsUrl ? `; metrics, status and a live page at ${member.metricsUrl}` : ""
@@ -241,7 +232,6 @@ if (import.meta.main) {
       clearInterval(progress);
       if (progress !== undefined) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
       await client.stop();
-      await locator?.close();
       report();
       stopReports();
       signal.dispose();

@@ -30,6 +30,8 @@ import { bytes, text } from "../protocol/text.ts";
 import { decodeBus, multicastFrames, type Origin, ProtocolError } from "../protocol/bus.ts";
 import { batchEpoch, decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
 import { Outbox } from "./outbox.ts";
+import { BrokerLocator } from "../ha/broker_locator.ts";
+import type { EtcdGroup } from "../ha/group_keys.ts";
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { decodeRecovery, encodeRecovery } from "../protocol/recovery.ts";
 import { joiningSnapshot, type RoleSnapshot, roleSnapshot } from "../metrics/families.ts";
@@ -102,6 +104,11 @@ export type LateJoin = "catch-up" | "now";
 export interface MemberOptions extends GroupAddress, RoleLogging {
   /** CURVE mode: the participant's keys and the broker's public key. */
   curve?: CurveClientOptions;
+  /**
+   * HA mode: find the active broker in this etcd (instead of `host` and
+   * `basePort`), and move to every broker elected after it.
+   */
+  ha?: EtcdGroup;
   /** This member's id (also its DEALER routing id). */
   id: string;
   /** How long to wait for the broker and the start, in ms. Default 30,000. */
@@ -197,6 +204,8 @@ export class Member {
   #at: Endpoints;
   /** HA mode: the newest epoch seen on an order; older ones are refused. */
   #fence = 0;
+  /** HA mode: where it finds the active broker. */
+  #locator: BrokerLocator | undefined;
   #holdback: Holdback;
   #ordersOnly: boolean;
   #deliveries = new AsyncQueue<Delivery>();
@@ -275,8 +284,9 @@ export class Member {
    */
   static async join(options: MemberOptions): Promise<Member> {
     const id = checkClientId(options.id);
-    const at = groupEndpoints(options);
     const timeoutMs = options.joinTimeoutMs ?? 30_000;
+    if (options.ha !== undefined) return await Member.#joinHa(id, options, timeoutMs);
+    const at = groupEndpoints(options);
     // Served from the start of the join: a member waiting for the start shows it.
     let joined: Member | undefined;
     const metrics = options.metrics === undefined
@@ -302,6 +312,26 @@ export class Member {
     } catch (error) {
       ctx.close();
       await metrics?.close();
+      throw error;
+    }
+  }
+
+  /** HA mode: joins at the active broker, then follows the brokers' election. */
+  static async #joinHa(id: string, options: MemberOptions, timeoutMs: number): Promise<Member> {
+    const locator = new BrokerLocator(options.ha!);
+    try {
+      const found = await locator.find(timeoutMs, options.signal);
+      const member = await Member.join({ ...options, ha: undefined, endpoints: found.endpoints });
+      member.#locator = locator;
+      locator.follow(found, (next) => {
+        member.#warn(
+          `${id}: the active broker is now ${next.name} (epoch ${next.epoch}): moving there`,
+        );
+        member.moveTo(next.endpoints);
+      }, (error) => member.#warn(`${id}: cannot follow the brokers' election: ${error.message}`));
+      return member;
+    } catch (error) {
+      await locator.close();
       throw error;
     }
   }
@@ -814,6 +844,7 @@ export class Member {
     this.#views.close();
     await Promise.allSettled(this.#loops);
     await this.#metrics?.close();
+    await this.#locator?.close();
   }
 
   /** Where its metrics are served (the `metrics` option), or undefined. */

@@ -30,6 +30,11 @@ export class OriginTracker {
     return true;
   }
 
+  /** The next index of member run `key` that was not seen (1 for a run never seen). */
+  next(key: string): number {
+    return (this.#byKey.get(key)?.watermark ?? 0) + 1;
+  }
+
   /** True if the origin was recorded. */
   has(origin: Origin): boolean {
     const entry = this.#byKey.get(origin.key);

@@ -39,6 +39,7 @@ import { batchedSize, isOrderBatch, orderBatchFrames } from "../protocol/order_b
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, type InSyncRegistry, Replication } from "./replication.ts";
 import { standbyId } from "../protocol/replica.ts";
+import { DEFAULT_SENDER_ORDER_WAIT_MS, SenderOrder } from "./sender_order.ts";
 
 /** The broker's answer to `HIGHEST`: what it forwarded, and what it can say of the group. */
 interface BrokerAnswer {
@@ -54,6 +55,13 @@ interface BrokerAnswer {
 
 /** The largest batch of orders on the bus, bytes. */
 const MAX_BATCH_BYTES = 16 * 1024;
+
+/** A multicast to number. */
+interface Multicast {
+  sender: string;
+  payload: Uint8Array;
+  origin: Origin | null;
+}
 
 /** A member's request that the sequencer answers. */
 type Request = Extract<RecoveryMessage, { kind: "retransmit" | "hello" | "views" }>;
@@ -232,6 +240,8 @@ export class Sequencer {
   #evictAfterMs: number;
   #viewTimer: ReturnType<typeof setTimeout> | undefined;
   #suspectTimer: ReturnType<typeof setInterval> | undefined;
+  /** Multicasts that came before the ones their members sent before them. */
+  #senderOrder = new SenderOrder<Multicast>();
   /** HA mode: the copies to the standbys. */
   #replication: Replication | undefined;
   /** HA mode: the epoch its orders carry on the bus (hex), so that older ones are refused. */
@@ -390,6 +400,7 @@ export class Sequencer {
           this.#accept(frames, batch, base);
           frames = batch.length < BATCH ? this.#busIn.tryReceive() : null;
         } while (frames !== null);
+        if (this.#senderOrder.size > 0) this.#passOverGaps(batch, base);
         if (!this.#logBatch(batch)) return;
         if (!(await this.#copied(batch))) return;
         for (const { seq, payload, origin } of batch) this.#history.add(seq, payload, origin);
@@ -594,20 +605,60 @@ export class Sequencer {
     }
   }
 
-  /** Gives a multicast the next number, unless its origin was ordered before. */
-  #number(
-    batch: LoggedOrder[],
-    base: number,
-    multicast: { sender: string; payload: Uint8Array; origin: Origin | null },
-  ): void {
-    const { sender, payload, origin } = multicast;
-    if (origin !== null && !this.#ordered.record(origin)) {
+  /**
+   * Gives a multicast the next number, unless its origin was ordered
+   * before; in its member's order: one that comes before the multicast it
+   * follows (that one was lost, and is being resent) waits for it, and then
+   * they are numbered one after the other.
+   */
+  #number(batch: LoggedOrder[], base: number, multicast: Multicast): void {
+    const { origin } = multicast;
+    if (origin === null) return this.#give(batch, base, multicast);
+    if (this.#ordered.has(origin)) {
       this.#counters.duplicates++;
       this.#log(`Dropped a copy of ${formatOrigin(origin)}, ordered before`);
       return;
     }
-    this.#trace?.(`Received ${text(payload)} from ${sender} !`);
-    batch.push({ seq: base + batch.length + 1, payload, origin });
+    if (origin.index > this.#ordered.next(origin.key)) {
+      this.#senderOrder.hold(origin, multicast, performance.now());
+      return;
+    }
+    this.#ordered.record(origin);
+    this.#give(batch, base, multicast);
+    while (true) {
+      const held = this.#senderOrder.take(origin.key, this.#ordered.next(origin.key));
+      if (held === undefined) return;
+      this.#ordered.record(held.origin!);
+      this.#give(batch, base, held);
+    }
+  }
+
+  /** The multicast's number: the next after `base` and the batch. */
+  #give(batch: LoggedOrder[], base: number, multicast: Multicast): void {
+    this.#trace?.(`Received ${text(multicast.payload)} from ${multicast.sender} !`);
+    batch.push({
+      seq: base + batch.length + 1,
+      payload: multicast.payload,
+      origin: multicast.origin,
+    });
+  }
+
+  /**
+   * Numbers what a gap has held back for too long (its member died before
+   * it could resend what is missing): nothing waits for ever.
+   */
+  #passOverGaps(batch: LoggedOrder[], base: number): void {
+    for (const run of this.#senderOrder.overdue(performance.now())) {
+      const first = run[0]!.origin!;
+      this.#warn(
+        `${first.key}: its multicasts from ${
+          this.#ordered.next(first.key)
+        } on did not come within ${DEFAULT_SENDER_ORDER_WAIT_MS} ms; numbering the ${run.length} after them that came (from ${first.index} on)`,
+      );
+      for (const multicast of run) {
+        if (this.#ordered.record(multicast.origin!)) this.#give(batch, base, multicast);
+      }
+    }
   }
 
   /** Answers RETRANSMIT requests that come as direct messages. */
