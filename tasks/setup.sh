@@ -47,8 +47,8 @@ if [ "${1:-}" = "test" ]; then
   # The etcd and HA tests run /usr/bin/etcd, with a data dir of its own.
   [ -x /usr/bin/etcd ] || lean="$lean etcd-server"
 fi
-if [ "${1:-}" = "ha" ]; then
-  # run:demo --ha starts /usr/bin/etcd, with a data dir of its own.
+if [ "${1:-}" = "ha" ] || [ "${1:-}" = "bench" ]; then
+  # run:demo --ha and bench:group's HA runs start /usr/bin/etcd, with a data dir of their own.
   [ -x /usr/bin/etcd ] || lean="$lean etcd-server"
 fi
 if [ "${1:-}" = "bench" ]; then
