@@ -299,15 +299,20 @@ export class Replication {
     }
   }
 
-  /** Puts a standby in the in-sync set (etcd), after any change before. */
+  /**
+   * Puts a standby in the in-sync set (etcd), after any change before. It
+   * counts as in the set from the first try on, whatever etcd answers: a
+   * put that timed out may still have been made, so a standby left behind
+   * later is always taken out first.
+   */
   #addKey(standby: Standby): void {
     standby.keyed = true;
     standby.chain = standby.chain.then(() => this.#registry.add(standby.name)).then(
       () => this.#host.log(`Standby ${standby.name} is in sync: it may lead next`),
-      (error) => {
-        standby.keyed = false;
-        this.#host.log(`Could not put standby ${standby.name} in the in-sync set: ${error}`);
-      },
+      (error) =>
+        this.#host.log(
+          `Could not say in etcd that standby ${standby.name} is in sync (it is waited for all the same): ${error}`,
+        ),
     );
   }
 
