@@ -618,7 +618,7 @@ export async function runScenario(
     basePort: run.basePort,
     peakMemoryKiB: run.peakMemoryKiB,
     haLogs: Object.fromEntries(
-      [...run.haLogs, ...run.haRoles].map(([name, process]) => [name, tail(process.stderr(), 15)]),
+      [...run.haLogs, ...run.haRoles].map(([name, process]) => [name, tail(process.stderr(), 40)]),
     ),
   };
 }

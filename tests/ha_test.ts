@@ -39,6 +39,20 @@ async function waitUntilAsync(check: () => Promise<boolean>): Promise<void> {
   }
 }
 
+/** Prints the HA roles' last lines, and how many orders each sequencer's log holds. */
+function printLogs(logs: Record<string, string>, out?: string): void {
+  for (const [name, log] of Object.entries(logs)) console.log(`--- ${name}:\n${log}`);
+  for (const name of ["s1", "s2"]) {
+    if (out === undefined) continue;
+    try {
+      const lines = Deno.readTextFileSync(join(out, `${name}.log`)).split("\n").length - 1;
+      console.log(`--- ${name}.log: ${lines} orders`);
+    } catch (error) {
+      console.log(`--- ${name}.log: ${error}`);
+    }
+  }
+}
+
 /** What a fault did, for the test's line. */
 type Fault = (control: ScenarioControl, etcd: LocalEtcd) => Promise<string>;
 
@@ -66,11 +80,14 @@ async function haBurst(what: string, fault: Fault): Promise<void> {
       },
     }, async (out, report, sent) => {
       if (leader === "") return;
-      held = await assertLogAsDelivered(join(out, `${leader}.log`), sent, report.order);
+      try {
+        held = await assertLogAsDelivered(join(out, `${leader}.log`), sent, report.order);
+      } catch (error) {
+        printLogs(report.haLogs, out);
+        throw error;
+      }
     });
-    if (report.violations.length > 0) {
-      for (const [name, log] of Object.entries(report.haLogs)) console.log(`--- ${name}:\n${log}`);
-    }
+    if (report.violations.length > 0) printLogs(report.haLogs);
     assertComplete(report, sent);
     assertSenderOrder(report.order);
     console.log(

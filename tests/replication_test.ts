@@ -27,6 +27,7 @@ function leader(
       published: () => 0,
       maxBytes: () => 1 << 20,
       connected: () => true,
+      leading: () => true,
       log: () => {},
     },
     registry,

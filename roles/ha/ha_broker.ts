@@ -126,7 +126,14 @@ export class HaBroker {
     const first = led.responses[0];
     const resume = first !== undefined && "range" in first && first.range.kvs.length > 0;
     // A frozen participant (a deposed sequencer) gives its id up within a TTL.
-    const broker = new Broker({ ...this.#options, resume, peerTimeoutMs: this.#ttlS * 1000 });
+    let broker: Broker;
+    try {
+      broker = new Broker({ ...this.#options, resume, peerTimeoutMs: this.#ttlS * 1000 });
+    } catch (error) {
+      // Its ports cannot be bound: it gives the lead up at once.
+      await candidate.close();
+      throw error;
+    }
     this.#broker = broker;
     this.#leading.resolve(broker);
     this.#log(

@@ -19,6 +19,7 @@ import type { LoggedOrder } from "./order_log.ts";
 import { batchedSize } from "../protocol/order_batch.ts";
 import { decodeReplica, encodeCopy, STANDBY_PREFIX } from "../protocol/replica.ts";
 import { ProtocolError } from "../protocol/bus.ts";
+import { LeadershipEnded } from "./leadership_ended.ts";
 
 /** Where the leader records which standbys may lead next (etcd in HA mode). */
 export interface InSyncRegistry {
@@ -42,6 +43,8 @@ export interface ReplicationHost {
   maxBytes(): number;
   /** Whether a direct message can go out now (a broker is connected). */
   connected(): boolean;
+  /** Whether this sequencer still leads: nothing is changed or copied once it does not. */
+  leading(): boolean;
   /** Logs a line. */
   log(line: string): void;
 }
@@ -67,11 +70,7 @@ interface Standby {
   liveMark: number;
   /** The highest order sent to it. */
   sent: number;
-  /** Whether it is (or is being put) in the in-sync set. */
-  keyed: boolean;
   heardAt: number;
-  /** Its in-sync changes, one after the other. */
-  chain: Promise<void>;
 }
 
 /** The leader's replication to its standbys. */
@@ -84,6 +83,18 @@ export class Replication {
   #pending: readonly LoggedOrder[] = [];
   #waiter: { last: number; live: Standby[]; resolve: () => void } | undefined;
   #removals = new Set<Promise<void>>();
+  /**
+   * The standbys (by name) that may be in the in-sync set, with the count of
+   * the last try to put each in: from the first try until it was taken out
+   * after the last, whatever etcd answered (a put that timed out may have
+   * been made). Kept when a standby is forgotten.
+   */
+  #maybeInSet = new Map<string, number>();
+  #tries = 0;
+  /** Each standby's changes of the set, one after the other, by name. */
+  #chains = new Map<string, Promise<void>>();
+  /** Set by close(): nothing more is copied, changed or waited for. */
+  #closed = false;
 
   /**
    * @param host The sequencer's sends and reads.
@@ -107,7 +118,7 @@ export class Replication {
       name: s.name,
       state: s.state,
       acked: s.acked,
-      inSync: s.keyed && s.state === "live",
+      inSync: this.#maybeInSet.has(s.name) && s.state === "live",
     }));
   }
 
@@ -120,6 +131,7 @@ export class Replication {
    */
   async copy(orders: readonly LoggedOrder[]): Promise<void> {
     if (orders.length === 0) return;
+    this.#checkOpen();
     this.#forgetSilent();
     this.#pending = orders;
     const last = orders.at(-1)!.seq;
@@ -128,7 +140,32 @@ export class Replication {
     const live = targets.filter((s) => s.state === "live");
     if (live.length > 0) await this.#confirmed(last, live);
     while (this.#removals.size > 0) await Promise.all(this.#removals);
+    this.#checkOpen();
+  }
+
+  /**
+   * The batch that `copy()` confirmed is in the history now (call at once,
+   * in the same turn): from here on it is served from there.
+   */
+  published(): void {
     this.#pending = [];
+  }
+
+  /**
+   * Stops: a batch waiting for confirmations fails (it is not published),
+   * and nobody is left behind any more, so the standbys in sync stay so.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#waiter?.resolve();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed || !this.#host.leading()) {
+      throw new LeadershipEnded(
+        "This sequencer no longer leads (closed, or its lease may have gone): nothing more is copied or published",
+      );
+    }
   }
 
   /** Waits until every one of `live` confirmed `last` or is no longer live; demotes the late. */
@@ -138,6 +175,7 @@ export class Replication {
     this.#checkWaiter();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = () => {
+      if (this.#closed) return;
       // No broker (it died, or is being replaced): nobody can confirm, and
       // nothing can be published either; the batch goes out again to the next one.
       if (!this.#host.connected()) {
@@ -194,12 +232,13 @@ export class Replication {
     }
   }
 
-  /** The broker says that `id` is not connected: it is left behind. */
+  /**
+   * The broker says that `id` is not connected. A copying one is forgotten;
+   * a live one is left behind only by the wait for its confirmation (it may
+   * just be moving to a new broker, later than the leader).
+   */
   gone(id: string): void {
-    const standby = this.#standbys.get(id);
-    if (standby === undefined) return;
-    this.#demote(standby, "is no longer connected");
-    this.#standbys.delete(id);
+    if (this.#standbys.get(id)?.state === "copying") this.#standbys.delete(id);
   }
 
   #standby(id: string): Standby {
@@ -212,9 +251,7 @@ export class Replication {
         acked: 0,
         liveMark: 0,
         sent: 0,
-        keyed: false,
         heardAt: performance.now(),
-        chain: Promise.resolve(),
       };
       this.#standbys.set(id, standby);
       this.#host.log(`Standby ${standby.name} follows`);
@@ -258,7 +295,10 @@ export class Replication {
       standby.state = "live";
       standby.liveMark = this.#numbered();
     }
-    if (standby.state === "live" && !standby.keyed && standby.acked >= standby.liveMark) {
+    if (
+      standby.state === "live" && !this.#maybeInSet.has(standby.name) &&
+      standby.acked >= standby.liveMark
+    ) {
       this.#addKey(standby);
     }
     this.#checkWaiter();
@@ -287,6 +327,7 @@ export class Replication {
 
   /** Sends orders as COPY messages that the broker takes. */
   #sendOrders(standby: Standby, orders: readonly LoggedOrder[]): void {
+    if (this.#closed || !this.#host.leading()) return;
     const limit = this.#host.maxBytes();
     let start = 0;
     while (start < orders.length) {
@@ -301,44 +342,54 @@ export class Replication {
 
   /**
    * Puts a standby in the in-sync set (etcd), after any change before. It
-   * counts as in the set from the first try on, whatever etcd answers: a
-   * put that timed out may still have been made, so a standby left behind
-   * later is always taken out first.
+   * may be in the set from the first try on, whatever etcd answers (a put
+   * that timed out may still have been made): a standby left behind later
+   * is always taken out first.
    */
   #addKey(standby: Standby): void {
-    standby.keyed = true;
-    standby.chain = standby.chain.then(() => this.#registry.add(standby.name)).then(
-      () => this.#host.log(`Standby ${standby.name} is in sync: it may lead next`),
+    if (this.#closed || !this.#host.leading()) return;
+    const { name } = standby;
+    this.#maybeInSet.set(name, ++this.#tries);
+    this.#chain(name, () => this.#registry.add(name)).then(
+      () => this.#host.log(`Standby ${name} is in sync: it may lead next`),
       (error) =>
         this.#host.log(
-          `Could not say in etcd that standby ${standby.name} is in sync (it is waited for all the same): ${error}`,
+          `Could not say in etcd that standby ${name} is in sync (it is waited for all the same): ${error}`,
         ),
     );
   }
 
   /**
-   * Leaves a standby behind: it copies again, and if it was in the in-sync
-   * set, it is taken out before anything more is published.
+   * Leaves a standby behind: it copies again, and if it may be in the
+   * in-sync set, it is taken out before anything more is published.
    *
-   * @returns Resolves once it is out of the in-sync set.
+   * @returns Resolves once it is out of the in-sync set; rejects if it
+   *   cannot be taken out (then nothing more may be published).
    */
   #demote(standby: Standby, why: string): Promise<void> {
     const wasLive = standby.state === "live";
     standby.state = "copying";
     standby.acked = 0;
     if (wasLive) this.#host.log(`Standby ${standby.name} ${why}`);
-    if (!standby.keyed) return Promise.resolve();
-    standby.keyed = false;
-    const removal = standby.chain.then(() => this.#registry.remove(standby.name));
-    standby.chain = removal.catch(() => {});
+    const { name } = standby;
+    const tried = this.#maybeInSet.get(name);
+    if (tried === undefined) return Promise.resolve();
+    const removal = this.#chain(name, () => {
+      if (this.#closed || !this.#host.leading()) {
+        throw new Error("this sequencer no longer leads");
+      }
+      return this.#registry.remove(name);
+    });
     const tracked: Promise<void> = removal.then(
       () => {
         this.#removals.delete(tracked);
-        this.#host.log(`Standby ${standby.name} is out of the in-sync set`);
+        // Unless it was tried again since (that put comes after this removal).
+        if (this.#maybeInSet.get(name) === tried) this.#maybeInSet.delete(name);
+        this.#host.log(`Standby ${name} is out of the in-sync set`);
       },
       (error) => {
-        throw new Error(
-          `Cannot take standby ${standby.name} out of the in-sync set, so nothing more may be published: ${
+        throw new LeadershipEnded(
+          `Cannot take standby ${name} out of the in-sync set, so nothing more may be published: ${
             error instanceof Error ? error.message : error
           }`,
         );
@@ -351,11 +402,22 @@ export class Replication {
     return tracked;
   }
 
+  /** Runs `change` after the changes of standby `name` before it. */
+  #chain(name: string, change: () => Promise<void>): Promise<void> {
+    const done = (this.#chains.get(name) ?? Promise.resolve()).then(change);
+    const settled = done.catch(() => {});
+    this.#chains.set(name, settled);
+    void settled.then(() => {
+      if (this.#chains.get(name) === settled) this.#chains.delete(name);
+    });
+    return done;
+  }
+
   /** Forgets standbys that are not live and have been silent for a while. */
   #forgetSilent(): void {
     const now = performance.now();
     for (const [id, standby] of this.#standbys) {
-      if (standby.state !== "live" && !standby.keyed && now - standby.heardAt > FORGET_MS) {
+      if (standby.state !== "live" && now - standby.heardAt > FORGET_MS) {
         this.#standbys.delete(id);
       }
     }

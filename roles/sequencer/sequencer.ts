@@ -39,6 +39,9 @@ import { batchedSize, isOrderBatch, orderBatchFrames } from "../protocol/order_b
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
 import { DEFAULT_ACK_TIMEOUT_MS, type InSyncRegistry, Replication } from "./replication.ts";
 import { standbyId } from "../protocol/replica.ts";
+import { LeadershipEnded } from "./leadership_ended.ts";
+
+export { LeadershipEnded };
 import { DEFAULT_SENDER_ORDER_WAIT_MS, SenderOrder } from "./sender_order.ts";
 
 /** The broker's answer to `HIGHEST`: what it forwarded, and what it can say of the group. */
@@ -121,23 +124,6 @@ export interface SequencerLeadership {
   ackTimeoutMs?: number;
   /** Its own name: a message of its own standby, queued in the broker, is no standby's. */
   name: string;
-}
-
-/**
- * Why a sequencer in HA mode stopped publishing: it no longer leads (its
- * lease, or a change of the in-sync set that etcd did not take). Not a
- * fault of its own: it may stand by and lead again.
- */
-export class LeadershipEnded extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message Why it no longer leads.
-   */
-  constructor(message: string) {
-    super(message);
-    this.name = "LeadershipEnded";
-  }
 }
 
 /** What the sequencer counts. */
@@ -288,10 +274,11 @@ export class Sequencer {
           try {
             return this.#dealer.readiness().writable;
           } catch {
-            return true; // Closed: nothing waits any more.
+            return false; // Closed.
           }
         },
         log: (line) => this.#warn(line),
+        leading: () => ha.leading(),
       },
       ha.registry,
       ha.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
@@ -404,6 +391,7 @@ export class Sequencer {
         if (!this.#logBatch(batch)) return;
         if (!(await this.#copied(batch))) return;
         for (const { seq, payload, origin } of batch) this.#history.add(seq, payload, origin);
+        this.#replication?.published();
         await this.#publish(batch);
         batch.length = 0;
       }
@@ -982,6 +970,7 @@ export class Sequencer {
     clearTimeout(this.#checkTimer);
     clearTimeout(this.#viewTimer);
     clearInterval(this.#suspectTimer);
+    this.#replication?.close();
     this.#localBus?.close();
     this.#ctx.close();
     await Promise.allSettled(this.#loops);

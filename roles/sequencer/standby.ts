@@ -145,9 +145,20 @@ export class SequencerStandby {
     this.#heardAt = performance.now();
     const { epoch, orders } = message;
     if (epoch !== this.#following) {
-      // Only the start of a copy replaces the log; anything else is stale.
-      if (orders[0]!.seq !== 1) return;
-      this.#startCopy(epoch);
+      // Only the start of a copy by a newer leader replaces the log; anything
+      // else is stale (a deposed leader's, still on its way).
+      if (orders[0]!.seq !== 1 || !newer(epoch, this.#following)) return;
+      try {
+        this.#startCopy(epoch);
+      } catch (error) {
+        this.#failure = error as Error;
+        this.#options.warn?.(
+          `Cannot empty the log for the copy: ${
+            (error as Error).message
+          }: this standby stops copying (it may not lead)`,
+        );
+        return;
+      }
     }
     const next = this.#log.highest + 1;
     if (orders[0]!.seq > next) {
@@ -195,4 +206,9 @@ export class SequencerStandby {
       // Closed before.
     }
   }
+}
+
+/** True if epoch `a` (hex) is newer than `b` (hex, or "-" for none). */
+function newer(a: string, b: string): boolean {
+  return b === "-" || parseInt(a, 16) > parseInt(b, 16);
 }
