@@ -60,7 +60,11 @@ type Fault = (control: ScenarioControl, etcd: LocalEtcd) => Promise<string>;
  * Runs the burst in HA mode (2 brokers, 2 sequencers) with `fault` beside
  * it, and checks the result and the leading sequencer's log.
  */
-async function haBurst(what: string, fault: Fault): Promise<void> {
+async function haBurst(
+  what: string,
+  fault: Fault,
+  check: (logs: Record<string, string>) => void = () => {},
+): Promise<void> {
   await withEtcd(async (etcd) => {
     let did = "";
     let held = 0;
@@ -90,6 +94,7 @@ async function haBurst(what: string, fault: Fault): Promise<void> {
     if (report.violations.length > 0) printLogs(report.haLogs);
     assertComplete(report, sent);
     assertSenderOrder(report.order);
+    check(report.haLogs);
     console.log(
       `${what}: ${did}; all ${sent.length} delivered by every client, once, in one order; the log of ${leader}, leading at the end, holds 1..${held} as delivered (${
         report.seconds.toFixed(2)
@@ -184,6 +189,29 @@ Deno.test({
       return `${frozen} frozen when c1 had delivered ${at}, let go once it had ${
         control.delivered("c1")
       }`;
+    }),
+});
+
+/** The broker the test below froze. */
+let frozenBroker = "";
+
+Deno.test({
+  name:
+    "HA: the active broker frozen with SIGSTOP mid-burst: every participant moves to the standby broker, and once let go the old one no longer serves",
+  ignore: !HAVE_ETCD,
+  fn: () =>
+    haBurst("broker frozen", async (control) => {
+      await untilDelivered(control, "c1", 20_000);
+      frozenBroker = await control.active("broker");
+      const at = control.delivered("c1");
+      control.signal(frozenBroker, "SIGSTOP");
+      await untilDelivered(control, "c1", at + 5_000);
+      control.signal(frozenBroker, "SIGCONT");
+      return `${frozenBroker} frozen when c1 had delivered ${at}, let go once it had ${
+        control.delivered("c1")
+      }`;
+    }, (logs) => {
+      assert.match(logs[frozenBroker]!, /No longer the active broker/, `${frozenBroker} went on`);
     }),
 });
 
