@@ -173,46 +173,47 @@ Deno.test({
     }),
 });
 
+/**
+ * Freezes the active `role` with SIGSTOP once c1 delivered 20,000, until it
+ * delivered 5,000 more (a standby took over), then lets it go; `frozen.name`
+ * gets its name.
+ */
+function freezeActive(role: "broker" | "sequencer", frozen: { name: string }): Fault {
+  return async (control) => {
+    await untilDelivered(control, "c1", 20_000);
+    frozen.name = await control.active(role);
+    const at = control.delivered("c1");
+    control.signal(frozen.name, "SIGSTOP");
+    await untilDelivered(control, "c1", at + 5_000);
+    control.signal(frozen.name, "SIGCONT");
+    return `${frozen.name} frozen when c1 had delivered ${at}, let go once it had ${
+      control.delivered("c1")
+    }`;
+  };
+}
+
 Deno.test({
   name:
     "HA: the active sequencer frozen with SIGSTOP mid-burst: the standby takes over, and once let go the old one no longer leads",
   ignore: !HAVE_ETCD,
-  fn: () =>
-    haBurst("sequencer frozen", async (control) => {
-      await untilDelivered(control, "c1", 20_000);
-      const frozen = await control.active("sequencer");
-      const at = control.delivered("c1");
-      control.signal(frozen, "SIGSTOP");
-      // Until every client has delivered more than 5,000 further orders: the standby leads.
-      await untilDelivered(control, "c1", at + 5_000);
-      control.signal(frozen, "SIGCONT");
-      return `${frozen} frozen when c1 had delivered ${at}, let go once it had ${
-        control.delivered("c1")
-      }`;
-    }),
+  fn: () => {
+    const frozen = { name: "" };
+    return haBurst("sequencer frozen", freezeActive("sequencer", frozen), (logs) => {
+      assert.match(logs[frozen.name]!, /No longer leading/, `${frozen.name} went on`);
+    });
+  },
 });
-
-/** The broker the test below froze. */
-let frozenBroker = "";
 
 Deno.test({
   name:
     "HA: the active broker frozen with SIGSTOP mid-burst: every participant moves to the standby broker, and once let go the old one no longer serves",
   ignore: !HAVE_ETCD,
-  fn: () =>
-    haBurst("broker frozen", async (control) => {
-      await untilDelivered(control, "c1", 20_000);
-      frozenBroker = await control.active("broker");
-      const at = control.delivered("c1");
-      control.signal(frozenBroker, "SIGSTOP");
-      await untilDelivered(control, "c1", at + 5_000);
-      control.signal(frozenBroker, "SIGCONT");
-      return `${frozenBroker} frozen when c1 had delivered ${at}, let go once it had ${
-        control.delivered("c1")
-      }`;
-    }, (logs) => {
-      assert.match(logs[frozenBroker]!, /No longer the active broker/, `${frozenBroker} went on`);
-    }),
+  fn: () => {
+    const frozen = { name: "" };
+    return haBurst("broker frozen", freezeActive("broker", frozen), (logs) => {
+      assert.match(logs[frozen.name]!, /No longer the active broker/, `${frozen.name} went on`);
+    });
+  },
 });
 
 Deno.test({

@@ -496,6 +496,35 @@ export async function leader(
 }
 
 /**
+ * Campaigns with a new candidate from `make()` until one leads; an error
+ * (etcd unreachable, the lease lost while waiting) is said and tried again
+ * after a second.
+ *
+ * @param make Makes the next candidate (and may keep it, to close it).
+ * @param signal Ends the campaign.
+ * @param say Told each failed try.
+ * @returns The candidate that leads and its epoch, or undefined once `signal` aborts.
+ */
+export async function campaignUntilElected(
+  make: () => Candidate,
+  signal: AbortSignal,
+  say: (line: string) => void,
+): Promise<{ candidate: Candidate; epoch: number } | undefined> {
+  while (!signal.aborted) {
+    const candidate = make();
+    try {
+      const { epoch } = await candidate.campaign({ signal });
+      return { candidate, epoch };
+    } catch (error) {
+      if (signal.aborted) break;
+      say(`Cannot campaign in etcd (trying again in 1 s): ${messageOf(error)}`);
+      await sleep(1000, signal);
+    }
+  }
+  return undefined;
+}
+
+/**
  * Waits until the leader under `prefix` is other than the one of epoch
  * `knownEpoch` (`undefined`: none), watching the prefix.
  *

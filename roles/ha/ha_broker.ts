@@ -11,7 +11,7 @@
 
 import { Broker, type BrokerOptions } from "../broker/broker.ts";
 import { EtcdClient } from "./etcd.ts";
-import { Candidate, DEFAULT_LEASE_TTL_S, sleep } from "./election.ts";
+import { campaignUntilElected, Candidate, DEFAULT_LEASE_TTL_S } from "./election.ts";
 import { type EtcdGroup, GroupKeys } from "./group_keys.ts";
 import { formatBrokerAddress } from "./broker_locator.ts";
 import { DEFAULT_BASE_PORT, DEFAULT_HOST } from "../protocol/ids.ts";
@@ -92,21 +92,17 @@ export class HaBroker {
       basePort: this.#options.basePort ?? DEFAULT_BASE_PORT,
     });
     while (!signal.aborted) {
-      const candidate = new Candidate(this.#etcd, this.#keys.brokers, this.#name, {
-        leaseTtlS: this.#ttlS,
-        value,
-      });
-      this.#candidate = candidate;
-      let epoch: number;
-      try {
-        ({ epoch } = await candidate.campaign({ signal }));
-      } catch (error) {
-        if (signal.aborted) return;
-        this.#log(`Cannot campaign in etcd (trying again in 1 s): ${(error as Error).message}`);
-        await sleep(1000, signal);
-        continue;
-      }
-      await this.#serve(candidate, epoch);
+      const elected = await campaignUntilElected(
+        () =>
+          this.#candidate = new Candidate(this.#etcd, this.#keys.brokers, this.#name, {
+            leaseTtlS: this.#ttlS,
+            value,
+          }),
+        signal,
+        (line) => this.#log(line),
+      );
+      if (elected === undefined) return;
+      await this.#serve(elected.candidate, elected.epoch);
     }
   }
 

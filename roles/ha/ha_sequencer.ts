@@ -17,7 +17,7 @@ import {
 } from "../sequencer/sequencer.ts";
 import { SequencerStandby } from "../sequencer/standby.ts";
 import { EtcdClient } from "./etcd.ts";
-import { Candidate, DEFAULT_LEASE_TTL_S, sleep } from "./election.ts";
+import { campaignUntilElected, Candidate, DEFAULT_LEASE_TTL_S, sleep } from "./election.ts";
 import { type EtcdGroup, GroupKeys } from "./group_keys.ts";
 import { EtcdInSync, takeOver } from "./in_sync.ts";
 import { type ActiveBroker, BrokerLocator } from "./broker_locator.ts";
@@ -137,21 +137,17 @@ export class HaSequencer {
     await this.#findBroker();
     this.#standBy();
     while (!signal.aborted) {
-      const candidate = new Candidate(this.#etcd, this.#keys.sequencers, this.#name, {
-        leaseTtlS: this.#ttlS,
-      });
-      this.#candidate = candidate;
-      let epoch: number;
-      try {
-        ({ epoch } = await candidate.campaign({ signal }));
-      } catch (error) {
-        if (signal.aborted) return;
-        this.#log(`Cannot campaign in etcd (trying again in 1 s): ${(error as Error).message}`);
-        await sleep(1000, signal);
-        continue;
-      }
-      if (!(await this.#mayLead(candidate, epoch))) continue;
-      await this.#lead(candidate, epoch);
+      const elected = await campaignUntilElected(
+        () =>
+          this.#candidate = new Candidate(this.#etcd, this.#keys.sequencers, this.#name, {
+            leaseTtlS: this.#ttlS,
+          }),
+        signal,
+        (line) => this.#log(line),
+      );
+      if (elected === undefined) return;
+      if (!(await this.#mayLead(elected.candidate, elected.epoch))) continue;
+      await this.#lead(elected.candidate, elected.epoch);
     }
   }
 
