@@ -13,6 +13,8 @@ import assert from "node:assert/strict";
 import type { ScenarioControl } from "../tasks/scenario.ts";
 import { BlackholeProxy } from "./_blackhole_proxy.ts";
 import { HAVE_ETCD, type LocalEtcd, withEtcd } from "./_etcd.ts";
+import { EtcdClient } from "../roles/ha/etcd.ts";
+import { GroupKeys } from "../roles/ha/group_keys.ts";
 import {
   assertComplete,
   assertLogAsDelivered,
@@ -51,6 +53,25 @@ function printLogs(logs: Record<string, string>, out?: string): void {
       console.log(`--- ${name}.log: ${error}`);
     }
   }
+}
+
+/**
+ * Waits until c1 delivered `count` and both sequencers are in the in-sync
+ * set (a standby copies the leader's log from order 1 first): a failover
+ * then has a standby to go to.
+ */
+async function readyToFail(
+  control: ScenarioControl,
+  etcd: LocalEtcd,
+  count: number,
+  group = "ha-test",
+): Promise<void> {
+  await untilDelivered(control, "c1", count);
+  const client = new EtcdClient(etcd.url);
+  const keys = new GroupKeys(group);
+  await waitUntilAsync(async () =>
+    (await client.range(keys.inSyncPrefix, { prefix: true })).kvs.length === 2
+  );
 }
 
 /** What a fault did, for the test's line. */
@@ -105,8 +126,8 @@ async function haBurst(
 
 /** Waits for c1 to deliver `count`, then SIGKILLs the active `roles`. */
 function killActive(count: number, ...roles: ("broker" | "sequencer")[]): Fault {
-  return async (control) => {
-    await untilDelivered(control, "c1", count);
+  return async (control, etcd) => {
+    await readyToFail(control, etcd, count);
     const names = await Promise.all(roles.map((role) => control.active(role)));
     const at = control.delivered("c1");
     await Promise.all(names.map((name) => control.kill(name)));
@@ -142,8 +163,8 @@ Deno.test({
   name: "HA: the standby broker and the standby sequencer killed: the active ones go on",
   ignore: !HAVE_ETCD,
   fn: () =>
-    haBurst("standbys killed", async (control) => {
-      await untilDelivered(control, "c1", 20_000);
+    haBurst("standbys killed", async (control, etcd) => {
+      await readyToFail(control, etcd, 20_000);
       const names = [
         standbyOf(await control.active("broker")),
         standbyOf(await control.active("sequencer")),
@@ -160,7 +181,7 @@ Deno.test({
   ignore: !HAVE_ETCD,
   fn: () =>
     haBurst("etcd stopped", async (control, etcd) => {
-      await untilDelivered(control, "c1", 20_000);
+      await readyToFail(control, etcd, 20_000);
       const before = await control.active("sequencer");
       const at = control.delivered("c1");
       etcd.child.kill("SIGSTOP");
@@ -179,8 +200,8 @@ Deno.test({
  * gets its name.
  */
 function freezeActive(role: "broker" | "sequencer", frozen: { name: string }): Fault {
-  return async (control) => {
-    await untilDelivered(control, "c1", 20_000);
+  return async (control, etcd) => {
+    await readyToFail(control, etcd, 20_000);
     frozen.name = await control.active(role);
     const at = control.delivered("c1");
     control.signal(frozen.name, "SIGSTOP");
@@ -242,7 +263,7 @@ Deno.test({
           },
           faults: async (control) => {
             seen = control;
-            await untilDelivered(control, "c1", 5_000);
+            await readyToFail(control, etcd, 5_000, "ha-cut");
             cut = await control.active("sequencer");
             proxies.get(cut)!.cut();
             // Its lease expires in etcd: the standby leads.

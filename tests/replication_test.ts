@@ -90,3 +90,42 @@ Deno.test("A batch waits for a live standby's confirmation, and goes out without
   assert.deepEqual(calls, ["add b"]);
   assert.equal(replication.standbys[0]!.acked, 2);
 });
+
+Deno.test("A standby that has been sent every order is waited for once and goes live, so that under a steady stream of batches it gets in sync", async () => {
+  const calls: string[] = [];
+  const registry = {
+    add: (name: string) => (calls.push(`add ${name}`), Promise.resolve()),
+    remove: (name: string) => (calls.push(`remove ${name}`), Promise.resolve()),
+  };
+  let published = 10;
+  const replication = new Replication(
+    {
+      epoch: "00000000000000ab",
+      send: () => {},
+      held: (first, last) => Array.from({ length: last - first + 1 }, (_, i) => order(first + i)),
+      published: () => published,
+      maxBytes: () => 1 << 20,
+      connected: () => true,
+      leading: () => true,
+      log: () => {},
+    },
+    registry,
+    1000,
+  );
+  // b copies 1..10 in one chunk and tails; nothing waits for it yet.
+  replication.onMessage("standby:b", encodeReplicaRequest({ kind: "follow", next: 1, epoch: "-" }));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(replication.standbys[0]!.state, "tailing");
+  // The next batch waits for it: its confirmation would otherwise always come a batch late.
+  let done = false;
+  const copied = replication.copy([order(11)]).then(() => done = true);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(done, false, "the batch did not wait for the standby");
+  replication.onMessage("standby:b", encodeReplicaRequest({ kind: "ack", last: 11 }));
+  await copied;
+  published = 11;
+  replication.inHistory();
+  assert.equal(replication.standbys[0]!.state, "live");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(calls, ["add b"]);
+});

@@ -81,7 +81,9 @@ export class Replication {
   #standbys = new Map<string, Standby>();
   /** The batch being confirmed: numbered, not yet published. */
   #pending: readonly LoggedOrder[] = [];
-  #waiter: { last: number; live: Standby[]; resolve: () => void } | undefined;
+  #waiter:
+    | { last: number; live: Standby[]; joining: Standby[]; resolve: () => void }
+    | undefined;
   #removals = new Set<Promise<void>>();
   /**
    * The standbys (by name) that may be in the in-sync set, with the count of
@@ -138,7 +140,12 @@ export class Replication {
     const targets = [...this.#standbys.values()].filter((s) => s.state !== "copying");
     for (const standby of targets) this.#sendOrders(standby, orders);
     const live = targets.filter((s) => s.state === "live");
-    if (live.length > 0) await this.#confirmed(last, live);
+    // A tailing standby that has been sent every order up to this batch goes
+    // live once it confirms it: the batch waits for it too (no longer than
+    // for a live one, and it is not left behind if it is late). Without the
+    // wait its confirmation would always come a batch late under load.
+    const joining = targets.filter((s) => s.state === "tailing" && s.sent >= last);
+    if (live.length + joining.length > 0) await this.#confirmed(last, live, joining);
     while (this.#removals.size > 0) await Promise.all(this.#removals);
     this.#checkOpen();
   }
@@ -147,7 +154,7 @@ export class Replication {
    * The batch that `copy()` confirmed is in the history now (call at once,
    * in the same turn): from here on it is served from there.
    */
-  published(): void {
+  inHistory(): void {
     this.#pending = [];
   }
 
@@ -168,10 +175,13 @@ export class Replication {
     }
   }
 
-  /** Waits until every one of `live` confirmed `last` or is no longer live; demotes the late. */
-  async #confirmed(last: number, live: Standby[]): Promise<void> {
+  /**
+   * Waits until every one of `live` confirmed `last` or is no longer live,
+   * and each of `joining` confirmed it or is late; demotes the late live ones.
+   */
+  async #confirmed(last: number, live: Standby[], joining: Standby[]): Promise<void> {
     const done = Promise.withResolvers<void>();
-    this.#waiter = { last, live, resolve: done.resolve };
+    this.#waiter = { last, live, joining, resolve: done.resolve };
     this.#checkWaiter();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = () => {
@@ -190,6 +200,8 @@ export class Replication {
           );
         }
       }
+      // The late joining ones are not waited for any more.
+      if (this.#waiter !== undefined) this.#waiter.joining = [];
       this.#checkWaiter();
     };
     timer = setTimeout(late, this.#ackTimeoutMs);
@@ -201,7 +213,11 @@ export class Replication {
   #checkWaiter(): void {
     const waiter = this.#waiter;
     if (waiter === undefined) return;
-    if (waiter.live.every((s) => s.state !== "live" || s.acked >= waiter.last)) waiter.resolve();
+    const confirmed = (s: Standby) => s.acked >= waiter.last;
+    if (
+      waiter.live.every((s) => s.state !== "live" || confirmed(s)) &&
+      waiter.joining.every((s) => s.state === "copying" || confirmed(s))
+    ) waiter.resolve();
   }
 
   /** A direct message from a standby's routing id. */

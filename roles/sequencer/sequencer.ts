@@ -391,7 +391,7 @@ export class Sequencer {
         if (!this.#logBatch(batch)) return;
         if (!(await this.#copied(batch))) return;
         for (const { seq, payload, origin } of batch) this.#history.add(seq, payload, origin);
-        this.#replication?.published();
+        this.#replication?.inHistory();
         await this.#publish(batch);
         batch.length = 0;
       }
