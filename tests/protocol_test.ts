@@ -149,6 +149,13 @@ Deno.test("OriginTracker recognises copies with a watermark and the few seen abo
   assert.equal(tracker.has(at(1)), true);
   assert.equal(tracker.has(at(3)), false);
   assert.equal(tracker.record({ key: "c1@cd", index: 1 }), true, "another run of c1");
+  // In a run's order: the next one only.
+  assert.equal(tracker.recordNext(at(4)), "early");
+  assert.equal(tracker.has(at(4)), false);
+  assert.equal(tracker.recordNext(at(3)), "recorded");
+  assert.equal(tracker.recordNext(at(3)), "copy");
+  assert.equal(tracker.next("c1@ab"), 4);
+  assert.equal(tracker.recordNext({ key: "c9@ef", index: 1 }), "recorded");
 });
 
 Deno.test("OrderLog: orders written are read back, a torn last line is cut, a corrupt line names its place", async () => {

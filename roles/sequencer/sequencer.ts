@@ -602,18 +602,18 @@ export class Sequencer {
   #number(batch: LoggedOrder[], base: number, multicast: Multicast): void {
     const { origin } = multicast;
     if (origin === null) return this.#give(batch, base, multicast);
-    if (this.#ordered.has(origin)) {
+    const seen = this.#ordered.recordNext(origin);
+    if (seen === "copy") {
       this.#counters.duplicates++;
       this.#log(`Dropped a copy of ${formatOrigin(origin)}, ordered before`);
       return;
     }
-    if (origin.index > this.#ordered.next(origin.key)) {
+    if (seen === "early") {
       this.#senderOrder.hold(origin, multicast, performance.now());
       return;
     }
-    this.#ordered.record(origin);
     this.#give(batch, base, multicast);
-    while (true) {
+    while (this.#senderOrder.size > 0) {
       const held = this.#senderOrder.take(origin.key, this.#ordered.next(origin.key));
       if (held === undefined) return;
       this.#ordered.record(held.origin!);
