@@ -19,6 +19,7 @@
 import { decimalAt } from "../protocol/text.ts";
 import { BATCH_SENDER, batchSpan, isOrderBatch } from "../protocol/order_batch.ts";
 import { epochAt } from "../protocol/bus.ts";
+import { EpochFence } from "../protocol/epoch_fence.ts";
 import { SEQUENCER_ID } from "../protocol/ids.ts";
 
 /** How far above the highest order forwarded an order may be numbered, by default. */
@@ -37,8 +38,8 @@ export function isOrder(message: Uint8Array[]): boolean {
 /** Decides which bus messages the broker forwards. */
 export class BusGate {
   #highest = 0;
-  /** HA mode: the newest epoch of an order forwarded. */
-  #fence = 0;
+  /** HA mode: orders of an epoch older than the newest forwarded are refused. */
+  #fence = new EpochFence();
   #sawBatch = false;
   #authenticated: boolean;
   #reach: number;
@@ -112,12 +113,8 @@ export class BusGate {
     const sender = message[0]!;
     const { epoch } = epochAt(sender, isOrderBatch(message) ? BATCH_LENGTH : SEQUENCER_LENGTH);
     // Malformed: the members refuse it themselves, saying why.
-    if (epoch < 0) return null;
-    if (epoch >= this.#fence) {
-      this.#fence = epoch;
-      return null;
-    }
-    return `an order of epoch ${epoch}: the sequencer of epoch ${this.#fence} leads now`;
+    if (epoch < 0 || this.#fence.admit(epoch)) return null;
+    return `an order of epoch ${epoch}: the sequencer of epoch ${this.#fence.newest} leads now`;
   }
 
   /** True once a batch of orders was forwarded: the group batches, which a seed peer cannot read. */

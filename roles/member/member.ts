@@ -30,6 +30,7 @@ import { bytes, text } from "../protocol/text.ts";
 import { decodeBus, multicastFrames, type Origin, ProtocolError } from "../protocol/bus.ts";
 import { batchEpoch, decodeOrderBatch, isOrderBatch } from "../protocol/order_batch.ts";
 import { Outbox } from "./outbox.ts";
+import { EpochFence } from "../protocol/epoch_fence.ts";
 import { BrokerLocator } from "../ha/broker_locator.ts";
 import type { EtcdGroup } from "../ha/group_keys.ts";
 import { decodeMulticastBatch, isMulticastBatch } from "../protocol/multicast_batch.ts";
@@ -202,8 +203,8 @@ export class Member {
   #dealer: Socket;
   /** The broker's endpoints it is connected to. */
   #at: Endpoints;
-  /** HA mode: the newest epoch seen on an order; older ones are refused. */
-  #fence = 0;
+  /** HA mode: orders of an epoch older than the newest seen are refused. */
+  #fence = new EpochFence();
   /** HA mode: where it finds the active broker. */
   #locator: BrokerLocator | undefined;
   #holdback: Holdback;
@@ -479,13 +480,10 @@ export class Member {
    * @returns True if the order may be taken.
    */
   #fenced(epoch: number): boolean {
-    if (epoch >= this.#fence) {
-      this.#fence = epoch;
-      return true;
-    }
+    if (this.#fence.admit(epoch)) return true;
     if (this.#counters.refused++ % 1000 === 0) {
       this.#warn(
-        `${this.id}: refused an order of epoch ${epoch}: the sequencer of epoch ${this.#fence} leads now (${this.#counters.refused} refused so far)`,
+        `${this.id}: refused an order of epoch ${epoch}: the sequencer of epoch ${this.#fence.newest} leads now (${this.#counters.refused} refused so far)`,
       );
     }
     return false;
