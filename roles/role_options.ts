@@ -41,6 +41,14 @@ export interface RoleLogging {
   warn?: (line: string) => void;
 }
 
+/**
+ * The host to connect to for the interface a broker binds: the loopback
+ * address for a wildcard (`0.0.0.0`, `*`, `::`), else the host itself.
+ */
+export function connectHost(host: string): string {
+  return host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host === "::" ? "::1" : host;
+}
+
 /** The endpoints an address names: its own, or those of its host and base port. */
 export function groupEndpoints(address: GroupAddress): Endpoints {
   return address.endpoints ??

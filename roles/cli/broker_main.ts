@@ -5,6 +5,7 @@
  * @module
  */
 
+import { connectHost } from "../role_options.ts";
 import { Broker } from "../broker/broker.ts";
 import type { RoleSnapshot } from "../metrics/families.ts";
 import { serveMetrics } from "../metrics/server.ts";
@@ -66,11 +67,6 @@ const FLAGS: Record<string, FlagSpec> = {
   ...HA_FLAGS,
   ...COMMON_FLAGS,
 };
-
-/** Where the in-process sequencer connects, for the interface the broker binds. */
-function connectHost(host: string): string {
-  return host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host === "::" ? "::1" : host;
-}
 
 /** The in-process sequencer's options, or undefined without --sequencer (whose flags then are an error). */
 function sequencerOptions(values: FlagValues): SequencerFlagOptions | undefined {

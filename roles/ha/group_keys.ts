@@ -24,6 +24,14 @@ export interface EtcdGroup {
   leaseTtlS?: number;
 }
 
+/**
+ * A broker's or sequencer's name when it is given none: the host's name
+ * (as id characters, at most 40 of them) and `suffix` (its port, its log's hash).
+ */
+export function defaultName(suffix: string): string {
+  return `${Deno.hostname().replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-${suffix}`;
+}
+
 /** The keys of one group. */
 export class GroupKeys {
   /** `zmq-group/<group>`. */

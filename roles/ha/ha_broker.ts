@@ -12,7 +12,8 @@
 import { Broker, type BrokerOptions } from "../broker/broker.ts";
 import { EtcdClient } from "./etcd.ts";
 import { campaignUntilElected, Candidate, DEFAULT_LEASE_TTL_S } from "./election.ts";
-import { type EtcdGroup, GroupKeys } from "./group_keys.ts";
+import { defaultName, type EtcdGroup, GroupKeys } from "./group_keys.ts";
+import { connectHost } from "../role_options.ts";
 import { formatBrokerAddress } from "./broker_locator.ts";
 import { DEFAULT_BASE_PORT, DEFAULT_HOST } from "../protocol/ids.ts";
 
@@ -47,7 +48,7 @@ export class HaBroker {
     this.#etcd = new EtcdClient(options.ha.etcd, { timeoutMs: (this.#ttlS * 1000) / 4 });
     this.#keys = new GroupKeys(options.ha.group);
     const port = options.basePort ?? DEFAULT_BASE_PORT;
-    this.#name = options.ha.name ?? `${Deno.hostname().replace(/[^A-Za-z0-9_.-]/g, "_")}-${port}`;
+    this.#name = options.ha.name ?? defaultName(String(port));
     this.#loop = this.#run().catch((error) => {
       this.#failed.resolve(error instanceof Error ? error : new Error(String(error)));
     });
@@ -85,8 +86,7 @@ export class HaBroker {
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
     const host = this.#options.host ?? DEFAULT_HOST;
-    const advertise = this.#options.ha.advertise ??
-      (host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host === "::" ? "::1" : host);
+    const advertise = this.#options.ha.advertise ?? connectHost(host);
     const value = formatBrokerAddress({
       host: advertise,
       basePort: this.#options.basePort ?? DEFAULT_BASE_PORT,

@@ -18,7 +18,7 @@ import {
 import { SequencerStandby } from "../sequencer/standby.ts";
 import { EtcdClient } from "./etcd.ts";
 import { campaignUntilElected, Candidate, DEFAULT_LEASE_TTL_S, sleep } from "./election.ts";
-import { type EtcdGroup, GroupKeys } from "./group_keys.ts";
+import { defaultName, type EtcdGroup, GroupKeys } from "./group_keys.ts";
 import { EtcdInSync, takeOver } from "./in_sync.ts";
 import { type ActiveBroker, BrokerLocator } from "./broker_locator.ts";
 
@@ -62,7 +62,7 @@ export class HaSequencer {
     // Calls well within a third of the TTL: a renewal that hangs must not use it up.
     this.#etcd = new EtcdClient(options.ha.etcd, { timeoutMs: (this.#ttlS * 1000) / 4 });
     this.#keys = new GroupKeys(options.ha.group);
-    this.#name = options.ha.name ?? defaultName(options.logPath);
+    this.#name = options.ha.name ?? defaultName(logHash(options.logPath));
     this.#locator = new BrokerLocator(options.ha);
     this.#loop = this.#run().catch((error) => {
       this.#failed.resolve(error instanceof Error ? error : new Error(String(error)));
@@ -267,10 +267,9 @@ export class HaSequencer {
   }
 }
 
-/** A name for a sequencer from its host and log: the same when it is started again. */
-function defaultName(logPath: string): string {
+/** A hash of a sequencer's log path, for its default name: the same when it is started again. */
+function logHash(logPath: string): string {
   let hash = 0;
   for (const char of logPath) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  const host = Deno.hostname().replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40);
-  return `${host}-${hash.toString(16)}`;
+  return hash.toString(16);
 }
