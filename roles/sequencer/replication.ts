@@ -293,11 +293,8 @@ export class Replication {
       this.#demote(standby, `lacks orders from ${next} on: it copies again from there`);
       return this.#serve(standby, next);
     }
-    const again = next <= this.#host.published()
-      ? this.#host.held(next, this.#host.published())
-      : [];
-    for (const order of this.#pending) if (order.seq >= next) again.push(order);
-    if (again.length > 0) this.#sendOrders(standby, again);
+    const { orders } = this.#chunkFrom(next);
+    if (orders.length > 0) this.#sendOrders(standby, orders);
   }
 
   #onAck(standby: Standby, last: number): void {
@@ -327,18 +324,26 @@ export class Replication {
 
   /** Sends the next chunk of its copy from `from`; at the end it tails. */
   #serve(standby: Standby, from: number): void {
+    const { orders, toEnd } = this.#chunkFrom(from);
+    if (toEnd) standby.state = "tailing";
+    standby.sent = orders.at(-1)?.seq ?? from - 1;
+    if (orders.length > 0) this.#sendOrders(standby, orders);
+    else if (standby.state === "tailing") this.#onAck(standby, standby.sent);
+  }
+
+  /**
+   * At most a chunk of orders from `from` on: from the history and the log,
+   * and, when that reaches what is published, the batch being confirmed too.
+   */
+  #chunkFrom(from: number): { orders: LoggedOrder[]; toEnd: boolean } {
     const published = this.#host.published();
     const orders = from <= published
       ? this.#host.held(from, Math.min(published, from + CHUNK - 1))
       : [];
     const end = orders.at(-1)?.seq ?? from - 1;
-    if (end >= published) {
-      for (const order of this.#pending) if (order.seq > end) orders.push(order);
-      standby.state = "tailing";
-    }
-    standby.sent = orders.at(-1)?.seq ?? from - 1;
-    if (orders.length > 0) this.#sendOrders(standby, orders);
-    else if (standby.state === "tailing") this.#onAck(standby, standby.sent);
+    if (end < published) return { orders, toEnd: false };
+    for (const order of this.#pending) if (order.seq > end) orders.push(order);
+    return { orders, toEnd: true };
   }
 
   /** Sends orders as COPY messages that the broker takes. */
