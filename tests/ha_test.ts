@@ -64,11 +64,10 @@ async function readyToFail(
   control: ScenarioControl,
   etcd: LocalEtcd,
   count: number,
-  group = "ha-test",
 ): Promise<void> {
   await untilDelivered(control, "c1", count);
   const client = new EtcdClient(etcd.url);
-  const keys = new GroupKeys(group);
+  const keys = new GroupKeys("ha-test");
   await waitUntilAsync(async () =>
     (await client.range(keys.inSyncPrefix, { prefix: true })).kvs.length === 2
   );
@@ -79,20 +78,23 @@ type Fault = (control: ScenarioControl, etcd: LocalEtcd) => Promise<string>;
 
 /**
  * Runs the burst in HA mode (2 brokers, 2 sequencers) with `fault` beside
- * it, and checks the result and the leading sequencer's log.
+ * it, and checks the result, the leading sequencer's log and `check`;
+ * `route` may give a broker or sequencer another way to etcd.
  */
 async function haBurst(
   what: string,
   fault: Fault,
-  check: (logs: Record<string, string>) => void = () => {},
+  check: (logs: Record<string, string>, leader: string) => void = () => {},
+  route?: (etcd: LocalEtcd) => (name: string) => string | undefined,
 ): Promise<void> {
   await withEtcd(async (etcd) => {
+    const etcdFor = route?.(etcd);
     let did = "";
     let held = 0;
     let leader = "";
     let seen: ScenarioControl | undefined;
     const { report, sent } = await burstScenario(COUNTS, {
-      ha: { etcd: etcd.url, group: "ha-test", sequencers: 2, brokers: 2 },
+      ha: { etcd: etcd.url, group: "ha-test", sequencers: 2, brokers: 2, etcdFor },
       echo: Deno.env.get("HA_ECHO") === "1",
       faults: async (control) => {
         seen = control;
@@ -115,7 +117,7 @@ async function haBurst(
     if (report.violations.length > 0) printLogs(report.haLogs);
     assertComplete(report, sent);
     assertSenderOrder(report.order);
-    check(report.haLogs);
+    check(report.haLogs, leader);
     console.log(
       `${what}: ${did}; all ${sent.length} delivered by every client, once, in one order; the log of ${leader}, leading at the end, holds 1..${held} as delivered (${
         report.seconds.toFixed(2)
@@ -241,58 +243,31 @@ Deno.test({
   name:
     "HA: the leading sequencer cut off from etcd (its link dropped, no reset) while it still reaches the broker: it stops, the standby takes over, one order",
   ignore: !HAVE_ETCD,
-  fn: () =>
-    withEtcd(async (etcd) => {
-      const port = Number(new URL(etcd.url).port);
-      const proxies = new Map(["s1", "s2"].map((name) => [name, new BlackholeProxy(port)]));
-      try {
-        let cut = "";
-        let leader = "";
-        let held = 0;
-        let seen: ScenarioControl | undefined;
-        const { report, sent } = await burstScenario(COUNTS, {
-          ha: {
-            etcd: etcd.url,
-            group: "ha-cut",
-            sequencers: 2,
-            brokers: 2,
-            etcdFor: (name) => {
-              const proxy = proxies.get(name);
-              return proxy === undefined ? undefined : `http://127.0.0.1:${proxy.port}`;
-            },
-          },
-          faults: async (control) => {
-            seen = control;
-            await readyToFail(control, etcd, 5_000, "ha-cut");
-            cut = await control.active("sequencer");
-            proxies.get(cut)!.cut();
-            // Its lease expires in etcd: the standby leads.
-            await waitUntilAsync(async () => (await control.active("sequencer")) !== cut);
-          },
-          beforeStop: async () => {
-            leader = await seen!.active("sequencer").catch(() => "");
-          },
-        }, async (out, report, sent) => {
-          if (leader !== "") {
-            held = await assertLogAsDelivered(join(out, `${leader}.log`), sent, report.order);
-          }
-        });
-        if (report.violations.length > 0) {
-          for (const [name, log] of Object.entries(report.haLogs)) {
-            console.log(`--- ${name}:\n${log}`);
-          }
-        }
-        assertComplete(report, sent);
-        assertSenderOrder(report.order);
+  fn: async () => {
+    const proxies = new Map<string, BlackholeProxy>();
+    let cut = "";
+    try {
+      await haBurst("cut off from etcd", async (control, etcd) => {
+        await readyToFail(control, etcd, 5_000);
+        cut = await control.active("sequencer");
+        proxies.get(cut)!.cut();
+        // Its lease expires in etcd: the standby leads.
+        await waitUntilAsync(async () => (await control.active("sequencer")) !== cut);
+        return `${cut}, leading, lost its link to etcd`;
+      }, (logs, leader) => {
         assert.notEqual(leader, cut, `${cut}, cut off from etcd, still leads`);
-        assert.match(report.haLogs[cut]!, /No longer leading/, `${cut} did not say it stopped`);
-        console.log(
-          `cut off from etcd: ${cut}, leading, lost its link to etcd; ${leader} took over; all ${sent.length} delivered by every client, once, in one order; ${leader}'s log holds 1..${held} as delivered (${
-            report.seconds.toFixed(2)
-          } s)`,
-        );
-      } finally {
-        for (const proxy of proxies.values()) await proxy.close();
-      }
-    }),
+        assert.match(logs[cut]!, /No longer leading/, `${cut} did not say it stopped`);
+      }, (etcd) => {
+        // Each sequencer reaches etcd through a proxy of its own.
+        const port = Number(new URL(etcd.url).port);
+        for (const name of ["s1", "s2"]) proxies.set(name, new BlackholeProxy(port));
+        return (name) => {
+          const proxy = proxies.get(name);
+          return proxy === undefined ? undefined : `http://127.0.0.1:${proxy.port}`;
+        };
+      });
+    } finally {
+      for (const proxy of proxies.values()) await proxy.close();
+    }
+  },
 });
