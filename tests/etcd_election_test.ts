@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { EtcdClient, EtcdError, GrpcCode } from "../roles/ha/etcd.ts";
 import { Candidate, leader, LossReason, nextLeader } from "../roles/ha/election.ts";
 import { within } from "./_helpers.ts";
-import { freePort, HAVE_ETCD, T, withEtcd } from "./_etcd.ts";
+import { freePort, HAVE_ETCD, T, withEtcd } from "../tasks/etcd.ts";
 
 if (!HAVE_ETCD) {
   console.log("Skipping the etcd election tests: /usr/bin/etcd not found (sh tasks/setup.sh test)");

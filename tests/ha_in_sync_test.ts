@@ -10,7 +10,7 @@ import { EtcdClient } from "../roles/ha/etcd.ts";
 import { Candidate } from "../roles/ha/election.ts";
 import { GroupKeys } from "../roles/ha/group_keys.ts";
 import { EtcdInSync, takeOver } from "../roles/ha/in_sync.ts";
-import { HAVE_ETCD, withEtcd } from "./_etcd.ts";
+import { HAVE_ETCD, withEtcd } from "../tasks/etcd.ts";
 
 if (!HAVE_ETCD) console.log("Skipping the in-sync tests: /usr/bin/etcd not found");
 

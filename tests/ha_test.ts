@@ -12,7 +12,7 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 import type { ScenarioControl } from "../tasks/scenario.ts";
 import { BlackholeProxy } from "./_blackhole_proxy.ts";
-import { HAVE_ETCD, type LocalEtcd, withEtcd } from "./_etcd.ts";
+import { HAVE_ETCD, type LocalEtcd, withEtcd } from "../tasks/etcd.ts";
 import { EtcdClient } from "../roles/ha/etcd.ts";
 import { GroupKeys } from "../roles/ha/group_keys.ts";
 import {

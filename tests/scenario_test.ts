@@ -4,7 +4,7 @@ import { COMMON_FLAGS } from "../roles/cli/flags.ts";
 import { freeBasePort } from "../tasks/_processes.ts";
 import { formatReport, runScenario, type ScenarioReport } from "../tasks/scenario.ts";
 import { DENO, watchGroupPorts, within } from "./_helpers.ts";
-import { HAVE_ETCD } from "./_etcd.ts";
+import { HAVE_ETCD } from "../tasks/etcd.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const ROLE_PERMISSIONS = ["--allow-ffi", "--allow-env", "--allow-read", "--allow-write"];
