@@ -33,7 +33,7 @@ export const HA_FLAGS: Record<string, FlagSpec> = {
     type: "string",
     value: "NAME",
     help:
-      "HA mode: this broker's or sequencer's name in the group (default: the host's name and a hash of its ports or log)",
+      "HA mode: this broker's or sequencer's name in the group (default: the host's name, then the broker's base port or a hash of the sequencer's log)",
   },
 };
 
